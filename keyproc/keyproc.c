@@ -1,0 +1,261 @@
+/*
+ * keyproc: the only process that ever holds private keys.
+ *
+ * Start-up: lock down as the parent says (IMSG_CONF_SANDBOX), receive the
+ * channel to netproc and one private-key and one certificate fd per key,
+ * load and check the keys, hand netproc their public data, load the
+ * seccomp filter, tell the parent we are ready.  From then on keyproc
+ * reads only its two channels and accepts nothing it does not expect.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "imsg.h"
+#include "keyproc.h"
+#include "log.h"
+#include "lurkd.h"
+#include "proc.h"
+
+#define KEYPROC_NET_MAXSIZE	(256 * 1024)
+
+static struct imsgbuf	*parent;
+static struct imsgbuf	 net;
+static int		 net_ok;
+static struct key	*keys;
+static size_t		 nkeys;
+static int		 instance;
+
+static struct key *
+key_slot(uint32_t index)
+{
+	if (index >= nkeys)
+		fatalx("%s: key index %u out of range", __func__, index);
+	return &keys[index];
+}
+
+static void
+keyproc_send_public(void)
+{
+	struct iovec	 iov[3];
+	uint32_t	 n = nkeys;
+	size_t		 i;
+
+	for (i = 0; i < nkeys; i++) {
+		iov[0].iov_base = &keys[i].pub;
+		iov[0].iov_len = sizeof(keys[i].pub);
+		iov[1].iov_base = keys[i].spki;
+		iov[1].iov_len = keys[i].spki_len;
+		iov[2].iov_base = keys[i].chain;
+		iov[2].iov_len = keys[i].chain_len;
+		if (imsg_composev(&net, IMSG_KEY_PUBLIC, instance, 0, -1,
+		    iov, 3) == -1)
+			fatal("%s: key \"%s\"", __func__, keys[i].pub.name);
+	}
+	if (imsg_compose(&net, IMSG_KEY_END, instance, 0, -1, &n,
+	    sizeof(n)) == -1 || imsgbuf_flush(&net) == -1)
+		fatal("%s", __func__);
+}
+
+static void
+keyproc_load_keys(void)
+{
+	char	 err[512];
+	size_t	 i;
+
+	for (i = 0; i < nkeys; i++) {
+		struct key *k = &keys[i];
+
+		if (k->privfd == -1 || k->certfd == -1)
+			fatalx("key \"%s\": missing key or certificate fd",
+			    k->pub.name);
+		if (key_load(k, err, sizeof(err)) == -1 ||
+		    key_warmup(k, err, sizeof(err)) == -1)
+			fatalx("key \"%s\": %s", k->pub.name, err);
+		close(k->privfd);
+		close(k->certfd);
+		k->privfd = k->certfd = -1;
+		if (instance == 0)
+			log_info("key \"%s\": %s %d bits, spki sha256 "
+			    "%02x%02x%02x%02x...", k->pub.name,
+			    key_kind_name(k->pub.kind), k->pub.bits,
+			    k->pub.spki_sha256[0], k->pub.spki_sha256[1],
+			    k->pub.spki_sha256[2], k->pub.spki_sha256[3]);
+	}
+}
+
+/* One message from the parent during start-up; 1 when the config is done. */
+static int
+keyproc_dispatch_conf(struct imsg *imsg)
+{
+	struct conf_sandbox	 sb;
+	struct conf_global	 g;
+	struct conf_key		 ck;
+	struct procfd		 pf;
+	struct key		*k;
+	size_t			 i;
+	int			 fd;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CONF_SANDBOX:
+		if (imsg_get_data(imsg, &sb, sizeof(sb)) == -1)
+			fatalx("%s: bad IMSG_CONF_SANDBOX", __func__);
+		sb.chroot[sizeof(sb.chroot) - 1] = '\0';
+		sandbox_drop(&sb, "keyproc");
+		break;
+	case IMSG_CTL_PROCFD:
+		if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
+		    pf.proc != PROC_NETPROC || net_ok ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
+		if (imsgbuf_init(&net, fd) == -1 ||
+		    imsgbuf_set_maxsize(&net, KEYPROC_NET_MAXSIZE) == -1)
+			fatal("%s: netproc channel", __func__);
+		net_ok = 1;
+		break;
+	case IMSG_CONF_GLOBAL:
+		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
+		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || keys != NULL)
+			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
+		nkeys = g.nkeys;
+		if ((keys = calloc(nkeys ? nkeys : 1, sizeof(*keys))) == NULL)
+			fatal("%s", __func__);
+		for (i = 0; i < nkeys; i++)
+			keys[i].privfd = keys[i].certfd = -1;
+		break;
+	case IMSG_CONF_KEY:
+	case IMSG_CONF_KEYCERT:
+		if (keys == NULL ||
+		    imsg_get_data(imsg, &ck, sizeof(ck)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad key message", __func__);
+		ck.name[sizeof(ck.name) - 1] = '\0';
+		ck.path[sizeof(ck.path) - 1] = '\0';
+		k = key_slot(ck.index);
+		k->pub.index = ck.index;
+		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
+		if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
+			if (k->privfd != -1)
+				fatalx("%s: key fd twice", __func__);
+			k->privfd = fd;
+			strlcpy(k->privpath, ck.path, sizeof(k->privpath));
+		} else {
+			if (k->certfd != -1)
+				fatalx("%s: certificate fd twice", __func__);
+			k->certfd = fd;
+			strlcpy(k->certpath, ck.path, sizeof(k->certpath));
+		}
+		break;
+	case IMSG_CONF_END:
+		if (keys == NULL || !net_ok)
+			fatalx("%s: IMSG_CONF_END too early", __func__);
+		return 1;
+	default:
+		fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
+	}
+	return 0;
+}
+
+/* Read one channel; -1 on EOF, else the number of messages handled. */
+static int
+keyproc_read(struct imsgbuf *ibuf, const char *peer,
+    int (*dispatch)(struct imsg *))
+{
+	struct imsg	 imsg;
+	int		 n, done = 0, count = 0;
+
+	if ((n = imsgbuf_read(ibuf)) == -1)
+		fatal("%s: read from %s", __func__, peer);
+	if (n == 0)
+		return -1;
+	for (;;) {
+		if ((n = imsgbuf_get(ibuf, &imsg)) == -1)
+			fatal("%s: bad message from %s", __func__, peer);
+		if (n == 0)
+			break;
+		count++;
+		if (dispatch(&imsg) == 1)
+			done = 1;
+		imsg_free(&imsg);
+	}
+	return done ? 0x10000 : count;
+}
+
+static int
+keyproc_dispatch_parent(struct imsg *imsg)
+{
+	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
+}
+
+static int
+keyproc_dispatch_net(struct imsg *imsg)
+{
+	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
+}
+
+void
+keyproc_main(int inst, int verbose)
+{
+	struct pollfd	 pfd[2];
+	int		 n;
+
+	instance = inst;
+	parent = proc_child_init(PROC_KEYPROC, inst);
+	log_setverbose(verbose);
+	/* nothing from openssl.cnf: keyproc's crypto is fixed by us */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+		fatalx("OPENSSL_init_crypto failed");
+
+	for (;;) {
+		pfd[0].fd = PARENT_SOCK_FILENO;
+		pfd[0].events = POLLIN;
+		if (poll(pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		n = keyproc_read(parent, "parent", keyproc_dispatch_conf);
+		if (n == -1)
+			exit(0);
+		if (n == 0x10000)
+			break;
+	}
+
+	keyproc_load_keys();
+	keyproc_send_public();
+	keyproc_sandbox();
+	proc_child_ready();
+	log_debug("ready with %zu keys", nkeys);
+	proc_trip_hook(PROC_KEYPROC);
+
+	for (;;) {
+		pfd[0].fd = PARENT_SOCK_FILENO;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = net.fd;
+		pfd[1].events = POLLIN;
+		if (imsgbuf_queuelen(&net) > 0)
+			pfd[1].events |= POLLOUT;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			if (keyproc_read(parent, "parent",
+			    keyproc_dispatch_parent) == -1)
+				exit(0);
+		if (pfd[1].revents & POLLOUT)
+			if (imsgbuf_write(&net) == -1)
+				fatal("write to netproc");
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			if (keyproc_read(&net, "netproc",
+			    keyproc_dispatch_net) == -1)
+				fatalx("netproc closed its channel");
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * keyproc: holds the private keys.  Talks imsg to the parent (config) and
+ * to netproc (public data now; key operations later).
+ */
+#ifndef KEYPROC_H
+#define KEYPROC_H
+
+#include <openssl/evp.h>
+
+#include "lurkd.h"
+
+struct key {
+	struct key_public	 pub;
+	EVP_PKEY		*pkey;
+	uint8_t			*spki;		/* SubjectPublicKeyInfo DER */
+	size_t			 spki_len;
+	uint8_t			*chain;		/* certificate_list: cert<3>... */
+	size_t			 chain_len;
+	uint8_t			 id32[4];	/* sha256_32 of the drafts */
+	int			 privfd;
+	int			 certfd;
+	char			 privpath[PATH_MAX];
+	char			 certpath[PATH_MAX];
+};
+
+/* keys.c */
+int	 key_load(struct key *, char *, size_t);
+void	 key_free(struct key *);
+int	 key_warmup(struct key *, char *, size_t);
+const char *key_kind_name(int);
+
+/* sandbox.c */
+void	 keyproc_sandbox(void);
+
+#endif

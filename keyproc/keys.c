@@ -1,0 +1,326 @@
+/*
+ * Loading keys: the parent opened the files, keyproc reads and parses
+ * them, checks each key against its certificate, computes its ids and
+ * wipes every buffer that held key bytes.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "keyproc.h"
+#include "log.h"
+
+#define KEYFILE_MAX	(1024 * 1024)
+#define CHAIN_MAX	(200 * 1024)
+
+const char *
+key_kind_name(int kind)
+{
+	switch (kind) {
+	case KEY_RSA:
+		return "rsa";
+	case KEY_RSA_PSS:
+		return "rsa-pss";
+	case KEY_EC:
+		return "ec";
+	case KEY_ED25519:
+		return "ed25519";
+	case KEY_ED448:
+		return "ed448";
+	}
+	return "unknown";
+}
+
+/* Read a whole file from fd into a fresh buffer the caller must wipe. */
+static uint8_t *
+read_fd(int fd, size_t *lenp, char *err, size_t errlen, const char *path)
+{
+	uint8_t	*buf, *nbuf;
+	size_t	 len = 0, cap = 8192;
+	ssize_t	 n;
+
+	if ((buf = malloc(cap)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= KEYFILE_MAX) {
+				snprintf(err, errlen, "%s: larger than %d bytes",
+				    path, KEYFILE_MAX);
+				goto fail;
+			}
+			if ((nbuf = malloc(cap * 2)) == NULL) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			/* no realloc: the old copy must be wiped, not leaked */
+			memcpy(nbuf, buf, len);
+			explicit_bzero(buf, cap);
+			free(buf);
+			buf = nbuf;
+			cap *= 2;
+		}
+		/* pread: every keyproc gets a dup of one open file */
+		n = pread(fd, buf + len, cap - len, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: pread: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*lenp = len;
+	return buf;
+ fail:
+	explicit_bzero(buf, cap);
+	free(buf);
+	return NULL;
+}
+
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+static const char *
+ssl_error(void)
+{
+	static char	 buf[256];
+	unsigned long	 e = ERR_peek_last_error();
+
+	if (e == 0)
+		return "unknown OpenSSL error";
+	ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+static int
+key_check_kind(struct key *k, char *err, size_t errlen)
+{
+	char	 group[64];
+	size_t	 glen;
+
+	k->pub.bits = EVP_PKEY_get_bits(k->pkey);
+	switch (EVP_PKEY_get_base_id(k->pkey)) {
+	case EVP_PKEY_RSA:
+		k->pub.kind = KEY_RSA;
+		break;
+	case EVP_PKEY_RSA_PSS:
+		k->pub.kind = KEY_RSA_PSS;
+		break;
+	case EVP_PKEY_EC:
+		k->pub.kind = KEY_EC;
+		if (!EVP_PKEY_get_utf8_string_param(k->pkey,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen)) {
+			snprintf(err, errlen, "%s: EC key without a named curve",
+			    k->privpath);
+			return -1;
+		}
+		k->pub.curve_nid = OBJ_txt2nid(group);
+		if (k->pub.curve_nid != NID_X9_62_prime256v1 &&
+		    k->pub.curve_nid != NID_secp384r1 &&
+		    k->pub.curve_nid != NID_secp521r1) {
+			snprintf(err, errlen, "%s: EC curve %s not supported "
+			    "(P-256, P-384, P-521 are)", k->privpath, group);
+			return -1;
+		}
+		return 0;
+	case EVP_PKEY_ED25519:
+		k->pub.kind = KEY_ED25519;
+		return 0;
+	case EVP_PKEY_ED448:
+		k->pub.kind = KEY_ED448;
+		return 0;
+	default:
+		snprintf(err, errlen, "%s: key type %s not supported",
+		    k->privpath, OBJ_nid2sn(EVP_PKEY_get_base_id(k->pkey)));
+		return -1;
+	}
+	if (k->pub.bits < 2048 || k->pub.bits > 4096) {
+		snprintf(err, errlen, "%s: RSA key of %d bits (2048 to 4096 "
+		    "are supported)", k->privpath, k->pub.bits);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_load_private(struct key *k, char *err, size_t errlen)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	BIO	*bio;
+
+	if ((buf = read_fd(k->privfd, &len, err, errlen, k->privpath)) == NULL)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", k->privpath, ssl_error());
+		goto done;
+	}
+	k->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (k->pkey == NULL)
+		snprintf(err, errlen, "%s: not a PEM private key (or it is "
+		    "encrypted): %s", k->privpath, ssl_error());
+ done:
+	explicit_bzero(buf, len);
+	free(buf);
+	return k->pkey == NULL ? -1 : 0;
+}
+
+/* The leaf and its chain, as a TLS certificate_list of cert<3> entries. */
+static int
+key_load_chain(struct key *k, char *err, size_t errlen)
+{
+	uint8_t		*buf = NULL, *der = NULL;
+	size_t		 len;
+	BIO		*bio = NULL;
+	X509		*x, *leaf = NULL;
+	int		 dlen, rc = -1, n = 0;
+
+	if ((buf = read_fd(k->certfd, &len, err, errlen, k->certpath)) == NULL)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, len)) == NULL)
+		goto sslerr;
+	if ((k->chain = malloc(CHAIN_MAX)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", k->certpath);
+		goto done;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+		der = NULL;
+		if ((dlen = i2d_X509(x, &der)) <= 0) {
+			X509_free(x);
+			goto sslerr;
+		}
+		if (k->chain_len + 3 + dlen > CHAIN_MAX) {
+			snprintf(err, errlen, "%s: chain larger than %d bytes",
+			    k->certpath, CHAIN_MAX);
+			OPENSSL_free(der);
+			X509_free(x);
+			goto done;
+		}
+		k->chain[k->chain_len++] = dlen >> 16;
+		k->chain[k->chain_len++] = dlen >> 8;
+		k->chain[k->chain_len++] = dlen;
+		memcpy(k->chain + k->chain_len, der, dlen);
+		k->chain_len += dlen;
+		OPENSSL_free(der);
+		if (n++ == 0)
+			leaf = x;
+		else
+			X509_free(x);
+	}
+	ERR_clear_error();	/* the loop ends on "no start line" */
+	if (leaf == NULL) {
+		snprintf(err, errlen, "%s: no PEM certificate", k->certpath);
+		goto done;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), k->pkey) != 1) {
+		snprintf(err, errlen, "%s does not match private key %s",
+		    k->certpath, k->privpath);
+		goto done;
+	}
+	rc = 0;
+	goto done;
+ sslerr:
+	snprintf(err, errlen, "%s: %s", k->certpath, ssl_error());
+ done:
+	X509_free(leaf);
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
+int
+key_load(struct key *k, char *err, size_t errlen)
+{
+	uint8_t		 md[32];
+	unsigned char	*p = NULL;
+	int		 len;
+
+	if (key_load_private(k, err, errlen) == -1)
+		return -1;
+	if (key_check_kind(k, err, errlen) == -1)
+		return -1;
+	if (key_load_chain(k, err, errlen) == -1)
+		return -1;
+	if ((len = i2d_PUBKEY(k->pkey, &p)) <= 0) {
+		snprintf(err, errlen, "%s: cannot encode public key: %s",
+		    k->privpath, ssl_error());
+		return -1;
+	}
+	k->spki = p;
+	k->spki_len = len;
+	if (!EVP_Digest(k->spki, k->spki_len, md, NULL, EVP_sha256(), NULL)) {
+		snprintf(err, errlen, "%s: sha256: %s", k->privpath,
+		    ssl_error());
+		return -1;
+	}
+	memcpy(k->pub.spki_sha256, md, sizeof(md));
+	memcpy(k->id32, md, sizeof(k->id32));
+	k->pub.spki_len = k->spki_len;
+	k->pub.chain_len = k->chain_len;
+	return 0;
+}
+
+/*
+ * One signature with the key before the seccomp filter goes on: OpenSSL 3
+ * fetches algorithms and seeds its DRBG lazily, and must not need a file
+ * or a syscall the filter forbids when the first real request comes.
+ */
+int
+key_warmup(struct key *k, char *err, size_t errlen)
+{
+	static const uint8_t	 tbs[] = "lurkd key warm-up";
+	uint8_t			 sig[1024];
+	size_t			 siglen = sizeof(sig);
+	EVP_MD_CTX		*ctx;
+	const EVP_MD		*md = NULL;
+	int			 ok;
+
+	if (k->pub.kind != KEY_ED25519 && k->pub.kind != KEY_ED448)
+		md = EVP_sha256();
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestSignInit(ctx, NULL, md, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, tbs, sizeof(tbs)) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		snprintf(err, errlen, "key \"%s\": test signature failed: %s",
+		    k->pub.name, ssl_error());
+		return -1;
+	}
+	return 0;
+}
+
+void
+key_free(struct key *k)
+{
+	EVP_PKEY_free(k->pkey);
+	OPENSSL_free(k->spki);
+	free(k->chain);
+	if (k->privfd != -1)
+		close(k->privfd);
+	if (k->certfd != -1)
+		close(k->certfd);
+	memset(k, 0, sizeof(*k));
+	k->privfd = k->certfd = -1;
+}

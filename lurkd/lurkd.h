@@ -1,0 +1,167 @@
+/*
+ * lurkd: shared definitions of the parent, keyproc and netproc.
+ */
+#ifndef LURKD_H
+#define LURKD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <limits.h>
+#include <stdint.h>
+
+#define LURKD_CONF		"/etc/lurkd/lurkd.conf"
+#define LURKD_SOCKET		"/run/lurkd/lurk.sock"
+#define LURKD_USER		"_lurkd"
+#define LURKD_CHROOT		"/var/lib/lurkd/empty"
+
+#define LURKD_NAME_MAX		64	/* key names, user and group names */
+#define LURKD_KEYPROCS_MAX	64
+#define LURKD_KEYS_MAX		1024
+#define LURKD_LISTEN_MAX	16
+#define LURKD_MSG_MIN		1024	/* smallest "max message size" */
+#define LURKD_MSG_DEFAULT	16384
+#define LURKD_MSG_MAX		(1024 * 1024)
+
+/* The LURK header's length field: payload only (default) or whole message. */
+enum lurk_lenmode {
+	LENMODE_PAYLOAD = 0,
+	LENMODE_MESSAGE = 1,
+};
+
+enum allow_type {
+	ALLOW_UID,
+	ALLOW_GID,
+	ALLOW_USER,		/* name resolved to a uid when parsed */
+	ALLOW_GROUP,		/* name resolved to a gid when parsed */
+};
+
+struct allow {
+	enum allow_type		 type;
+	uint32_t		 id;
+	char			 name[LURKD_NAME_MAX];	/* USER/GROUP only */
+	TAILQ_ENTRY(allow)	 entry;
+};
+TAILQ_HEAD(allowlist, allow);
+
+struct keyconf {
+	char			 name[LURKD_NAME_MAX];
+	char			 private[PATH_MAX];
+	char			 certificate[PATH_MAX];
+	struct allowlist	 allows;
+	TAILQ_ENTRY(keyconf)	 entry;
+};
+TAILQ_HEAD(keylist, keyconf);
+
+struct listenconf {
+	char			 path[PATH_MAX];
+	mode_t			 mode;		/* default 0660 */
+	int			 has_group;
+	char			 group[LURKD_NAME_MAX];
+	gid_t			 gid;		/* resolved when parsed */
+	TAILQ_ENTRY(listenconf)	 entry;
+};
+TAILQ_HEAD(listenlist, listenconf);
+
+struct lurkd_conf {
+	struct listenlist	 listeners;
+	struct keylist		 keys;
+	int			 keyprocs;	/* 0: one per online CPU */
+	enum lurk_lenmode	 lenmode;
+	uint32_t		 max_message;	/* header + payload, bytes */
+	char			 user[LURKD_NAME_MAX];
+	char			 chroot[PATH_MAX];
+};
+
+/* parse.y */
+struct lurkd_conf	*parse_config(const char *filename, int opts);
+void			 free_config(struct lurkd_conf *);
+int			 cmdline_symset(char *);
+/* printconf.c */
+void			 print_config(struct lurkd_conf *);
+
+#define LURKD_OPT_VERBOSE	0x01
+#define LURKD_OPT_NOACTION	0x02
+
+/*
+ * imsg types.  Every receiver accepts only the types listed for its
+ * channel and treats anything else as fatal (closed by default).
+ */
+enum imsg_type {
+	IMSG_NONE,
+	/* child -> parent */
+	IMSG_LOG,		/* int priority, then the line, NUL-terminated */
+	IMSG_READY,		/* child finished its start-up */
+	/* parent -> child */
+	IMSG_CONF_SANDBOX,	/* struct conf_sandbox: lock down now */
+	IMSG_CTL_PROCFD,	/* fd: channel to another child; struct procfd */
+	IMSG_CONF_GLOBAL,	/* struct conf_global */
+	IMSG_CONF_KEY,		/* keyproc: struct conf_key, fd: private key */
+	IMSG_CONF_KEYCERT,	/* keyproc: struct conf_key, fd: certificate */
+	IMSG_CONF_POLICY,	/* netproc: struct conf_key */
+	IMSG_CONF_ALLOW,	/* netproc: struct conf_allow */
+	IMSG_CONF_LISTEN,	/* netproc: struct conf_listen, fd: socket */
+	IMSG_CONF_END,
+	/* keyproc -> netproc */
+	IMSG_KEY_PUBLIC,	/* struct key_public + SPKI DER + chain DER */
+	IMSG_KEY_END,		/* u_int32 number of keys loaded */
+};
+
+enum proc_id {
+	PROC_PARENT,
+	PROC_KEYPROC,
+	PROC_NETPROC,
+	PROC_MAX,
+};
+
+struct procfd {
+	enum proc_id		 proc;
+	int			 instance;
+};
+
+struct conf_global {
+	int			 keyprocs;
+	int			 lenmode;
+	uint32_t		 max_message;
+	int			 nkeys;
+	int			 nlisten;
+};
+
+struct conf_key {
+	uint32_t		 index;
+	char			 name[LURKD_NAME_MAX];
+	char			 path[PATH_MAX];	/* for messages only */
+};
+
+struct conf_allow {
+	uint32_t		 index;
+	int			 type;		/* enum allow_type */
+	uint32_t		 id;
+};
+
+struct conf_listen {
+	char			 path[PATH_MAX];
+};
+
+enum key_kind {
+	KEY_RSA,
+	KEY_RSA_PSS,
+	KEY_EC,
+	KEY_ED25519,
+	KEY_ED448,
+};
+
+struct key_public {
+	uint32_t		 index;
+	char			 name[LURKD_NAME_MAX];
+	int			 kind;		/* enum key_kind */
+	int			 bits;
+	int			 curve_nid;	/* KEY_EC only */
+	uint8_t			 spki_sha256[32];
+	uint32_t		 spki_len;
+	uint32_t		 chain_len;
+	/* followed by spki_len bytes of SPKI DER, then the chain */
+};
+
+#define PARENT_SOCK_FILENO	3	/* a child's channel to the parent */
+
+#endif

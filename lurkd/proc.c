@@ -1,0 +1,194 @@
+/*
+ * Fork + re-exec of the children, and the child's side of its channel to
+ * the parent.  Every child starts from a fresh exec, so it inherits no heap,
+ * no key bytes and no address-space layout from the parent.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "log.h"
+#include "lurkd.h"
+#include "proc.h"
+
+static const char *proc_titles[PROC_MAX] = {
+	[PROC_PARENT] = "parent",
+	[PROC_KEYPROC] = "keyproc",
+	[PROC_NETPROC] = "netproc",
+};
+
+static struct imsgbuf	 parent_ibuf;
+static int		 parent_ibuf_ok;
+
+const char *
+proc_title(enum proc_id id)
+{
+	if (id < 0 || id >= PROC_MAX)
+		return "unknown";
+	return proc_titles[id];
+}
+
+enum proc_id
+proc_byname(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < PROC_MAX; i++)
+		if (strcmp(name, proc_titles[i]) == 0)
+			return i;
+	return PROC_MAX;
+}
+
+void
+proc_name(enum proc_id id, int instance, char *buf, size_t len)
+{
+	if (id == PROC_KEYPROC)
+		snprintf(buf, len, "%s[%d]", proc_title(id), instance);
+	else
+		snprintf(buf, len, "%s", proc_title(id));
+}
+
+/*
+ * Start a child: its channel becomes fd 3 and it re-execs this binary
+ * with -P title -I instance.
+ */
+pid_t
+proc_exec(const char *self, enum proc_id id, int instance, int fd,
+    int debug, int verbose)
+{
+	char		*argv[12], inst[16], title[16];
+	sigset_t	 all;
+	pid_t		 pid;
+	int		 argc = 0, sig;
+
+	switch (pid = fork()) {
+	case -1:
+		fatal("%s: fork", __func__);
+	case 0:
+		break;
+	default:
+		return pid;
+	}
+
+	/* child: clean signal state, channel on fd 3, nothing else open */
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (fd == PARENT_SOCK_FILENO) {
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			fatal("%s: fcntl", __func__);
+	} else if (dup2(fd, PARENT_SOCK_FILENO) == -1)
+		fatal("%s: dup2", __func__);
+	closefrom(PARENT_SOCK_FILENO + 1);
+
+	snprintf(inst, sizeof(inst), "%d", instance);
+	strlcpy(title, proc_title(id), sizeof(title));
+	argv[argc++] = (char *)"lurkd";
+	argv[argc++] = (char *)"-P";
+	argv[argc++] = title;
+	argv[argc++] = (char *)"-I";
+	argv[argc++] = inst;
+	if (debug)
+		argv[argc++] = (char *)"-d";
+	if (verbose)
+		argv[argc++] = (char *)"-v";
+	argv[argc] = NULL;
+	execv(self, argv);
+	fatal("%s: execv %s", __func__, self);
+}
+
+static void
+proc_log_sink(int pri, const char *line)
+{
+	size_t	 len = strlen(line) + 1;
+	struct iovec iov[2];
+
+	if (!parent_ibuf_ok) {
+		fprintf(stderr, "%s\n", line);
+		return;
+	}
+	iov[0].iov_base = &pri;
+	iov[0].iov_len = sizeof(pri);
+	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_len = len;
+	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, 2) == -1 ||
+	    imsgbuf_flush(&parent_ibuf) == -1) {
+		/* the parent is gone: nobody left to tell */
+		_exit(1);
+	}
+}
+
+/* A child's first steps after exec. */
+struct imsgbuf *
+proc_child_init(enum proc_id id, int instance)
+{
+	char	 name[32], comm[16];
+
+	proc_name(id, instance, name, sizeof(name));
+	log_procinit(name);
+	setproctitle("%s", proc_title(id));
+	snprintf(comm, sizeof(comm), "lurkd-%s", proc_title(id));
+	prctl(PR_SET_NAME, comm, 0, 0, 0);
+
+	if (imsgbuf_init(&parent_ibuf, PARENT_SOCK_FILENO) == -1)
+		fatal("%s: imsgbuf_init", __func__);
+	imsgbuf_allow_fdpass(&parent_ibuf);
+	if (imsgbuf_set_maxsize(&parent_ibuf, 8192) == -1)
+		fatal("%s: imsgbuf_set_maxsize", __func__);
+	parent_ibuf_ok = 1;
+	log_setsink(proc_log_sink);
+	/* a dead peer is noticed through EPIPE, never SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	/* the parent handles termination; children just stop */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	return &parent_ibuf;
+}
+
+int
+proc_compose_parent(uint32_t type, int fd, const void *data, size_t len)
+{
+	if (imsg_compose(&parent_ibuf, type, 0, 0, fd, data, len) == -1)
+		return -1;
+	return imsgbuf_flush(&parent_ibuf);
+}
+
+void
+proc_child_ready(void)
+{
+	if (proc_compose_parent(IMSG_READY, -1, NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+}
+
+#ifdef LURKD_TEST_HOOKS
+/*
+ * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
+ * call socket(2), which its seccomp filter forbids, once it is running.
+ */
+void
+proc_trip_hook(enum proc_id id)
+{
+	const char	*who = getenv("LURKD_TEST_TRIP");
+
+	if (who == NULL || strcmp(who, proc_title(id)) != 0)
+		return;
+	log_info("test hook: calling socket(2) under seccomp");
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	log_warnx("test hook: socket(2) was not stopped by seccomp");
+}
+#else
+void
+proc_trip_hook(enum proc_id id)
+{
+}
+#endif

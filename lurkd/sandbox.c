@@ -1,0 +1,106 @@
+/*
+ * Lockdown shared by keyproc and netproc (DESIGN.md "Lockdown per
+ * process"): chroot + setuid when started as root, no capabilities,
+ * no_new_privs, not dumpable, no core files, then a seccomp allowlist
+ * whose violation kills the whole process.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <grp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lurkd.h"
+#include "proc.h"
+
+/* Process-wide limits every process of lurkd gets, the parent too. */
+void
+sandbox_harden(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("%s: setrlimit RLIMIT_CORE", __func__);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("%s: PR_SET_DUMPABLE", __func__);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("%s: PR_SET_NO_NEW_PRIVS", __func__);
+}
+
+void
+sandbox_drop(const struct conf_sandbox *sb, const char *who)
+{
+	if (sb->root) {
+		if (chroot(sb->chroot) == -1)
+			fatal("%s: chroot %s", who, sb->chroot);
+		if (chdir("/") == -1)
+			fatal("%s: chdir /", who);
+		capng_clear(CAPNG_SELECT_BOTH);
+		if (capng_change_id(sb->uid, sb->gid,
+		    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0)
+			fatalx("%s: cannot change to uid %u gid %u", who,
+			    (unsigned)sb->uid, (unsigned)sb->gid);
+		/* belt and braces: the switch must be irreversible */
+		if (setuid(0) != -1 || seteuid(0) != -1)
+			fatalx("%s: could regain root", who);
+	} else {
+		/* whatever capabilities we were given, we give up */
+		capng_clear(CAPNG_SELECT_CAPS);
+		if (capng_apply(CAPNG_SELECT_CAPS) != 0)
+			fatalx("%s: cannot clear capabilities", who);
+	}
+	sandbox_harden();
+}
+
+static void
+add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const char *who)
+{
+	int	 rc;
+
+	if ((rc = seccomp_rule_add(ctx, action, nr, 0)) < 0)
+		fatalx("%s: seccomp_rule_add %d: %s", who, nr, strerror(-rc));
+}
+
+/*
+ * Load an allowlist.  Anything not listed kills the process with SIGSYS
+ * (SCMP_ACT_KILL_PROCESS), so the parent sees it in waitpid and logs it.
+ */
+void
+sandbox_load(const char *who, const struct sandbox_policy *pol)
+{
+	scmp_filter_ctx	 ctx;
+	size_t		 i;
+	int		 rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		fatalx("%s: seccomp_init", who);
+	for (i = 0; i < pol->nallow; i++)
+		add_rule(ctx, SCMP_ACT_ALLOW, pol->allow[i], who);
+	for (i = 0; i < pol->nsoft; i++)
+		add_rule(ctx, SCMP_ACT_ERRNO(EACCES), pol->soft[i], who);
+	if (pol->no_exec) {
+		/* memory may be mapped, never executable */
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap),
+		    1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
+			fatalx("%s: seccomp mmap rule: %s", who, strerror(-rc));
+	} else {
+		add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), who);
+		add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), who);
+	}
+	if ((rc = seccomp_load(ctx)) < 0)
+		fatalx("%s: seccomp_load: %s", who, strerror(-rc));
+	seccomp_release(ctx);
+	log_debug("seccomp filter loaded");
+}

@@ -1,0 +1,436 @@
+/*
+ * netproc: listeners, connections, LURK framing and dispatch.
+ *
+ * Start-up: lock down as the parent says, receive the channels to the
+ * keyprocs, the key policies and the listening sockets from the parent
+ * and the keys' public data from the keyprocs; then load the seccomp
+ * filter and serve.  One epoll loop; nothing blocks.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "imsg.h"
+#include "log.h"
+#include "lurk.h"
+#include "lurkd.h"
+#include "netproc.h"
+#include "proc.h"
+
+#define NETPROC_KEY_MAXSIZE	(256 * 1024)
+#define NETPROC_MAX_EVENTS	256
+
+struct netproc		*np;
+
+static struct imsgbuf	*parent;
+static struct evtag	 parent_tag = { EV_PARENT, PARENT_SOCK_FILENO, 0 };
+static struct keychan {
+	struct imsgbuf	 ibuf;
+	struct evtag	 tag;
+	int		 up;
+	int		 done;		/* IMSG_KEY_END seen */
+} *kc;
+static int		 nkeyprocs;
+static struct evtag	*listeners;
+static int		 nlisteners, listen_want;
+static int		 conf_done, keys_seen;
+static time_t		 accept_paused;
+
+static void
+ep_add(int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = ptr;
+	if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		fatal("%s: epoll_ctl", __func__);
+}
+
+static void
+ep_mod(int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = ptr;
+	if (epoll_ctl(np->epfd, EPOLL_CTL_MOD, fd, &ev) == -1)
+		fatal("%s: epoll_ctl", __func__);
+}
+
+void
+netproc_update_events(struct conn *c, uint32_t events)
+{
+	if (c->events == events)
+		return;
+	c->events = events;
+	ep_mod(c->fd, events, c);
+}
+
+static struct netkey *
+netkey_slot(uint32_t index)
+{
+	if (np->keys == NULL || index >= np->nkeys)
+		fatalx("%s: key index %u out of range", __func__, index);
+	return &np->keys[index];
+}
+
+static int
+dispatch_parent(struct imsg *imsg)
+{
+	struct conf_sandbox	 sb;
+	struct conf_global	 g;
+	struct conf_key		 ck;
+	struct conf_allow	 ca;
+	struct conf_listen	 cl;
+	struct procfd		 pf;
+	struct netkey		*k;
+	uint32_t		**list;
+	size_t			*nlist;
+	int			 fd;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CONF_SANDBOX:
+		if (imsg_get_data(imsg, &sb, sizeof(sb)) == -1)
+			fatalx("%s: bad IMSG_CONF_SANDBOX", __func__);
+		sb.chroot[sizeof(sb.chroot) - 1] = '\0';
+		sandbox_drop(&sb, "netproc");
+		log_info("running as uid %u gid %u%s%s", (unsigned)getuid(),
+		    (unsigned)getgid(), sb.root ? ", chroot " : "",
+		    sb.root ? sb.chroot : "");
+		break;
+	case IMSG_CONF_GLOBAL:
+		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
+		    g.keyprocs < 1 || g.keyprocs > LURKD_KEYPROCS_MAX ||
+		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX ||
+		    g.nlisten < 1 || g.nlisten > LURKD_LISTEN_MAX ||
+		    g.max_message < LURKD_MSG_MIN ||
+		    g.max_message > LURKD_MSG_MAX || kc != NULL)
+			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
+		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
+		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
+		np->max_message = g.max_message;
+		np->nkeys = g.nkeys;
+		nkeyprocs = g.keyprocs;
+		listen_want = g.nlisten;
+		if ((np->keys = calloc(np->nkeys + 1, sizeof(*np->keys))) ==
+		    NULL || (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
+		    (listeners = calloc(listen_want, sizeof(*listeners))) ==
+		    NULL)
+			fatal("%s", __func__);
+		break;
+	case IMSG_CTL_PROCFD:
+		if (kc == NULL || imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
+		    pf.proc != PROC_KEYPROC || pf.instance < 0 ||
+		    pf.instance >= nkeyprocs || kc[pf.instance].up ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
+		if (imsgbuf_init(&kc[pf.instance].ibuf, fd) == -1 ||
+		    imsgbuf_set_maxsize(&kc[pf.instance].ibuf,
+		    NETPROC_KEY_MAXSIZE) == -1)
+			fatal("%s: keyproc channel", __func__);
+		kc[pf.instance].up = 1;
+		kc[pf.instance].tag.kind = EV_KEYPROC;
+		kc[pf.instance].tag.fd = fd;
+		kc[pf.instance].tag.index = pf.instance;
+		ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
+		break;
+	case IMSG_CONF_POLICY:
+		if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1)
+			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
+		k = netkey_slot(ck.index);
+		ck.name[sizeof(ck.name) - 1] = '\0';
+		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
+		break;
+	case IMSG_CONF_ALLOW:
+		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
+			fatalx("%s: bad IMSG_CONF_ALLOW", __func__);
+		k = netkey_slot(ca.index);
+		if (ca.type == ALLOW_UID || ca.type == ALLOW_USER) {
+			list = &k->uids;
+			nlist = &k->nuids;
+		} else {
+			list = &k->gids;
+			nlist = &k->ngids;
+		}
+		if ((*list = reallocarray(*list, *nlist + 1,
+		    sizeof(**list))) == NULL)
+			fatal("%s", __func__);
+		(*list)[(*nlist)++] = ca.id;
+		break;
+	case IMSG_CONF_LISTEN:
+		if (listeners == NULL || nlisteners >= listen_want ||
+		    imsg_get_data(imsg, &cl, sizeof(cl)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CONF_LISTEN", __func__);
+		cl.path[sizeof(cl.path) - 1] = '\0';
+		if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+			fatal("%s: fcntl", __func__);
+		listeners[nlisteners].kind = EV_LISTEN;
+		listeners[nlisteners].fd = fd;
+		listeners[nlisteners].index = nlisteners;
+		nlisteners++;
+		log_debug("listening on %s", cl.path);
+		break;
+	case IMSG_CONF_END:
+		if (kc == NULL || nlisteners != listen_want)
+			fatalx("%s: IMSG_CONF_END too early", __func__);
+		conf_done = 1;
+		break;
+	default:
+		fatalx("%s: unexpected imsg %u from parent", __func__,
+		    imsg_get_type(imsg));
+	}
+	return 0;
+}
+
+static void
+key_public(struct keychan *ch, struct imsg *imsg)
+{
+	struct key_public	 pub;
+	struct ibuf		 ib;
+	struct netkey		*k;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    ibuf_get(&ib, &pub, sizeof(pub)) == -1 ||
+	    ibuf_size(&ib) != (size_t)pub.spki_len + pub.chain_len)
+		fatalx("%s: bad IMSG_KEY_PUBLIC from keyproc[%d]", __func__,
+		    ch->tag.index);
+	k = netkey_slot(pub.index);
+	pub.name[sizeof(pub.name) - 1] = '\0';
+	if (strcmp(pub.name, k->pub.name) != 0)
+		fatalx("%s: key %u is \"%s\" in keyproc[%d], \"%s\" here",
+		    __func__, pub.index, pub.name, ch->tag.index, k->pub.name);
+	if (k->spki != NULL) {
+		/* every keyproc holds the same keys */
+		if (memcmp(k->pub.spki_sha256, pub.spki_sha256,
+		    sizeof(pub.spki_sha256)) != 0)
+			fatalx("key \"%s\" differs between keyprocs", pub.name);
+		return;
+	}
+	k->pub = pub;
+	if ((k->spki = malloc(pub.spki_len + 1)) == NULL ||
+	    (k->chain = malloc(pub.chain_len + 1)) == NULL)
+		fatal("%s", __func__);
+	if (ibuf_get(&ib, k->spki, pub.spki_len) == -1 ||
+	    ibuf_get(&ib, k->chain, pub.chain_len) == -1)
+		fatalx("%s: short IMSG_KEY_PUBLIC", __func__);
+	keys_seen++;
+}
+
+static int
+dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
+{
+	uint32_t	 n;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_KEY_PUBLIC:
+		if (ch->done)
+			fatalx("%s: key after IMSG_KEY_END", __func__);
+		key_public(ch, imsg);
+		break;
+	case IMSG_KEY_END:
+		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
+		    n != np->nkeys || ch->done)
+			fatalx("%s: bad IMSG_KEY_END from keyproc[%d]",
+			    __func__, ch->tag.index);
+		ch->done = 1;
+		break;
+	default:
+		fatalx("%s: unexpected imsg %u from keyproc[%d]", __func__,
+		    imsg_get_type(imsg), ch->tag.index);
+	}
+	return 0;
+}
+
+static void
+read_channel(struct evtag *tag)
+{
+	struct imsgbuf	*ibuf;
+	struct imsg	 imsg;
+	const char	*peer;
+	int		 n;
+
+	if (tag->kind == EV_PARENT) {
+		ibuf = parent;
+		peer = "parent";
+	} else {
+		ibuf = &kc[tag->index].ibuf;
+		peer = "keyproc";
+	}
+	if ((n = imsgbuf_read(ibuf)) == -1)
+		fatal("read from %s", peer);
+	if (n == 0) {
+		if (tag->kind == EV_PARENT)
+			exit(0);	/* the parent is shutting down */
+		fatalx("keyproc[%d] closed its channel", tag->index);
+	}
+	for (;;) {
+		if ((n = imsgbuf_get(ibuf, &imsg)) == -1)
+			fatal("bad message from %s", peer);
+		if (n == 0)
+			break;
+		if (tag->kind == EV_PARENT)
+			dispatch_parent(&imsg);
+		else
+			dispatch_keyproc(&kc[tag->index], &imsg);
+		imsg_free(&imsg);
+	}
+}
+
+static int
+startup_done(void)
+{
+	int	 i;
+
+	if (!conf_done)
+		return 0;
+	for (i = 0; i < nkeyprocs; i++)
+		if (!kc[i].up || !kc[i].done)
+			return 0;
+	if ((size_t)keys_seen != np->nkeys)
+		fatalx("keyprocs sent %d of %zu keys", keys_seen, np->nkeys);
+	return 1;
+}
+
+/*
+ * lurk_state: a fingerprint of what this server offers, so a client can
+ * notice a configuration change (drafts §1.3).
+ */
+static void
+compute_state(void)
+{
+	EVP_MD_CTX	*ctx;
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+	uint32_t	 v[2];
+	size_t		 i;
+
+	v[0] = np->lenmode;
+	v[1] = np->max_message;
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, "lurkd state 1", 13) ||
+	    !EVP_DigestUpdate(ctx, v, sizeof(v)))
+		fatalx("%s: sha256", __func__);
+	for (i = 0; i < np->nkeys; i++)
+		if (!EVP_DigestUpdate(ctx, np->keys[i].pub.name,
+		    strlen(np->keys[i].pub.name) + 1) ||
+		    !EVP_DigestUpdate(ctx, np->keys[i].pub.spki_sha256, 32))
+			fatalx("%s: sha256", __func__);
+	if (!EVP_DigestFinal_ex(ctx, md, NULL))
+		fatalx("%s: sha256", __func__);
+	EVP_MD_CTX_free(ctx);
+	memcpy(np->state, md, LURK_STATE_LEN);
+}
+
+static void
+listeners_enable(int on)
+{
+	int	 i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (on)
+			ep_add(listeners[i].fd, EPOLLIN, &listeners[i]);
+		else if (epoll_ctl(np->epfd, EPOLL_CTL_DEL, listeners[i].fd,
+		    NULL) == -1)
+			fatal("%s: epoll_ctl", __func__);
+	}
+}
+
+/* Out of descriptors: stop accepting for a second instead of spinning. */
+void
+netproc_pause_accept(void)
+{
+	if (accept_paused)
+		return;
+	log_warnx("out of file descriptors: not accepting for 1 second");
+	listeners_enable(0);
+	accept_paused = time(NULL);
+}
+
+static __attribute__((__noreturn__)) void
+event_loop(void)
+{
+	struct epoll_event	 ev[NETPROC_MAX_EVENTS];
+	struct evtag		*tag;
+	int			 n, i, timeout;
+
+	for (;;) {
+		timeout = accept_paused ? 1000 : -1;
+		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
+		    timeout)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		if (accept_paused && time(NULL) != accept_paused) {
+			accept_paused = 0;
+			listeners_enable(1);
+		}
+		for (i = 0; i < n; i++) {
+			tag = ev[i].data.ptr;
+			switch (tag->kind) {
+			case EV_LISTEN:
+				conn_accept(tag->fd);
+				break;
+			case EV_PARENT:
+			case EV_KEYPROC:
+				read_channel(tag);
+				break;
+			case EV_CONN:
+				conn_event((struct conn *)tag, ev[i].events);
+				break;
+			}
+		}
+	}
+}
+
+void
+netproc_main(int verbose)
+{
+	struct epoll_event	 ev;
+	int			 n, i;
+
+	parent = proc_child_init(PROC_NETPROC, 0);
+	log_setverbose(verbose);
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+		fatalx("OPENSSL_init_crypto failed");
+	if ((np = calloc(1, sizeof(*np))) == NULL)
+		fatal("calloc");
+	TAILQ_INIT(&np->conns);
+	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
+
+	/* start-up: only the parent and keyproc channels are in the set */
+	while (!startup_done()) {
+		if ((n = epoll_wait(np->epfd, &ev, 1, -1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		if (n == 1)
+			read_channel(ev.data.ptr);
+	}
+	compute_state();
+	netproc_sandbox();
+	listeners_enable(1);
+	proc_child_ready();
+	for (i = 0; i < nkeyprocs; i++)
+		log_debug("keyproc[%d] channel up", i);
+	log_debug("serving %zu keys on %d listeners", np->nkeys, nlisteners);
+	proc_trip_hook(PROC_NETPROC);
+	event_loop();
+}

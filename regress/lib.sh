@@ -1,0 +1,103 @@
+# Shared by the end-to-end regress scripts (sourced).  Prints the result
+# lines regress/run counts: "ok - ", "not ok - ", "skip - what: why".
+set -u
+TOP=${LURKD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LURKD=${LURKD:-$TOP/lurkd/lurkd}
+LURKD_TEST=${LURKD_TEST:-$TOP/lurkd/lurkd-test}
+PYTHON=${PYTHON:-python3}
+FAILED=0
+LURKD_PID=
+T=$(mktemp -d /tmp/lurkd-test.XXXXXX)
+chmod 0755 "$T"
+
+ok()   { echo "ok - $*"; }
+nok()  { echo "not ok - $*"; FAILED=1; }
+skip() { echo "skip - $*"; }
+check() {	# check "what" command...
+	local what=$1; shift
+	if "$@"; then ok "$what"; else nok "$what"; fi
+}
+
+cleanup() {
+	[ -n "$LURKD_PID" ] && kill "$LURKD_PID" 2>/dev/null && \
+	    wait "$LURKD_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ensure_user() {	# the privilege-drop user lurkd wants when started as root
+	getent passwd _lurkd >/dev/null && return 0
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin _lurkd
+}
+
+# mkkey NAME TYPE: writes $T/NAME.key and a self-signed $T/NAME.crt
+mkkey() {
+	local name=$1 type=$2 alg
+	case $type in
+	rsa2048) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048) ;;
+	rsa3072) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:3072) ;;
+	rsa4096) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:4096) ;;
+	rsa1024) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:1024) ;;
+	rsapss)  alg=(-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048) ;;
+	p256)    alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256) ;;
+	p384)    alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-384) ;;
+	p521)    alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-521) ;;
+	k256)    alg=(-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1) ;;
+	ed25519) alg=(-algorithm ED25519) ;;
+	ed448)   alg=(-algorithm ED448) ;;
+	*) echo "mkkey: unknown type $type" >&2; return 1 ;;
+	esac
+	openssl genpkey "${alg[@]}" -out "$T/$name.key" 2>/dev/null || return 1
+	openssl req -new -x509 -key "$T/$name.key" -subj "/CN=$name.test" \
+	    -days 30 -out "$T/$name.crt" 2>/dev/null || return 1
+	chmod 0644 "$T/$name.key" "$T/$name.crt"
+}
+
+# start_lurkd CONF [lurkd binary] [runner...]: starts lurkd -d -v in the
+# background, logging to $T/lurkd.log; waits for its "ready" line.
+start_lurkd() {
+	local conf=$1 bin=${2:-$LURKD}; shift; [ $# -gt 0 ] && shift
+	: >"$T/lurkd.log"
+	"$@" "$bin" -d -v -f "$conf" >>"$T/lurkd.log" 2>&1 &
+	LURKD_PID=$!
+	wait_log "parent: ready:" 10
+}
+
+# wait_log PATTERN SECONDS: waits for a line in $T/lurkd.log
+wait_log() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		grep -q -- "$1" "$T/lurkd.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timeout waiting for '$1' in lurkd.log:" >&2
+	cat "$T/lurkd.log" >&2
+	return 1
+}
+
+# wait_exit SECONDS: waits for lurkd to exit; sets LURKD_RC
+wait_exit() {
+	local i
+	for ((i = 0; i < $1 * 20; i++)); do
+		if ! kill -0 "$LURKD_PID" 2>/dev/null; then
+			wait "$LURKD_PID"; LURKD_RC=$?; LURKD_PID=
+			return 0
+		fi
+		sleep 0.05
+	done
+	LURKD_RC=timeout
+	return 1
+}
+
+stop_lurkd() {
+	[ -n "$LURKD_PID" ] || return 0
+	kill -TERM "$LURKD_PID"
+	wait_exit 10
+}
+
+child_pid() {	# child_pid keyproc|netproc [n]: the n-th such child
+	pgrep -P "$LURKD_PID" -f "lurkd: $1" | sed -n "${2:-1}p"
+}
+
+finish() { exit $FAILED; }

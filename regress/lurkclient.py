@@ -1,0 +1,61 @@
+"""A LURK test client for regress/: raw bytes in, raw bytes out."""
+import os
+import socket
+import struct
+import sys
+
+HDR = struct.Struct(">BBBBQI")
+failed = False
+
+
+def ok(cond, what):
+    global failed
+    if cond:
+        print("ok - " + what)
+    else:
+        print("not ok - " + what)
+        failed = True
+    sys.stdout.flush()
+    return cond
+
+
+def finish():
+    sys.exit(1 if failed else 0)
+
+
+def hdr(des, ver, typ, status, ident, length):
+    return HDR.pack(des, ver, typ, status, ident, length)
+
+
+def connect(path=None, timeout=5.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path or os.environ["LURK_SOCKET"])
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_msg(s, whole=False):
+    """One response: (header tuple, payload bytes, raw bytes)."""
+    h = recv_exact(s, 16)
+    des, ver, typ, st, ident, length = HDR.unpack(h)
+    plen = length - 16 if whole else length
+    p = recv_exact(s, plen)
+    return (des, ver, typ, st, ident, length), p, h + p
+
+
+def closed(s):
+    """True if the peer closed the connection (EOF) without more data."""
+    try:
+        return s.recv(1) == b""
+    except (ConnectionResetError, socket.timeout):
+        return False
