@@ -152,7 +152,7 @@ dispatch_parent(struct imsg *imsg)
 			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k = netkey_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
-		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
+		strlcpy(k->name, ck.name, sizeof(k->name));
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
@@ -210,14 +210,12 @@ key_public(struct keychan *ch, struct imsg *imsg)
 		    ch->tag.index);
 	k = netkey_slot(pub.index);
 	pub.name[sizeof(pub.name) - 1] = '\0';
-	if (strcmp(pub.name, k->pub.name) != 0)
-		fatalx("%s: key %u is \"%s\" in keyproc[%d], \"%s\" here",
-		    __func__, pub.index, pub.name, ch->tag.index, k->pub.name);
 	if (k->spki != NULL) {
 		/* every keyproc holds the same keys */
-		if (memcmp(k->pub.spki_sha256, pub.spki_sha256,
+		if (strcmp(k->pub.name, pub.name) != 0 ||
+		    memcmp(k->pub.spki_sha256, pub.spki_sha256,
 		    sizeof(pub.spki_sha256)) != 0)
-			fatalx("key \"%s\" differs between keyprocs", pub.name);
+			fatalx("key %u differs between keyprocs", pub.index);
 		return;
 	}
 	k->pub = pub;
@@ -302,6 +300,12 @@ startup_done(void)
 			return 0;
 	if ((size_t)keys_seen != np->nkeys)
 		fatalx("keyprocs sent %d of %zu keys", keys_seen, np->nkeys);
+	/* the parent's policies and the keyprocs' keys must line up */
+	for (i = 0; (size_t)i < np->nkeys; i++)
+		if (strcmp(np->keys[i].name, np->keys[i].pub.name) != 0)
+			fatalx("key %d is \"%s\" in keyproc, \"%s\" in the "
+			    "configuration", i, np->keys[i].pub.name,
+			    np->keys[i].name);
 	return 1;
 }
 

@@ -19,7 +19,8 @@
 
 /* What netproc knows of a key: public data and who may use it. */
 struct netkey {
-	struct key_public	 pub;
+	char			 name[LURKD_NAME_MAX];	/* from the parent */
+	struct key_public	 pub;			/* from keyproc */
 	uint8_t			*spki;
 	uint8_t			*chain;
 	uint32_t		*uids;

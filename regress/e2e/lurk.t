@@ -42,6 +42,30 @@ if [ "$(id -u)" = 0 ]; then
 		nok "lurkd started as root"
 	fi
 
+	# the configuration of the foundation issue, word for word but paths
+	getent group lurk >/dev/null || groupadd --system lurk ||
+	    nok "create group lurk"
+	cat >"$T/issue.conf" <<CONF
+listen on unix "$SOCK" mode 0660 group "lurk"
+keyprocs 2
+key "www" {
+        private "$T/rsa.key"
+        certificate "$T/rsa.crt"
+        allow uid 33
+        allow group "www-data"
+}
+CONF
+	if start_lurkd "$T/issue.conf"; then
+		ok "lurkd -d -f CONF with the issue's configuration"
+		check "socket mode 0660, group lurk" \
+		    [ "$(stat -c '%a %G' "$SOCK")" = "660 lurk" ]
+		check "two keyprocs started" [ "$(pgrep -c -P "$LURKD_PID" -f 'lurkd: keyproc')" = 2 ]
+		run_protocol "issue config"
+		stop_lurkd
+	else
+		nok "lurkd -d -f CONF with the issue's configuration"
+	fi
+
 	# whole-message length mode (pylurk-M, the 2018 C prototype)
 	conf "$T/msg.conf" "$SOCK" "lurk length message"
 	if start_lurkd "$T/msg.conf"; then
