@@ -124,7 +124,7 @@ listen_unix(struct listenconf *l, int root)
 		fatal("bind %s", l->path);
 	umask(old);
 	if (l->has_group && chown(l->path, -1, l->gid) == -1)
-		fatal("chown %s to group %s", l->path, l->group);
+		fatal("chown %s to gid %u", l->path, (unsigned)l->gid);
 	if (chmod(l->path, l->mode) == -1)
 		fatal("chmod %s", l->path);
 	if (listen(fd, SOMAXCONN) == -1)

@@ -1,0 +1,1544 @@
+/*
+ * lurkd.conf(5) parser.
+ *
+ * An OpenBSD-style configuration grammar: keywords, quoted or bare
+ * strings, numbers, "#" comments, newline-terminated statements, "{ }"
+ * blocks, "\" line continuation, macros ("name = value", expanded by the
+ * lexer where a bare token stands, $name) and nested include files.
+ *
+ * Every error is reported as one line "FILE:LINE: message" through
+ * log_emit(); parsing goes on after an error so that one run reports
+ * them all (up to MAXERRORS), and the configuration is rejected.
+ */
+
+%{
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lurkd.h"
+
+#define MAXERRORS	10	/* give up after this many */
+#define INCLUDE_DEPTH	16	/* nested include files */
+#define STRING_MAX	8192	/* longest string or word */
+#define UNGET_MAX	8
+#define PENDING_MAX	4
+#define TEXT_MAX	48	/* token text quoted in error messages */
+#define ID_MAX		((long long)UINT32_MAX - 1)	/* uid/gid; -1 is no id */
+
+#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)NULL)->sun_path)
+
+/* One input file; included files stack on top of the including one. */
+struct file {
+	struct file	*parent;
+	FILE		*stream;
+	const char	*name;		/* as given or resolved; in the arena */
+	dev_t		 dev;		/* for include loop detection */
+	ino_t		 ino;
+	int		 lineno;
+	int		 lastc;		/* last character read */
+	int		 depth;		/* "{" not yet closed in this file */
+	int		 eof;		/* reached the end of the stream */
+	int		 eofdone;	/* end-of-file tokens queued */
+	int		 ungetbuf[UNGET_MAX];
+	int		 nunget;
+	int		 incdepth;
+};
+
+/* Macros.  Those set with -D are persistent and win over the file's. */
+struct sym {
+	TAILQ_ENTRY(sym)	 entry;
+	int			 persist;
+	char			*name;
+	char			*val;
+};
+TAILQ_HEAD(symhead, sym);
+
+/* Strings that live until the end of parse_config(): tokens, names. */
+struct astr {
+	struct astr	*next;
+	char		 s[];
+};
+
+typedef struct {
+	union {
+		char	*string;
+	} v;
+	int		 lineno;
+	const char	*fname;
+} YYSTYPE;
+
+static struct symhead		 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+static struct lurkd_conf	*conf;
+static struct file		*curfile;
+static struct astr		*arena;
+static int			 nerrors;
+static int			 stopped;	/* too many errors */
+static unsigned int		 nkeys, nlisten;
+
+/* Tokens queued by the lexer (end of file, start of an include). */
+static struct pending {
+	int		 tok;
+	int		 lineno;
+	const char	*fname;
+} pending[PENDING_MAX];
+static int			 npending;
+
+/* What the lexer saw last, for the messages about syntax errors. */
+static struct {
+	int		 reset;		/* the last token ended a statement */
+	int		 idx;		/* tokens of this statement so far */
+	int		 firsttok;
+	char		 firsttext[TEXT_MAX];
+	int		 firstline;
+	const char	*firstfile;
+	int		 tok;
+	char		 text[TEXT_MAX];
+	int		 line;
+	const char	*fname;
+	int		 lexerr;	/* the lexer reported this token */
+} lx;
+
+/* Global settings given so far: each may be given once. */
+static struct {
+	int		 user, chroot, keyprocs, lenmode, maxmsg;
+} seen;
+
+/* The listen statement and the key block being parsed. */
+static struct {
+	struct listenconf	 l;
+	int			 has_mode;
+	int			 bad;
+	int			 lineno;
+	const char		*fname;
+} curlisten;
+
+static struct {
+	struct keyconf		*k;
+	int			 has_private, has_certificate;
+	int			 bad;
+	int			 syntaxerr;	/* a line we could not read */
+	int			 lineno;
+	const char		*fname;
+} curkey;
+
+int		 yylex(void);
+static void	 yyerror(const char *);
+static void	 conferr(const char *, int, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+static void	 fileerr(const char *, const char *, ...)
+		    __attribute__((__format__(printf, 2, 3)));
+static void	 do_include(const char *, const char *, int);
+static void	 do_varset(const char *, const char *, const char *, int);
+static int	 getnum(const char *, long long, long long, long long *);
+static void	 listen_begin(const char *, const char *, int);
+static void	 listen_mode(const char *, const char *, int);
+static void	 listen_group(const char *, int, const char *, int);
+static void	 listen_end(void);
+static void	 key_begin(const char *, const char *, int);
+static void	 key_path(int, const char *, const char *, int);
+static void	 key_allow(enum allow_type, const char *, const char *, int);
+static void	 key_end(void);
+static void	 key_abandon(void);
+static void	 key_syntaxerr(void);
+static void	 set_string(char *, size_t, int *, const char *, const char *,
+		    const char *, const char *, int, int);
+%}
+
+%token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
+%token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON PAYLOAD
+%token	<v.string>	PRIVATE SIZE UID UNIX USER
+%token	LEXERROR
+%token	<v.string>	STRING WORD NUMBER
+%type	<v.string>	string value keyword
+
+%%
+
+grammar		: /* empty */
+		| grammar '\n'
+		| grammar include '\n'
+		| grammar varset '\n'
+		| grammar global '\n'
+		| grammar listen '\n'
+		| grammar key '\n'
+		| grammar error '\n'		{ yyerrok; }
+		;
+
+string		: STRING
+		| WORD
+		;
+
+value		: STRING
+		| WORD
+		| NUMBER
+		| keyword
+		;
+
+keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
+		| KEY | KEYPROCS | LENGTH | LISTEN | LURK | MAX | MESSAGE | MODE
+		| ON | PAYLOAD | PRIVATE | SIZE | UID | UNIX | USER
+		;
+
+include		: INCLUDE string {
+			do_include($2, $<fname>1, $<lineno>1);
+		}
+		;
+
+varset		: WORD '=' value {
+			do_varset($1, $3, $<fname>1, $<lineno>1);
+		}
+		;
+
+global		: USER string {
+			set_string(conf->user, sizeof(conf->user), &seen.user,
+			    "user", "user name", $2, $<fname>1, $<lineno>1, 0);
+		}
+		| CHROOT string {
+			set_string(conf->chroot, sizeof(conf->chroot),
+			    &seen.chroot, "chroot", "directory", $2,
+			    $<fname>1, $<lineno>1, 1);
+		}
+		| KEYPROCS NUMBER {
+			long long	 n;
+
+			if (seen.keyprocs++)
+				conferr($<fname>1, $<lineno>1,
+				    "keyprocs given twice");
+			if (getnum($2, 1, LURKD_KEYPROCS_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "keyprocs must be 1..%d or auto",
+				    LURKD_KEYPROCS_MAX);
+			else
+				conf->keyprocs = n;
+		}
+		| KEYPROCS AUTO {
+			if (seen.keyprocs++)
+				conferr($<fname>1, $<lineno>1,
+				    "keyprocs given twice");
+			conf->keyprocs = 0;
+		}
+		| KEYPROCS string {
+			if (seen.keyprocs++)
+				conferr($<fname>1, $<lineno>1,
+				    "keyprocs given twice");
+			if (strcmp($2, "auto") == 0)
+				conf->keyprocs = 0;
+			else
+				conferr($<fname>1, $<lineno>1,
+				    "keyprocs must be 1..%d or auto",
+				    LURKD_KEYPROCS_MAX);
+		}
+		| LURK LENGTH PAYLOAD {
+			if (seen.lenmode++)
+				conferr($<fname>1, $<lineno>1,
+				    "lurk length given twice");
+			conf->lenmode = LENMODE_PAYLOAD;
+		}
+		| LURK LENGTH MESSAGE {
+			if (seen.lenmode++)
+				conferr($<fname>1, $<lineno>1,
+				    "lurk length given twice");
+			conf->lenmode = LENMODE_MESSAGE;
+		}
+		| LURK LENGTH string {
+			if (seen.lenmode++)
+				conferr($<fname>1, $<lineno>1,
+				    "lurk length given twice");
+			if (strcmp($3, "payload") == 0)
+				conf->lenmode = LENMODE_PAYLOAD;
+			else if (strcmp($3, "message") == 0)
+				conf->lenmode = LENMODE_MESSAGE;
+			else
+				conferr($<fname>1, $<lineno>1,
+				    "lurk length must be payload or message");
+		}
+		| MAX MESSAGE SIZE NUMBER {
+			long long	 n;
+
+			if (seen.maxmsg++)
+				conferr($<fname>1, $<lineno>1,
+				    "max message size given twice");
+			if (getnum($4, LURKD_MSG_MIN, LURKD_MSG_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "max message size must be %d..%d",
+				    LURKD_MSG_MIN, LURKD_MSG_MAX);
+			else
+				conf->max_message = n;
+		}
+		;
+
+listen		: LISTEN ON UNIX string {
+			listen_begin($4, $<fname>1, $<lineno>1);
+		} listenopts {
+			listen_end();
+		}
+		;
+
+listenopts	: /* empty */
+		| listenopts listenopt
+		;
+
+listenopt	: MODE NUMBER {
+			listen_mode($2, $<fname>1, $<lineno>1);
+		}
+		| GROUP string {
+			listen_group($2, 0, $<fname>1, $<lineno>1);
+		}
+		| GROUP NUMBER {
+			listen_group($2, 1, $<fname>1, $<lineno>1);
+		}
+		;
+
+key		: KEY string {
+			key_begin($2, $<fname>1, $<lineno>1);
+		} optnl '{' keybody '}' {
+			key_end();
+		}
+		| KEY error {
+			/* skip the block of a key we could not start */
+			key_abandon();
+		} keyerrblock
+		;
+
+keyerrblock	: /* empty */
+		| '{' keybody '}'
+		;
+
+optnl		: /* empty */
+		| optnl '\n'
+		;
+
+keybody		: keylines
+		| keylines keyopt
+		| keylines error		{ yyerrok; key_syntaxerr(); }
+		;
+
+keylines	: /* empty */
+		| keylines '\n'
+		| keylines keyopt '\n'
+		| keylines error '\n'		{ yyerrok; key_syntaxerr(); }
+		;
+
+keyopt		: PRIVATE string {
+			key_path(PRIVATE, $2, $<fname>1, $<lineno>1);
+		}
+		| CERTIFICATE string {
+			key_path(CERTIFICATE, $2, $<fname>1, $<lineno>1);
+		}
+		| ALLOW UID NUMBER {
+			key_allow(ALLOW_UID, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW GID NUMBER {
+			key_allow(ALLOW_GID, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW USER string {
+			key_allow(ALLOW_USER, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW GROUP string {
+			key_allow(ALLOW_GROUP, $3, $<fname>1, $<lineno>1);
+		}
+		;
+
+%%
+
+static const struct keyword {
+	const char	*name;
+	int		 token;
+} keywords[] = {	/* sorted: bsearch */
+	{ "allow",	 ALLOW },
+	{ "auto",	 AUTO },
+	{ "certificate", CERTIFICATE },
+	{ "chroot",	 CHROOT },
+	{ "gid",	 GID },
+	{ "group",	 GROUP },
+	{ "include",	 INCLUDE },
+	{ "key",	 KEY },
+	{ "keyprocs",	 KEYPROCS },
+	{ "length",	 LENGTH },
+	{ "listen",	 LISTEN },
+	{ "lurk",	 LURK },
+	{ "max",	 MAX },
+	{ "message",	 MESSAGE },
+	{ "mode",	 MODE },
+	{ "on",		 ON },
+	{ "payload",	 PAYLOAD },
+	{ "private",	 PRIVATE },
+	{ "size",	 SIZE },
+	{ "uid",	 UID },
+	{ "unix",	 UNIX },
+	{ "user",	 USER },
+};
+
+static int
+keycmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct keyword *)e)->name);
+}
+
+/* The token of keyword s, or 0. */
+static int
+keyword_token(const char *s)
+{
+	const struct keyword	*p;
+
+	p = bsearch(s, keywords, sizeof(keywords) / sizeof(keywords[0]),
+	    sizeof(keywords[0]), keycmp);
+	return p == NULL ? 0 : p->token;
+}
+
+/* ---- error reporting ---------------------------------------------- */
+
+static void
+emit(const char *prefix, const char *fmt, va_list ap)
+{
+	char	 msg[1024], line[1400];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(line, sizeof(line), "%s%s", prefix, msg);
+	/* A config file's bytes must not forge log lines. */
+	for (char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	log_emit(LOG_ERR, line);
+}
+
+/* 0: say nothing (gave up), 1: report, 2: report, then give up */
+static int
+count_error(void)
+{
+	if (stopped)
+		return 0;
+	if (++nerrors >= MAXERRORS) {
+		stopped = 1;
+		return 2;
+	}
+	return 1;
+}
+
+/* "FILE:LINE: message" */
+static void
+conferr(const char *fname, int lineno, const char *fmt, ...)
+{
+	char	 prefix[PATH_MAX + 32];
+	va_list	 ap;
+	int	 r;
+
+	if ((r = count_error()) == 0)
+		return;
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", fname, lineno);
+	va_start(ap, fmt);
+	emit(prefix, fmt, ap);
+	va_end(ap);
+	if (r == 2) {
+		snprintf(prefix, sizeof(prefix),
+		    "%s:%d: too many errors, giving up", fname, lineno);
+		log_emit(LOG_ERR, prefix);
+	}
+}
+
+/* "FILE: message", for a file as a whole */
+static void
+fileerr(const char *fname, const char *fmt, ...)
+{
+	char	 prefix[PATH_MAX + 32];
+	va_list	 ap;
+	int	 r;
+
+	if ((r = count_error()) == 0)
+		return;
+	snprintf(prefix, sizeof(prefix), "%s: ", fname);
+	va_start(ap, fmt);
+	emit(prefix, fmt, ap);
+	va_end(ap);
+	if (r == 2) {
+		snprintf(prefix, sizeof(prefix),
+		    "%s: too many errors, giving up", fname);
+		log_emit(LOG_ERR, prefix);
+	}
+}
+
+static int
+is_keyword_tok(int tok)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (keywords[i].token == tok)
+			return 1;
+	return 0;
+}
+
+static int
+is_keyopt(int tok)
+{
+	return tok == PRIVATE || tok == CERTIFICATE || tok == ALLOW;
+}
+
+static int
+is_global(int tok)
+{
+	return tok == INCLUDE || tok == USER || tok == CHROOT ||
+	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
+	    tok == KEY;
+}
+
+static int	lgetc(void);
+static void	lungetc(int);
+
+/* Peek: is the next character, after blanks, "="? */
+static int
+next_is_equal(void)
+{
+	int	 c;
+
+	if (curfile == NULL)
+		return 0;
+	while ((c = lgetc()) == ' ' || c == '\t')
+		;
+	lungetc(c);
+	return c == '=';
+}
+
+/* byacc calls this for syntax errors; make them as specific as we can. */
+static void
+yyerror(const char *msg)
+{
+	if (lx.lexerr)		/* the lexer already said what is wrong */
+		return;
+	if (strcmp(msg, "syntax error") != 0)
+		conferr(lx.fname, lx.line, "%s", msg);
+	else if (lx.idx == 1 && lx.tok == WORD)
+		conferr(lx.fname, lx.line, "unknown keyword \"%s\"", lx.text);
+	else if (lx.idx == 1 && is_keyword_tok(lx.tok) && next_is_equal())
+		conferr(lx.fname, lx.line,
+		    "\"%s\" is a keyword, not a macro name", lx.text);
+	else if (lx.idx == 1 && is_keyword_tok(lx.tok) && is_keyopt(lx.tok))
+		conferr(lx.fname, lx.line, "\"%s\" is only allowed in a key "
+		    "block", lx.text);
+	else if (lx.idx == 1 && is_keyword_tok(lx.tok) && is_global(lx.tok))
+		conferr(lx.fname, lx.line, "\"%s\" is not allowed in a key "
+		    "block", lx.text);
+	else if (lx.idx == 2 && lx.firsttok == WORD)
+		conferr(lx.firstfile, lx.firstline, "unknown keyword \"%s\"",
+		    lx.firsttext);
+	else if (lx.idx == 2 && lx.tok == '=' && is_keyword_tok(lx.firsttok))
+		conferr(lx.fname, lx.line,
+		    "\"%s\" is a keyword, not a macro name", lx.firsttext);
+	else if (lx.tok == '\n')
+		conferr(lx.fname, lx.line, "syntax error at end of line");
+	else if (lx.tok == 0)
+		conferr(lx.fname, lx.line, "syntax error at end of file");
+	else
+		conferr(lx.fname, lx.line, "syntax error near \"%s\"", lx.text);
+}
+
+/* ---- memory that lives for one parse ------------------------------ */
+
+static char *
+astrndup(const char *s, size_t len)
+{
+	struct astr	*a;
+
+	if ((a = malloc(sizeof(*a) + len + 1)) == NULL)
+		fatal("%s", __func__);
+	memcpy(a->s, s, len);
+	a->s[len] = '\0';
+	a->next = arena;
+	arena = a;
+	return a->s;
+}
+
+static char *
+astrdup(const char *s)
+{
+	return astrndup(s, strlen(s));
+}
+
+static void
+arena_free(void)
+{
+	struct astr	*a;
+
+	while ((a = arena) != NULL) {
+		arena = a->next;
+		free(a);
+	}
+}
+
+/* ---- macros --------------------------------------------------------- */
+
+static int
+valid_macro_name(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return 0;
+	return keyword_token(s) == 0;
+}
+
+static struct sym *
+symfind(const char *name)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry)
+		if (strcmp(sym->name, name) == 0)
+			return sym;
+	return NULL;
+}
+
+static int
+symset(const char *name, const char *val, int persist)
+{
+	struct sym	*sym;
+	char		*v;
+
+	if ((sym = symfind(name)) != NULL) {
+		if (sym->persist && !persist)
+			return 0;	/* -D wins over the file */
+		if ((v = strdup(val)) == NULL)
+			return -1;
+		free(sym->val);
+		sym->val = v;
+		sym->persist = persist;
+		return 0;
+	}
+	if ((sym = calloc(1, sizeof(*sym))) == NULL)
+		return -1;
+	if ((sym->name = strdup(name)) == NULL ||
+	    (sym->val = strdup(val)) == NULL) {
+		free(sym->name);
+		free(sym);
+		return -1;
+	}
+	sym->persist = persist;
+	TAILQ_INSERT_TAIL(&symhead, sym, entry);
+	return 0;
+}
+
+static const char *
+symget(const char *name)
+{
+	struct sym	*sym;
+
+	return (sym = symfind(name)) == NULL ? NULL : sym->val;
+}
+
+/* Forget the file's macros; the -D ones stay for the next parse. */
+static void
+symclear(void)
+{
+	struct sym	*sym, *next;
+
+	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
+		if (sym->persist)
+			continue;
+		TAILQ_REMOVE(&symhead, sym, entry);
+		free(sym->name);
+		free(sym->val);
+		free(sym);
+	}
+}
+
+int
+cmdline_symset(char *s)
+{
+	char	*eq, *name;
+	int	 r;
+
+	if ((eq = strchr(s, '=')) == NULL)
+		return -1;
+	if ((name = strndup(s, eq - s)) == NULL)
+		return -1;
+	r = valid_macro_name(name) ? symset(name, eq + 1, 1) : -1;
+	free(name);
+	return r;
+}
+
+static void
+do_varset(const char *name, const char *val, const char *fname, int lineno)
+{
+	if (!valid_macro_name(name)) {
+		conferr(fname, lineno, "invalid macro name \"%s\"", name);
+		return;
+	}
+	if (symset(name, val, 0) == -1)
+		fatal("%s", __func__);
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+static struct file *
+file_open(const char *name, struct file *parent, const char *fname,
+    int lineno)
+{
+	struct file	*f;
+	struct stat	 st;
+	FILE		*fp;
+
+	if ((fp = fopen(name, "r")) == NULL) {
+		if (parent == NULL)
+			fileerr(name, "cannot open: %s", strerror(errno));
+		else
+			conferr(fname, lineno,
+			    "cannot open include file \"%s\": %s", name,
+			    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == -1 ||
+	    (S_ISDIR(st.st_mode) && (errno = EISDIR) != 0)) {
+		if (parent == NULL)
+			fileerr(name, "cannot open: %s", strerror(errno));
+		else
+			conferr(fname, lineno,
+			    "cannot open include file \"%s\": %s", name,
+			    strerror(errno));
+		fclose(fp);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		fatal("%s", __func__);
+	f->stream = fp;
+	f->name = astrdup(name);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->lineno = 1;
+	f->lastc = '\n';
+	f->parent = parent;
+	f->incdepth = parent == NULL ? 0 : parent->incdepth + 1;
+	return f;
+}
+
+static struct file *
+file_close(struct file *f)
+{
+	struct file	*parent = f->parent;
+
+	fclose(f->stream);
+	free(f);
+	return parent;
+}
+
+static void
+queue_token(int tok, int lineno, const char *fname)
+{
+	if (npending == PENDING_MAX)
+		fatalx("%s: queue full", __func__);
+	pending[npending].tok = tok;
+	pending[npending].lineno = lineno;
+	pending[npending].fname = fname;
+	npending++;
+}
+
+static void
+do_include(const char *path, const char *fname, int lineno)
+{
+	struct file	*f, *nf;
+	const char	*slash;
+	char		*full;
+
+	if (curfile == NULL)
+		return;
+	if (*path == '\0') {
+		conferr(fname, lineno, "include: empty file name");
+		return;
+	}
+	/* relative to the directory of the including file */
+	if (path[0] != '/' && (slash = strrchr(fname, '/')) != NULL) {
+		if (asprintf(&full, "%.*s/%s", (int)(slash - fname), fname,
+		    path) == -1)
+			fatal("%s", __func__);
+		path = astrdup(full);
+		free(full);
+	}
+	if (curfile->incdepth + 1 >= INCLUDE_DEPTH) {
+		conferr(fname, lineno, "include \"%s\": nested too deeply "
+		    "(max %d files)", path, INCLUDE_DEPTH);
+		return;
+	}
+	if ((nf = file_open(path, curfile, fname, lineno)) == NULL)
+		return;
+	for (f = curfile; f != NULL; f = f->parent)
+		if (f->dev == nf->dev && f->ino == nf->ino) {
+			conferr(fname, lineno, "include loop: \"%s\" "
+			    "is already being read", path);
+			file_close(nf);
+			return;
+		}
+	curfile = nf;
+	/*
+	 * The include statement may still want its newline: give it one
+	 * (an empty line if the parser already has the real one).
+	 */
+	queue_token('\n', lineno, fname);
+}
+
+/* ---- the lexer ------------------------------------------------------ */
+
+static int
+rawc(void)
+{
+	struct file	*f = curfile;
+	int		 c;
+
+	if (f->nunget > 0)
+		return f->ungetbuf[--f->nunget];
+	if (f->eof)
+		return EOF;
+	if ((c = getc(f->stream)) == EOF) {
+		f->eof = 1;
+		return EOF;
+	}
+	f->lastc = c;
+	return c;
+}
+
+static void
+lungetc(int c)
+{
+	struct file	*f = curfile;
+
+	if (c == EOF)
+		return;
+	if (f->nunget == UNGET_MAX)
+		fatalx("%s: buffer full", __func__);
+	f->ungetbuf[f->nunget++] = c;
+}
+
+/* The next character; a backslash-newline pair is skipped. */
+static int
+lgetc(void)
+{
+	int	 c, next;
+
+	while ((c = rawc()) == '\\') {
+		if ((next = rawc()) != '\n') {
+			lungetc(next);
+			break;
+		}
+		curfile->lineno++;
+	}
+	return c;
+}
+
+static int
+isword(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("-_./:@+%~,", c) != NULL);
+}
+
+static int
+isnumber(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static void
+settext(const char *s)
+{
+	strlcpy(lx.text, s, sizeof(lx.text));
+	if (strlen(s) >= sizeof(lx.text))
+		memcpy(lx.text + sizeof(lx.text) - 4, "...", 4);
+}
+
+static void
+chartext(int c)
+{
+	char	 buf[8];
+
+	if (c >= 0x20 && c < 0x7f)
+		snprintf(buf, sizeof(buf), "%c", c);
+	else
+		snprintf(buf, sizeof(buf), "\\x%02x", c & 0xff);
+	settext(buf);
+}
+
+/* The end of the current file: close its statement and blocks, pop it. */
+static int
+lex_eof(void)
+{
+	struct file	*f = curfile;
+	int		 line;
+
+	line = f->lineno - (f->lastc == '\n' && f->lineno > 1);
+	if (!f->eofdone) {
+		f->eofdone = 1;
+		if (ferror(f->stream))
+			conferr(f->name, line, "read error: %s",
+			    strerror(errno));
+		queue_token('\n', line, f->name);
+		if (f->depth > 0) {
+			conferr(f->name, line,
+			    "missing \"}\" at end of file");
+			queue_token('}', line, f->name);
+			queue_token('\n', line, f->name);
+			f->depth = 0;
+		}
+		return -1;	/* take the queued tokens */
+	}
+	if (f->parent == NULL) {
+		yylval.lineno = line;
+		yylval.fname = f->name;
+		settext("end of file");
+		return 0;
+	}
+	curfile = file_close(f);
+	return -1;		/* go on with the including file */
+}
+
+static int
+lex_string(void)
+{
+	char		 buf[STRING_MAX];
+	const char	*bad = NULL;
+	size_t		 len = 0;
+	int		 c, next;
+
+	for (;;) {
+		c = lgetc();
+		if (c == EOF || c == '\n') {
+			conferr(yylval.fname, yylval.lineno,
+			    "unterminated string");
+			lungetc(c);
+			settext("\"");
+			return LEXERROR;
+		}
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			next = rawc();
+			if (next == '"' || next == '\\')
+				c = next;
+			else {
+				if (bad == NULL)
+					bad = "invalid escape in string "
+					    "(only \\\" and \\\\)";
+				lungetc(next);
+				continue;
+			}
+		} else if (c == '\0') {
+			if (bad == NULL)
+				bad = "NUL byte in string";
+			continue;
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			if (bad == NULL)
+				bad = "control character in string";
+			continue;
+		}
+		if (len >= sizeof(buf) - 1) {
+			if (bad == NULL)
+				bad = "string too long";
+			continue;
+		}
+		buf[len++] = c;
+	}
+	buf[len] = '\0';
+	settext(buf);
+	if (bad != NULL) {
+		conferr(yylval.fname, yylval.lineno, "%s", bad);
+		return LEXERROR;
+	}
+	yylval.v.string = astrndup(buf, len);
+	return STRING;
+}
+
+/*
+ * A bare token: a word (keyword, number or unquoted string), macro
+ * expansions ($name), or both run together, as in $dir/www.key.  A token
+ * with an expansion in it is a string (a number if it is all digits),
+ * never a keyword or a macro name.
+ */
+static int
+lex_bare(int c)
+{
+	char		 buf[STRING_MAX], name[STRING_MAX];
+	const char	*val;
+	size_t		 len = 0, n, vlen;
+	int		 expanded = 0, bad = 0, tok;
+
+	for (;; c = lgetc()) {
+		if (c == '$') {
+			n = 0;
+			while ((c = lgetc()) != EOF &&
+			    (isalnum(c) || c == '_') && n < sizeof(name) - 1)
+				name[n++] = c;
+			lungetc(c);
+			name[n] = '\0';
+			expanded = 1;
+			if (n == 0) {
+				conferr(yylval.fname, yylval.lineno,
+				    "macro name missing after \"$\"");
+				bad = 1;
+				continue;
+			}
+			if ((val = symget(name)) == NULL) {
+				conferr(yylval.fname, yylval.lineno,
+				    "macro \"%s\" not defined", name);
+				bad = 1;
+				continue;
+			}
+			vlen = strlen(val);
+			if (vlen >= sizeof(buf) - len) {
+				if (!bad)
+					conferr(yylval.fname, yylval.lineno,
+					    "string too long");
+				bad = 1;
+				continue;
+			}
+			memcpy(buf + len, val, vlen);
+			len += vlen;
+		} else if (isword(c)) {
+			if (len >= sizeof(buf) - 1) {
+				if (!bad)
+					conferr(yylval.fname, yylval.lineno,
+					    "word too long");
+				bad = 1;
+				continue;
+			}
+			buf[len++] = c;
+		} else
+			break;
+	}
+	lungetc(c);
+	buf[len] = '\0';
+	settext(buf);
+	if (bad)
+		return LEXERROR;
+	yylval.v.string = astrndup(buf, len);
+	if (isnumber(buf))
+		return NUMBER;
+	if (expanded)
+		return STRING;
+	if ((tok = keyword_token(buf)) != 0)
+		return tok;
+	return WORD;
+}
+
+static int
+lex(void)
+{
+	int	 c, tok;
+
+	for (;;) {
+		if (npending > 0) {
+			tok = pending[0].tok;
+			yylval.v.string = NULL;
+			yylval.lineno = pending[0].lineno;
+			yylval.fname = pending[0].fname;
+			npending--;
+			memmove(pending, pending + 1,
+			    npending * sizeof(pending[0]));
+			chartext(tok);
+			if (tok == '\n')
+				settext("end of line");
+			return tok;
+		}
+		if (curfile->eofdone) {
+			if ((tok = lex_eof()) >= 0)
+				return tok;
+			continue;
+		}
+
+		yylval.v.string = NULL;
+		while ((c = lgetc()) == ' ' || c == '\t' || c == '\r')
+			;
+		yylval.lineno = curfile->lineno;
+		yylval.fname = curfile->name;
+		if (c == '#') {		/* a comment ends with its line */
+			while ((c = rawc()) != '\n' && c != EOF)
+				;
+		}
+
+		switch (c) {
+		case EOF:
+			if ((tok = lex_eof()) >= 0)
+				return tok;
+			continue;
+		case '\n':
+			curfile->lineno++;
+			settext("end of line");
+			return '\n';
+		case '"':
+			return lex_string();
+		case '{':
+			curfile->depth++;
+			settext("{");
+			return '{';
+		case '}':
+			if (curfile->depth > 0)
+				curfile->depth--;
+			settext("}");
+			return '}';
+		case '=':
+			settext("=");
+			return '=';
+		}
+		if (isword(c) || c == '$')
+			return lex_bare(c);
+		chartext(c);
+		conferr(yylval.fname, yylval.lineno,
+		    "unexpected character \"%s\"", lx.text);
+		return LEXERROR;
+	}
+}
+
+int
+yylex(void)
+{
+	int	 tok;
+
+	if (stopped) {
+		lx.tok = 0;
+		lx.lexerr = 1;
+		return 0;
+	}
+	tok = lex();
+	if (lx.reset) {
+		lx.reset = 0;
+		lx.idx = 0;
+	}
+	lx.idx++;
+	lx.tok = tok;
+	lx.line = yylval.lineno;
+	lx.fname = yylval.fname;
+	lx.lexerr = tok == LEXERROR;
+	if (lx.idx == 1) {
+		lx.firsttok = tok;
+		strlcpy(lx.firsttext, lx.text, sizeof(lx.firsttext));
+		lx.firstline = lx.line;
+		lx.firstfile = lx.fname;
+	}
+	if (tok == '\n' || tok == '{' || tok == '}')
+		lx.reset = 1;
+	return tok;
+}
+
+/* ---- statements ----------------------------------------------------- */
+
+static int
+getnum(const char *s, long long min, long long max, long long *res)
+{
+	const char	*errstr;
+
+	*res = strtonum(s, min, max, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static void
+set_string(char *dst, size_t size, int *seenp, const char *what,
+    const char *desc, const char *s, const char *fname, int lineno,
+    int abspath)
+{
+	if ((*seenp)++)
+		conferr(fname, lineno, "%s given twice", what);
+	if (*s == '\0')
+		conferr(fname, lineno, "%s: empty %s", what, desc);
+	else if (abspath && *s != '/')
+		conferr(fname, lineno, "%s: \"%s\" is not an absolute path",
+		    what, s);
+	else if (strlcpy(dst, s, size) >= size)
+		conferr(fname, lineno, "%s: %s too long (max %zu bytes)",
+		    what, desc, size - 1);
+}
+
+static void
+listen_begin(const char *path, const char *fname, int lineno)
+{
+	memset(&curlisten, 0, sizeof(curlisten));
+	curlisten.lineno = lineno;
+	curlisten.fname = fname;
+	curlisten.l.mode = 0660;
+	if (*path != '/') {
+		conferr(fname, lineno, "listen path \"%s\" is not absolute",
+		    path);
+		curlisten.bad = 1;
+	} else if (strlen(path) >= SUN_PATH_MAX) {
+		conferr(fname, lineno, "listen path \"%s\" too long "
+		    "(max %zu bytes)", path, SUN_PATH_MAX - 1);
+		curlisten.bad = 1;
+	} else
+		strlcpy(curlisten.l.path, path, sizeof(curlisten.l.path));
+}
+
+static void
+listen_mode(const char *s, const char *fname, int lineno)
+{
+	const char	*p;
+	unsigned long	 m = 0;
+
+	if (curlisten.has_mode++) {
+		conferr(fname, lineno, "listen: mode given twice");
+		curlisten.bad = 1;
+		return;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7' || (m = m * 8 + (*p - '0')) > 0777)
+			break;
+	}
+	if (*p != '\0') {
+		conferr(fname, lineno, "mode must be an octal number "
+		    "0000..0777");
+		curlisten.bad = 1;
+		return;
+	}
+	curlisten.l.mode = m;
+}
+
+static void
+listen_group(const char *s, int numeric, const char *fname, int lineno)
+{
+	struct group	*gr;
+	long long	 n;
+
+	if (curlisten.l.has_group++) {
+		conferr(fname, lineno, "listen: group given twice");
+		curlisten.bad = 1;
+		return;
+	}
+	if (numeric) {
+		if (getnum(s, 0, ID_MAX, &n) == -1) {
+			conferr(fname, lineno, "gid must be 0..%lld", ID_MAX);
+			curlisten.bad = 1;
+		} else
+			curlisten.l.gid = n;
+		return;
+	}
+	if (*s == '\0' || strlen(s) >= sizeof(curlisten.l.group)) {
+		conferr(fname, lineno, "invalid group name \"%s\"", s);
+		curlisten.bad = 1;
+		return;
+	}
+	errno = 0;
+	if ((gr = getgrnam(s)) == NULL) {
+		conferr(fname, lineno, "unknown group \"%s\"", s);
+		curlisten.bad = 1;
+		return;
+	}
+	strlcpy(curlisten.l.group, s, sizeof(curlisten.l.group));
+	curlisten.l.gid = gr->gr_gid;
+}
+
+static void
+listen_end(void)
+{
+	struct listenconf	*l;
+
+	if (curlisten.bad)
+		return;
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (strcmp(l->path, curlisten.l.path) == 0) {
+			conferr(curlisten.fname, curlisten.lineno,
+			    "duplicate listen path \"%s\"", l->path);
+			return;
+		}
+	if (nlisten >= LURKD_LISTEN_MAX) {
+		conferr(curlisten.fname, curlisten.lineno,
+		    "too many listen statements (max %d)", LURKD_LISTEN_MAX);
+		return;
+	}
+	if ((l = malloc(sizeof(*l))) == NULL)
+		fatal("%s", __func__);
+	*l = curlisten.l;
+	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
+	nlisten++;
+}
+
+static void
+free_key(struct keyconf *k)
+{
+	struct allow	*a;
+
+	if (k == NULL)
+		return;
+	while ((a = TAILQ_FIRST(&k->allows)) != NULL) {
+		TAILQ_REMOVE(&k->allows, a, entry);
+		free(a);
+	}
+	free(k);
+}
+
+static int
+valid_key_name(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0' || strlen(s) >= LURKD_NAME_MAX)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+key_begin(const char *name, const char *fname, int lineno)
+{
+	struct keyconf	*k;
+
+	free_key(curkey.k);	/* left over by a syntax error */
+	memset(&curkey, 0, sizeof(curkey));
+	if ((curkey.k = calloc(1, sizeof(*curkey.k))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&curkey.k->allows);
+	curkey.lineno = lineno;
+	curkey.fname = fname;
+	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
+
+	if (!valid_key_name(name)) {
+		conferr(fname, lineno, "invalid key name \"%s\": use 1..%d "
+		    "of A-Z a-z 0-9 . _ -", name, LURKD_NAME_MAX - 1);
+		curkey.bad = 1;
+		return;
+	}
+	TAILQ_FOREACH(k, &conf->keys, entry)
+		if (strcmp(k->name, name) == 0) {
+			conferr(fname, lineno, "duplicate key \"%s\"", name);
+			curkey.bad = 1;
+			return;
+		}
+	if (nkeys >= LURKD_KEYS_MAX) {
+		conferr(fname, lineno, "too many keys (max %d)",
+		    LURKD_KEYS_MAX);
+		curkey.bad = 1;
+	}
+}
+
+static void
+key_path(int which, const char *path, const char *fname, int lineno)
+{
+	struct keyconf	*k = curkey.k;
+	const char	*what;
+	char		*dst;
+	int		*seenp;
+
+	if (k == NULL)
+		return;
+	if (which == PRIVATE) {
+		what = "private";
+		dst = k->private;
+		seenp = &curkey.has_private;
+	} else {
+		what = "certificate";
+		dst = k->certificate;
+		seenp = &curkey.has_certificate;
+	}
+	if ((*seenp)++) {
+		conferr(fname, lineno, "key \"%s\": %s given twice", k->name,
+		    what);
+		curkey.bad = 1;
+	} else if (*path != '/') {
+		conferr(fname, lineno, "key \"%s\": %s \"%s\" is not an "
+		    "absolute path", k->name, what, path);
+		curkey.bad = 1;
+	} else if (strlcpy(dst, path, PATH_MAX) >= PATH_MAX) {
+		conferr(fname, lineno, "key \"%s\": %s path too long",
+		    k->name, what);
+		curkey.bad = 1;
+	}
+}
+
+static int
+allow_is_user(enum allow_type t)
+{
+	return t == ALLOW_UID || t == ALLOW_USER;
+}
+
+static void
+key_allow(enum allow_type type, const char *s, const char *fname, int lineno)
+{
+	struct keyconf	*k = curkey.k;
+	struct allow	*a, *b;
+	struct passwd	*pw;
+	struct group	*gr;
+	long long	 n;
+
+	if (k == NULL)
+		return;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatal("%s", __func__);
+	a->type = type;
+	switch (type) {
+	case ALLOW_UID:
+	case ALLOW_GID:
+		if (getnum(s, 0, ID_MAX, &n) == -1) {
+			conferr(fname, lineno, "%s must be 0..%lld",
+			    type == ALLOW_UID ? "uid" : "gid", ID_MAX);
+			goto bad;
+		}
+		a->id = n;
+		break;
+	case ALLOW_USER:
+	case ALLOW_GROUP:
+		if (*s == '\0' || strlen(s) >= sizeof(a->name)) {
+			conferr(fname, lineno, "invalid %s name \"%s\"",
+			    type == ALLOW_USER ? "user" : "group", s);
+			goto bad;
+		}
+		strlcpy(a->name, s, sizeof(a->name));
+		if (type == ALLOW_USER) {
+			if ((pw = getpwnam(s)) == NULL) {
+				conferr(fname, lineno, "unknown user \"%s\"",
+				    s);
+				goto bad;
+			}
+			a->id = pw->pw_uid;
+		} else {
+			if ((gr = getgrnam(s)) == NULL) {
+				conferr(fname, lineno, "unknown group \"%s\"",
+				    s);
+				goto bad;
+			}
+			a->id = gr->gr_gid;
+		}
+		break;
+	}
+	TAILQ_FOREACH(b, &k->allows, entry) {
+		if (allow_is_user(a->type) != allow_is_user(b->type) ||
+		    a->id != b->id)
+			continue;
+		conferr(fname, lineno, "key \"%s\": duplicate allow: %s %u "
+		    "is already allowed", k->name,
+		    allow_is_user(a->type) ? "uid" : "gid", a->id);
+		goto bad;
+	}
+	TAILQ_INSERT_TAIL(&k->allows, a, entry);
+	return;
+ bad:
+	curkey.bad = 1;
+	free(a);
+}
+
+static void
+key_end(void)
+{
+	struct keyconf	*k = curkey.k;
+
+	if (k == NULL)
+		return;
+	/* Unless a line we could not read was meant to give it. */
+	if (!curkey.has_private && !curkey.syntaxerr)
+		conferr(curkey.fname, curkey.lineno,
+		    "key \"%s\": private key missing", k->name);
+	if (!curkey.has_certificate && !curkey.syntaxerr)
+		conferr(curkey.fname, curkey.lineno,
+		    "key \"%s\": certificate missing", k->name);
+	if (curkey.bad || !curkey.has_private || !curkey.has_certificate)
+		free_key(k);
+	else {
+		TAILQ_INSERT_TAIL(&conf->keys, k, entry);
+		nkeys++;
+	}
+	curkey.k = NULL;
+}
+
+static void
+key_syntaxerr(void)
+{
+	curkey.syntaxerr = 1;
+	curkey.bad = 1;
+}
+
+static void
+key_abandon(void)
+{
+	free_key(curkey.k);
+	curkey.k = NULL;
+}
+
+/* ---- the interface -------------------------------------------------- */
+
+void
+free_config(struct lurkd_conf *c)
+{
+	struct keyconf		*k;
+	struct listenconf	*l;
+
+	if (c == NULL)
+		return;
+	while ((k = TAILQ_FIRST(&c->keys)) != NULL) {
+		TAILQ_REMOVE(&c->keys, k, entry);
+		free_key(k);
+	}
+	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
+		TAILQ_REMOVE(&c->listeners, l, entry);
+		free(l);
+	}
+	free(c);
+}
+
+struct lurkd_conf *
+parse_config(const char *filename, int opts)
+{
+	struct lurkd_conf	*c;
+	struct listenconf	*l;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&c->listeners);
+	TAILQ_INIT(&c->keys);
+	c->keyprocs = 0;
+	c->lenmode = LENMODE_PAYLOAD;
+	c->max_message = LURKD_MSG_DEFAULT;
+	strlcpy(c->user, LURKD_USER, sizeof(c->user));
+	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
+
+	conf = c;
+	nerrors = stopped = 0;
+	nkeys = nlisten = 0;
+	npending = 0;
+	memset(&lx, 0, sizeof(lx));
+	memset(&seen, 0, sizeof(seen));
+	memset(&curlisten, 0, sizeof(curlisten));
+	memset(&curkey, 0, sizeof(curkey));
+
+	if ((curfile = file_open(filename, NULL, NULL, 0)) != NULL) {
+		if (yyparse() != 0 && nerrors == 0)
+			conferr(lx.fname != NULL ? lx.fname : filename,
+			    lx.line, "syntax error");
+		while (curfile != NULL)
+			curfile = file_close(curfile);
+	}
+	free_key(curkey.k);
+	curkey.k = NULL;
+	symclear();
+	arena_free();
+	conf = NULL;
+
+	if (nerrors > 0) {
+		free_config(c);
+		return NULL;
+	}
+	if (TAILQ_EMPTY(&c->listeners)) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(l->path, LURKD_SOCKET, sizeof(l->path));
+		l->mode = 0660;
+		TAILQ_INSERT_TAIL(&c->listeners, l, entry);
+	}
+	return c;
+}
