@@ -45,6 +45,7 @@ TAILQ_HEAD(allowlist, allow);
 
 struct keyconf {
 	char			 name[LURKD_NAME_MAX];
+	uint32_t		 operations;	/* EDGE_OP_*; see lurk.h */
 	char			 private[PATH_MAX];
 	char			 certificate[PATH_MAX];
 	struct allowlist	 allows;
@@ -78,6 +79,11 @@ void			 free_config(struct lurkd_conf *);
 int			 cmdline_symset(char *);
 /* printconf.c */
 void			 print_config(struct lurkd_conf *);
+uint32_t		 operation_byname(const char *);
+const char		*operation_name(uint32_t);
+
+/* a key signs for TLS 1.3 and 1.2 unless told otherwise; rsa-kex is opt-in */
+#define KEY_OPS_DEFAULT		(0x01 | 0x02)	/* EDGE_OP_SIGN_TLS13|12 */
 
 #define LURKD_OPT_VERBOSE	0x01
 #define LURKD_OPT_NOACTION	0x02
@@ -104,6 +110,27 @@ enum imsg_type {
 	/* keyproc -> netproc */
 	IMSG_KEY_PUBLIC,	/* struct key_public + SPKI DER + chain DER */
 	IMSG_KEY_END,		/* u_int32 number of keys loaded */
+	/* netproc <-> keyproc, peerid = netproc's request number */
+	IMSG_KEYOP_REQ,		/* struct keyop_req + tbs or ciphertext */
+	IMSG_KEYOP_RES,		/* struct keyop_res + signature or premaster */
+	/* parent -> netproc */
+	IMSG_CTL_STATS,		/* log the counters */
+};
+
+/* A key operation netproc asks of keyproc. */
+struct keyop_req {
+	uint32_t		 index;		/* key */
+	uint8_t			 type;		/* EDGE_TYPE_* */
+	uint16_t		 scheme;	/* TLS SignatureScheme */
+	uint16_t		 client_version;	/* RSA premaster */
+	uint16_t		 negotiated_version;
+	uint32_t		 uid;		/* the peer, for the log */
+	uint32_t		 len;		/* bytes that follow */
+};
+
+struct keyop_res {
+	uint8_t			 status;	/* LURK status of the edge ext. */
+	uint32_t		 len;		/* bytes that follow */
 };
 
 enum proc_id {
@@ -128,6 +155,7 @@ struct conf_global {
 
 struct conf_key {
 	uint32_t		 index;
+	uint32_t		 operations;	/* EDGE_OP_* the key may do */
 	char			 name[LURKD_NAME_MAX];
 	char			 path[PATH_MAX];	/* for messages only */
 };

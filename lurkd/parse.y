@@ -130,6 +130,7 @@ static struct {
 static struct {
 	struct keyconf		*k;
 	int			 has_private, has_certificate;
+	int			 has_operations;
 	int			 bad;
 	int			 syntaxerr;	/* a line we could not read */
 	int			 lineno;
@@ -152,6 +153,8 @@ static void	 listen_end(void);
 static void	 key_begin(const char *, const char *, int);
 static void	 key_path(int, const char *, const char *, int);
 static void	 key_allow(enum allow_type, const char *, const char *, int);
+static void	 key_operations_begin(const char *, int);
+static void	 key_operation(const char *, const char *, int);
 static void	 key_end(void);
 static void	 key_abandon(void);
 static void	 key_syntaxerr(void);
@@ -160,7 +163,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %}
 
 %token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
-%token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON PAYLOAD
+%token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
+%token	<v.string>	PAYLOAD
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -351,6 +355,15 @@ keyopt		: PRIVATE string {
 		| ALLOW GROUP string {
 			key_allow(ALLOW_GROUP, $3, $<fname>1, $<lineno>1);
 		}
+		| OPERATIONS '{' {
+			key_operations_begin($<fname>1, $<lineno>1);
+		} opnames '}'
+		;
+
+opnames		: /* empty */
+		| opnames string {
+			key_operation($2, lx.fname, lx.line);
+		}
 		;
 
 %%
@@ -375,6 +388,7 @@ static const struct keyword {
 	{ "message",	 MESSAGE },
 	{ "mode",	 MODE },
 	{ "on",		 ON },
+	{ "operations",	 OPERATIONS },
 	{ "payload",	 PAYLOAD },
 	{ "private",	 PRIVATE },
 	{ "size",	 SIZE },
@@ -485,7 +499,8 @@ is_keyword_tok(int tok)
 static int
 is_keyopt(int tok)
 {
-	return tok == PRIVATE || tok == CERTIFICATE || tok == ALLOW;
+	return tok == PRIVATE || tok == CERTIFICATE || tok == ALLOW ||
+	    tok == OPERATIONS;
 }
 
 static int
@@ -1305,6 +1320,7 @@ key_begin(const char *name, const char *fname, int lineno)
 	if ((curkey.k = calloc(1, sizeof(*curkey.k))) == NULL)
 		fatal("%s", __func__);
 	TAILQ_INIT(&curkey.k->allows);
+	curkey.k->operations = KEY_OPS_DEFAULT;
 	curkey.lineno = lineno;
 	curkey.fname = fname;
 	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
@@ -1454,6 +1470,39 @@ key_end(void)
 		nkeys++;
 	}
 	curkey.k = NULL;
+}
+
+/* operations { sign-tls13 sign-tls12 rsa-kex }: replaces the default */
+static void
+key_operations_begin(const char *fname, int lineno)
+{
+	if (curkey.k == NULL)
+		return;
+	if (curkey.has_operations++) {
+		conferr(fname, lineno, "key \"%s\": operations given twice",
+		    curkey.k->name);
+		curkey.bad = 1;
+	}
+	curkey.k->operations = 0;
+}
+
+static void
+key_operation(const char *name, const char *fname, int lineno)
+{
+	uint32_t	 op;
+
+	if (curkey.k == NULL)
+		return;
+	if ((op = operation_byname(name)) == 0) {
+		conferr(fname, lineno, "key \"%s\": unknown operation \"%s\" "
+		    "(sign-tls13, sign-tls12, rsa-kex)", curkey.k->name, name);
+		curkey.bad = 1;
+	} else if (curkey.k->operations & op) {
+		conferr(fname, lineno, "key \"%s\": operation \"%s\" given "
+		    "twice", curkey.k->name, name);
+		curkey.bad = 1;
+	}
+	curkey.k->operations |= op;
 }
 
 static void

@@ -8,7 +8,9 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "lurk.h"
 #include "lurkd.h"
 
 static void
@@ -62,10 +64,42 @@ print_allow(const struct allow *a)
 	putchar('\n');
 }
 
+static const struct {
+	const char	*name;
+	uint32_t	 op;
+} operations[] = {
+	{ "sign-tls13",	EDGE_OP_SIGN_TLS13 },
+	{ "sign-tls12",	EDGE_OP_SIGN_TLS12 },
+	{ "rsa-kex",	EDGE_OP_RSA_PREMASTER },
+};
+
+uint32_t
+operation_byname(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (strcmp(name, operations[i].name) == 0)
+			return operations[i].op;
+	return 0;
+}
+
+const char *
+operation_name(uint32_t op)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (op == operations[i].op)
+			return operations[i].name;
+	return "unknown";
+}
+
 static void
 print_key(const struct keyconf *k)
 {
 	const struct allow	*a;
+	size_t			 i;
 
 	printf("key ");
 	print_string(k->name);
@@ -74,6 +108,11 @@ print_key(const struct keyconf *k)
 	printf("\n\tcertificate ");
 	print_string(k->certificate);
 	putchar('\n');
+	printf("\toperations {");
+	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (k->operations & operations[i].op)
+			printf(" %s", operations[i].name);
+	printf(" }\n");
 	TAILQ_FOREACH(a, &k->allows, entry)
 		print_allow(a);
 	printf("}\n");
