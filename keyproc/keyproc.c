@@ -20,6 +20,7 @@
 #include "imsg.h"
 #include "keyproc.h"
 #include "log.h"
+#include "lurk.h"
 #include "lurkd.h"
 #include "proc.h"
 
@@ -78,6 +79,11 @@ keyproc_load_keys(void)
 		if (key_load(k, err, sizeof(err)) == -1 ||
 		    key_warmup(k, err, sizeof(err)) == -1)
 			fatalx("key \"%s\": %s", k->pub.name, err);
+		if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
+		    k->pub.kind != KEY_RSA)
+			fatalx("key \"%s\": rsa-kex needs an RSA key, %s is %s",
+			    k->pub.name, k->privpath,
+			    key_kind_name(k->pub.kind));
 		close(k->privfd);
 		close(k->certfd);
 		k->privfd = k->certfd = -1;
@@ -139,6 +145,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		ck.path[sizeof(ck.path) - 1] = '\0';
 		k = key_slot(ck.index);
 		k->pub.index = ck.index;
+		k->operations = ck.operations;
 		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
 		if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
 			if (k->privfd != -1)
@@ -193,10 +200,68 @@ keyproc_dispatch_parent(struct imsg *imsg)
 	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
 }
 
+static const char *
+type_name(uint8_t type)
+{
+	switch (type) {
+	case EDGE_TYPE_SIGN_TLS13:
+		return "sign-tls13";
+	case EDGE_TYPE_SIGN_TLS12:
+		return "sign-tls12";
+	case EDGE_TYPE_RSA_PREMASTER:
+		return "rsa-kex";
+	}
+	return "unknown";
+}
+
+/* One key operation; a malformed request is fatal (netproc is broken). */
+static void
+keyproc_keyop(struct imsg *imsg)
+{
+	struct keyop_req	 req;
+	struct keyop_res	 res;
+	struct ibuf		 ib;
+	struct iovec		 iov[2];
+	struct key		*k;
+	const char		*why = "";
+	uint8_t			 out[1024];
+	size_t			 outlen = sizeof(out);
+
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    ibuf_get(&ib, &req, sizeof(req)) == -1 ||
+	    ibuf_size(&ib) != req.len || req.len == 0)
+		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
+	k = key_slot(req.index);
+	res.status = keyop_run(k, &req, ibuf_data(&ib), out, &outlen, &why);
+	if (res.status != LURK_ST_SUCCESS) {
+		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
+		    type_name(req.type), req.uid, why);
+		outlen = 0;
+	}
+	res.len = outlen;
+	iov[0].iov_base = &res;
+	iov[0].iov_len = sizeof(res);
+	iov[1].iov_base = out;
+	iov[1].iov_len = outlen;
+	if (imsg_composev(&net, IMSG_KEYOP_RES, imsg_get_id(imsg), 0, -1,
+	    iov, 2) == -1)
+		fatal("%s: compose", __func__);
+	/* the premaster now lives in the queue, which wipes when freed */
+	explicit_bzero(out, outlen);
+}
+
 static int
 keyproc_dispatch_net(struct imsg *imsg)
 {
-	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
+	switch (imsg_get_type(imsg)) {
+	case IMSG_KEYOP_REQ:
+		keyproc_keyop(imsg);
+		break;
+	default:
+		fatalx("%s: unexpected imsg %u", __func__,
+		    imsg_get_type(imsg));
+	}
+	return 0;
 }
 
 void
@@ -250,12 +315,12 @@ keyproc_main(int inst, int verbose)
 			if (keyproc_read(parent, "parent",
 			    keyproc_dispatch_parent) == -1)
 				exit(0);
-		if (pfd[1].revents & POLLOUT)
-			if (imsgbuf_write(&net) == -1)
-				fatal("write to netproc");
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
 			if (keyproc_read(&net, "netproc",
 			    keyproc_dispatch_net) == -1)
 				fatalx("netproc closed its channel");
+		/* all answers of this wake-up in one write */
+		if (imsgbuf_queuelen(&net) > 0 && imsgbuf_write(&net) == -1)
+			fatal("write to netproc");
 	}
 }

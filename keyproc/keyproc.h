@@ -11,6 +11,7 @@
 
 struct key {
 	struct key_public	 pub;
+	uint32_t		 operations;	/* EDGE_OP_*, from the parent */
 	EVP_PKEY		*pkey;
 	uint8_t			*spki;		/* SubjectPublicKeyInfo DER */
 	size_t			 spki_len;
@@ -28,6 +29,16 @@ int	 key_load(struct key *, char *, size_t);
 void	 key_free(struct key *);
 int	 key_warmup(struct key *, char *, size_t);
 const char *key_kind_name(int);
+
+/* tlscheck.c */
+int	 tls13_check(const uint8_t *, size_t, const char **);
+int	 tls12_check(const uint8_t *, size_t, const char **);
+int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
+	    const char **);
+
+/* keyop.c */
+int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
+	    uint8_t *, size_t *, const char **);
 
 /* sandbox.c */
 void	 keyproc_sandbox(void);

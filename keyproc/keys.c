@@ -15,7 +15,9 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "keyproc.h"
@@ -282,30 +284,73 @@ key_load(struct key *k, char *err, size_t errlen)
 }
 
 /*
- * One signature with the key before the seccomp filter goes on: OpenSSL 3
- * fetches algorithms and seeds its DRBG lazily, and must not need a file
- * or a syscall the filter forbids when the first real request comes.
+ * Exercise every code path of the key before the seccomp filter goes on:
+ * OpenSSL 3 fetches algorithms and seeds its DRBG lazily, and must not
+ * need a file or a forbidden syscall when the first real request comes.
  */
 int
 key_warmup(struct key *k, char *err, size_t errlen)
 {
 	static const uint8_t	 tbs[] = "lurkd key warm-up";
-	uint8_t			 sig[1024];
-	size_t			 siglen = sizeof(sig);
+	const EVP_MD		*mds[3];
+	uint8_t			 sig[1024], ct[512], pm[512];
+	size_t			 siglen, len;
 	EVP_MD_CTX		*ctx;
-	const EVP_MD		*md = NULL;
-	int			 ok;
+	EVP_PKEY_CTX		*pctx;
+	OSSL_PARAM		 params[3];
+	unsigned int		 version = 0x0303;
+	int			 i, n = 1, ok = 1, pss;
 
-	if (k->pub.kind != KEY_ED25519 && k->pub.kind != KEY_ED448)
-		md = EVP_sha256();
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_DigestSignInit(ctx, NULL, md, NULL, k->pkey) == 1 &&
-	    EVP_DigestSign(ctx, sig, &siglen, tbs, sizeof(tbs)) == 1;
-	EVP_MD_CTX_free(ctx);
+	mds[0] = NULL;
+	if (k->pub.kind != KEY_ED25519 && k->pub.kind != KEY_ED448) {
+		mds[0] = EVP_sha256();
+		mds[1] = EVP_sha384();
+		mds[2] = EVP_sha512();
+		n = 3;
+	}
+	for (pss = 0; pss < 2 && ok; pss++) {
+		if (pss && k->pub.kind != KEY_RSA && k->pub.kind != KEY_RSA_PSS)
+			break;
+		for (i = 0; i < n && ok; i++) {
+			if ((ctx = EVP_MD_CTX_new()) == NULL)
+				return -1;
+			siglen = sizeof(sig);
+			ok = EVP_DigestSignInit(ctx, &pctx, mds[i], NULL,
+			    k->pkey) == 1;
+			if (ok && pss)
+				ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+				    RSA_PKCS1_PSS_PADDING) == 1 &&
+				    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+				    RSA_PSS_SALTLEN_DIGEST) == 1;
+			ok = ok && EVP_DigestSign(ctx, sig, &siglen, tbs,
+			    sizeof(tbs)) == 1;
+			EVP_MD_CTX_free(ctx);
+		}
+	}
+	if (ok && k->pub.kind == KEY_RSA) {
+		/* the TLS premaster path, on a random ciphertext */
+		len = EVP_PKEY_get_size(k->pkey);
+		memset(ct, 0x5a, len);
+		ct[0] = 0;
+		siglen = sizeof(pm);
+		params[0] = OSSL_PARAM_construct_uint(
+		    OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &version);
+		params[1] = OSSL_PARAM_construct_uint(
+		    OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, &version);
+		params[2] = OSSL_PARAM_construct_end();
+		ok = (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey,
+		    NULL)) != NULL &&
+		    EVP_PKEY_decrypt_init(pctx) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_WITH_TLS_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_params(pctx, params) == 1 &&
+		    EVP_PKEY_decrypt(pctx, pm, &siglen, ct, len) == 1;
+		EVP_PKEY_CTX_free(pctx);
+		explicit_bzero(pm, sizeof(pm));
+	}
 	if (!ok) {
-		snprintf(err, errlen, "key \"%s\": test signature failed: %s",
-		    k->pub.name, ssl_error());
+		snprintf(err, errlen, "test operation failed: %s",
+		    ssl_error());
 		return -1;
 	}
 	return 0;

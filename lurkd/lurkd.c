@@ -209,6 +209,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	TAILQ_FOREACH(k, &conf->keys, entry) {
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
+		ck.operations = k->operations;
 		strlcpy(ck.name, k->name, sizeof(ck.name));
 		kfd = open_key_file(k->private, "private key", k->name);
 		cfd = open_key_file(k->certificate, "certificate", k->name);
@@ -429,6 +430,14 @@ parent_loop(int sfd)
 		case SIGHUP:
 			log_info("SIGHUP: reload is not supported yet");
 			continue;
+		case SIGUSR1:
+			/* netproc logs its counters */
+			for (i = 0; i < nchildren; i++)
+				if (children[i].id == PROC_NETPROC &&
+				    imsg_compose(&children[i].ibuf,
+				    IMSG_CTL_STATS, 0, 0, -1, NULL, 0) == -1)
+					fatal("compose");
+			continue;
 		default:
 			continue;
 		}
@@ -597,6 +606,7 @@ main(int argc, char *argv[], char *envp[])
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		fatal("sigprocmask");
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)

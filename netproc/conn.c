@@ -5,10 +5,13 @@
  * Reads go into one shared buffer; a connection keeps bytes of its own
  * only for a message that is not complete yet, and for responses the
  * peer has not read yet.  An idle connection therefore costs its struct.
+ * Answers are appended to the connection's output and written once per
+ * wake-up (conn_flush_dirty), however many requests it carried.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,29 +25,61 @@
 
 static const struct lurk_ext_id supported[] = {
 	{ LURK_DESIG_LURK, LURK_V1 },
+	{ LURK_DESIG_EDGE, LURK_V1 },
 };
 #define NSUPPORTED	(sizeof(supported) / sizeof(supported[0]))
+
+static void
+out_free(struct conn *c)
+{
+	/* responses may carry a premaster: wipe what was written */
+	if (c->out != NULL)
+		freezero(c->out, c->outcap);
+	c->out = NULL;
+	c->outoff = c->outlen = c->outcap = 0;
+}
 
 static void
 conn_close(struct conn *c)
 {
 	log_debug("conn %llu uid %u: closed", (unsigned long long)c->serial,
 	    (unsigned)c->uid);
+	edge_conn_gone(c);
 	close(c->fd);	/* also removes it from the epoll set */
 	TAILQ_REMOVE(&np->conns, c, entry);
+	if (c->dirty)
+		TAILQ_REMOVE(&np->dirty, c, dentry);
 	np->nconns--;
 	free(c->in);
-	free(c->out);
+	out_free(c);
+	free(c->groups);
 	free(c);
+}
+
+static void
+peer_groups(struct conn *c)
+{
+	gid_t		 g[PEER_GROUPS_MAX];
+	socklen_t	 len = sizeof(g);
+
+	/* Linux 4.13+; without it only the primary group counts */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == -1 ||
+	    len == 0)
+		return;
+	if ((c->groups = malloc(len)) == NULL)
+		return;
+	memcpy(c->groups, g, len);
+	c->ngroups = len / sizeof(gid_t);
 }
 
 void
 conn_accept(int lfd)
 {
-	struct ucred	 cred;
-	socklen_t	 len;
-	struct conn	*c;
-	int		 fd, i;
+	struct epoll_event	 ev;
+	struct ucred		 cred;
+	socklen_t		 len;
+	struct conn		*c;
+	int			 fd, i;
 
 	/* a bounded batch per wake-up, so a flood cannot starve the rest */
 	for (i = 0; i < 64; i++) {
@@ -76,100 +111,29 @@ conn_accept(int lfd)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
+		TAILQ_INIT(&c->pending);
+		peer_groups(c);
 		c->events = EPOLLIN;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = c->events;
+		ev.data.ptr = c;
+		if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+			fatal("%s: epoll_ctl", __func__);
 		TAILQ_INSERT_TAIL(&np->conns, c, entry);
 		np->nconns++;
-		{
-			struct epoll_event ev;
-
-			memset(&ev, 0, sizeof(ev));
-			ev.events = c->events;
-			ev.data.ptr = c;
-			if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-				fatal("%s: epoll_ctl", __func__);
-		}
 		log_debug("conn %llu: uid %u gid %u pid %d",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
 		    (unsigned)c->gid, (int)c->pid);
 	}
 }
 
-static size_t
-error_response(const struct lurk_hdr *req, enum lurk_err err, uint8_t *out,
-    size_t outlen)
-{
-	struct lurk_hdr	 h = *req;
-
-	if (outlen < LURK_HDR_LEN + LURK_STATE_LEN)
-		return 0;
-	h.status = lurk_status(req->designation, err);
-	h.length = lurk_length_field(LURK_STATE_LEN, np->lenmode);
-	lurk_hdr_encode(&h, out);
-	memcpy(out + LURK_HDR_LEN, np->state, LURK_STATE_LEN);
-	return LURK_HDR_LEN + LURK_STATE_LEN;
-}
-
-static size_t
-refuse(const struct conn *c, const struct lurk_hdr *h, enum lurk_err err,
-    const char *why, uint8_t *out, size_t outlen)
-{
-	log_warnx("conn %llu uid %u: %s (designation %u version %u type %u "
-	    "status %u): %s", (unsigned long long)c->serial, (unsigned)c->uid,
-	    lurk_err_name(err), h->designation, h->version, h->type,
-	    h->status, why);
-	return error_response(h, err, out, outlen);
-}
-
-/*
- * Answer one complete request of len bytes (header included); return the
- * length of the response written to out, 0 if nothing is sent.  The
- * processing order is the drafts': extension, type, status, payload.
- */
-size_t
-lurk_respond(const uint8_t *msg, size_t len, uint8_t *out, size_t outlen,
-    const struct conn *c)
-{
-	struct lurk_hdr	 h;
-	size_t		 plen = len - LURK_HDR_LEN, rlen;
-
-	lurk_hdr_decode(msg, &h);
-	if (h.designation != LURK_DESIG_LURK || h.version != LURK_V1)
-		return refuse(c, &h, LURK_ERR_EXTENSION,
-		    "extension not supported", out, outlen);
-	if (h.type != LURK_TYPE_PING && h.type != LURK_TYPE_CAPABILITIES)
-		return refuse(c, &h, LURK_ERR_TYPE, "unknown type", out,
-		    outlen);
-	if (h.status != LURK_ST_REQUEST)
-		return refuse(c, &h, LURK_ERR_STATUS, "not a request", out,
-		    outlen);
-	if (plen != 0)
-		return refuse(c, &h, LURK_ERR_FORMAT,
-		    "payload must be empty", out, outlen);
-
-	if (h.type == LURK_TYPE_PING)
-		rlen = 0;
-	else
-		rlen = lurk_capabilities_len(NSUPPORTED);
-	if (outlen < LURK_HDR_LEN + rlen)
-		return 0;
-	if (h.type == LURK_TYPE_CAPABILITIES)
-		lurk_capabilities_encode(out + LURK_HDR_LEN, rlen, supported,
-		    NSUPPORTED, np->state);
-	h.status = LURK_ST_SUCCESS;
-	h.length = lurk_length_field(rlen, np->lenmode);
-	lurk_hdr_encode(&h, out);
-	return LURK_HDR_LEN + rlen;
-}
-
-/* Room for n more bytes of output. */
+/* Room for n more bytes of output; NULL if memory is short. */
 static uint8_t *
 out_reserve(struct conn *c, size_t n)
 {
 	uint8_t	*p;
 	size_t	 cap;
 
-	if (c->outoff > 0 && c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
 	if (c->outcap - c->outlen >= n)
 		return c->out + c->outlen;
 	if (c->outoff > 0) {
@@ -182,11 +146,121 @@ out_reserve(struct conn *c, size_t n)
 	cap = c->outcap ? c->outcap : 4096;
 	while (cap - c->outlen < n)
 		cap *= 2;
-	if ((p = realloc(c->out, cap)) == NULL)
+	/* not realloc: the old buffer may hold a premaster to wipe */
+	if ((p = malloc(cap)) == NULL)
 		return NULL;
+	if (c->out != NULL) {
+		memcpy(p, c->out, c->outlen);
+		freezero(c->out, c->outcap);
+	}
 	c->out = p;
 	c->outcap = cap;
 	return c->out + c->outlen;
+}
+
+void
+conn_mark_dirty(struct conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&np->dirty, c, dentry);
+	}
+}
+
+/* Queue a response to req: its header with status, then the payload. */
+int
+conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
+    const struct iovec *iov, int iovcnt)
+{
+	struct lurk_hdr	 h = *req;
+	size_t		 plen = 0;
+	uint8_t		*p;
+	int		 i;
+
+	for (i = 0; i < iovcnt; i++)
+		plen += iov[i].iov_len;
+	if ((p = out_reserve(c, LURK_HDR_LEN + plen)) == NULL) {
+		log_warnx("conn %llu: out of memory for a response",
+		    (unsigned long long)c->serial);
+		c->closing = 1;
+		return -1;
+	}
+	h.status = status;
+	h.length = lurk_length_field(plen, np->lenmode);
+	lurk_hdr_encode(&h, p);
+	p += LURK_HDR_LEN;
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	c->outlen += LURK_HDR_LEN + plen;
+	conn_mark_dirty(c);
+	return 0;
+}
+
+/* An error response (payload: lurk_state) and one log line. */
+void
+conn_refuse(struct conn *c, const struct lurk_hdr *h, uint8_t status,
+    const char *what, const char *why)
+{
+	struct iovec	 iov;
+
+	log_warnx("conn %llu uid %u: %s (designation %u version %u type %u "
+	    "status %u): %s", (unsigned long long)c->serial, (unsigned)c->uid,
+	    what, h->designation, h->version, h->type, h->status, why);
+	iov.iov_base = np->state;
+	iov.iov_len = LURK_STATE_LEN;
+	conn_reply(c, h, status, &iov, 1);
+}
+
+static void
+refuse(struct conn *c, const struct lurk_hdr *h, enum lurk_err err,
+    const char *why)
+{
+	conn_refuse(c, h, lurk_status(h->designation, err),
+	    lurk_err_name(err), why);
+}
+
+/*
+ * One complete request of len bytes (header included).  The processing
+ * order is the drafts': extension, type, status, payload.
+ */
+void
+conn_request(struct conn *c, const uint8_t *msg, size_t len)
+{
+	struct lurk_hdr	 h;
+	struct iovec	 iov;
+	uint8_t		 cap[64];
+	size_t		 plen = len - LURK_HDR_LEN;
+
+	lurk_hdr_decode(msg, &h);
+	if (h.version != LURK_V1 || (h.designation != LURK_DESIG_LURK &&
+	    h.designation != LURK_DESIG_EDGE)) {
+		refuse(c, &h, LURK_ERR_EXTENSION, "extension not supported");
+		return;
+	}
+	if (h.designation == LURK_DESIG_EDGE) {
+		edge_request(c, &h, msg + LURK_HDR_LEN, plen);
+		return;
+	}
+	if (h.type != LURK_TYPE_PING && h.type != LURK_TYPE_CAPABILITIES) {
+		refuse(c, &h, LURK_ERR_TYPE, "unknown type");
+		return;
+	}
+	if (h.status != LURK_ST_REQUEST) {
+		refuse(c, &h, LURK_ERR_STATUS, "not a request");
+		return;
+	}
+	if (plen != 0) {
+		refuse(c, &h, LURK_ERR_FORMAT, "payload must be empty");
+		return;
+	}
+	iov.iov_base = cap;
+	iov.iov_len = 0;
+	if (h.type == LURK_TYPE_CAPABILITIES)
+		iov.iov_len = lurk_capabilities_encode(cap, sizeof(cap),
+		    supported, NSUPPORTED, np->state);
+	conn_reply(c, &h, LURK_ST_SUCCESS, &iov, 1);
 }
 
 static int
@@ -207,9 +281,7 @@ conn_flush(struct conn *c)
 		c->outoff += n;
 	}
 	/* all written: an idle connection keeps no buffer */
-	free(c->out);
-	c->out = NULL;
-	c->outoff = c->outlen = c->outcap = 0;
+	out_free(c);
 	return 0;
 }
 
@@ -222,51 +294,41 @@ conn_parse(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct lurk_hdr	 h;
 	uint32_t	 plen;
-	size_t		 off = 0, mlen, rlen;
-	uint8_t		*out;
+	size_t		 off = 0, mlen;
+	uint8_t		*p;
 
-	while (len - off >= LURK_HDR_LEN) {
+	while (len - off >= LURK_HDR_LEN && !c->closing) {
 		lurk_hdr_decode(buf + off, &h);
 		if (lurk_payload_len(&h, np->lenmode, &plen) == -1 ||
 		    plen > np->max_message - LURK_HDR_LEN) {
 			/* the framing is lost: answer, then hang up */
-			if ((out = out_reserve(c, 64)) == NULL)
-				return -1;
-			rlen = refuse(c, &h, LURK_ERR_FORMAT, plen >
-			    np->max_message - LURK_HDR_LEN ?
+			refuse(c, &h, LURK_ERR_FORMAT,
+			    plen > np->max_message - LURK_HDR_LEN ?
 			    "length exceeds the maximum message size" :
-			    "length shorter than the header", out, 64);
-			c->outlen += rlen;
+			    "length shorter than the header");
 			return -1;
 		}
 		mlen = LURK_HDR_LEN + (size_t)plen;
 		if (len - off < mlen)
 			break;
-		if ((out = out_reserve(c, LURK_HDR_LEN + 512)) == NULL)
-			return -1;
-		rlen = lurk_respond(buf + off, mlen, out, LURK_HDR_LEN + 512,
-		    c);
-		c->outlen += rlen;
+		conn_request(c, buf + off, mlen);
 		off += mlen;
 	}
-	if (off < len) {
+	free(c->in);
+	c->in = NULL;
+	c->inlen = 0;
+	if (off < len && !c->closing) {
 		/* keep the incomplete message for the next read */
-		uint8_t	*p;
-
 		if ((p = malloc(len - off)) == NULL)
 			return -1;
 		memcpy(p, buf + off, len - off);
-		free(c->in);
 		c->in = p;
 		c->inlen = len - off;
-	} else {
-		free(c->in);
-		c->in = NULL;
-		c->inlen = 0;
 	}
-	return 0;
+	return c->closing ? -1 : 0;
 }
 
+/* -1: the peer has closed its side (or the connection broke). */
 static int
 conn_read(struct conn *c)
 {
@@ -296,38 +358,63 @@ conn_read(struct conn *c)
 	}
 	if (conn_parse(c, buf, have + n) == -1)
 		c->closing = 1;
+	conn_mark_dirty(c);
+	return 0;
+}
+
+/*
+ * Write what is queued and decide what to wait for.  Returns -1 if the
+ * connection was closed.
+ */
+static int
+conn_update(struct conn *c)
+{
+	uint32_t	 want = 0;
+
+	if (conn_flush(c) == -1) {
+		conn_close(c);
+		return -1;
+	}
+	if (c->closing && c->outoff == c->outlen && c->npending == 0) {
+		conn_close(c);
+		return -1;
+	}
+	/* back-pressure: a peer that does not read gets no more service */
+	if (!c->closing && c->outlen - c->outoff < CONN_OUT_HIGH &&
+	    c->npending < CONN_PENDING_MAX)
+		want |= EPOLLIN;
+	if (c->outoff < c->outlen)
+		want |= EPOLLOUT;
+	netproc_update_events(c, want);
 	return 0;
 }
 
 void
 conn_event(struct conn *c, uint32_t events)
 {
-	uint32_t	 want;
-
 	if ((events & EPOLLIN) && !c->closing) {
 		if (conn_read(c) == -1) {
-			/* peer closed: still deliver what it asked for */
-			(void)conn_flush(c);
-			conn_close(c);
-			return;
+			/* half-closed: still deliver what it asked for */
+			c->closing = 1;
+			conn_mark_dirty(c);
 		}
-	} else if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLOUT)) {
+	} else if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    !(events & EPOLLOUT)) {
 		conn_close(c);
 		return;
+	} else
+		conn_mark_dirty(c);
+}
+
+/* Once per wake-up: one write per connection that has output. */
+void
+conn_flush_dirty(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&np->dirty)) != NULL) {
+		TAILQ_REMOVE(&np->dirty, c, dentry);
+		c->dirty = 0;
+		conn_update(c);
 	}
-	if (conn_flush(c) == -1) {
-		conn_close(c);
-		return;
-	}
-	if (c->closing && c->outoff == c->outlen) {
-		conn_close(c);
-		return;
-	}
-	/* back-pressure: a peer that does not read gets no more service */
-	want = 0;
-	if (!c->closing && c->outlen - c->outoff < CONN_OUT_HIGH)
-		want |= EPOLLIN;
-	if (c->outoff < c->outlen)
-		want |= EPOLLOUT;
-	netproc_update_events(c, want);
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,9 @@ static struct keychan {
 	struct evtag	 tag;
 	int		 up;
 	int		 done;		/* IMSG_KEY_END seen */
+	uint32_t	 events;
 } *kc;
+static int		 serving;
 static int		 nkeyprocs;
 static struct evtag	*listeners;
 static int		 nlisteners, listen_want;
@@ -123,13 +126,14 @@ dispatch_parent(struct imsg *imsg)
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
 		np->max_message = g.max_message;
 		np->nkeys = g.nkeys;
-		nkeyprocs = g.keyprocs;
+		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
 		if ((np->keys = calloc(np->nkeys + 1, sizeof(*np->keys))) ==
 		    NULL || (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
 		    (listeners = calloc(listen_want, sizeof(*listeners))) ==
 		    NULL)
 			fatal("%s", __func__);
+		edge_init();
 		break;
 	case IMSG_CTL_PROCFD:
 		if (kc == NULL || imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
@@ -145,6 +149,7 @@ dispatch_parent(struct imsg *imsg)
 		kc[pf.instance].tag.kind = EV_KEYPROC;
 		kc[pf.instance].tag.fd = fd;
 		kc[pf.instance].tag.index = pf.instance;
+		kc[pf.instance].events = EPOLLIN;
 		ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
 		break;
 	case IMSG_CONF_POLICY:
@@ -153,6 +158,7 @@ dispatch_parent(struct imsg *imsg)
 		k = netkey_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
+		k->operations = ck.operations;
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
@@ -185,9 +191,13 @@ dispatch_parent(struct imsg *imsg)
 		log_debug("listening on %s", cl.path);
 		break;
 	case IMSG_CONF_END:
-		if (kc == NULL || nlisteners != listen_want)
+		if (kc == NULL || nlisteners != listen_want || conf_done)
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		conf_done = 1;
+		break;
+	case IMSG_CTL_STATS:
+		if (serving)
+			edge_log_stats();
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from parent", __func__,
@@ -246,6 +256,11 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 			    __func__, ch->tag.index);
 		ch->done = 1;
 		break;
+	case IMSG_KEYOP_RES:
+		if (!serving)
+			fatalx("%s: IMSG_KEYOP_RES before start", __func__);
+		edge_keyop_done(ch->tag.index, imsg);
+		break;
 	default:
 		fatalx("%s: unexpected imsg %u from keyproc[%d]", __func__,
 		    imsg_get_type(imsg), ch->tag.index);
@@ -285,6 +300,35 @@ read_channel(struct evtag *tag)
 		else
 			dispatch_keyproc(&kc[tag->index], &imsg);
 		imsg_free(&imsg);
+	}
+}
+
+void
+netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
+{
+	if (imsg_composev(&kc[i].ibuf, IMSG_KEYOP_REQ, id, 0, -1, iov, n) ==
+	    -1)
+		fatal("%s: to keyproc[%d]", __func__, i);
+}
+
+/* Once per wake-up: everything queued for the keyprocs in one write. */
+static void
+flush_keyprocs(void)
+{
+	uint32_t	 want;
+	int		 i;
+
+	for (i = 0; i < nkeyprocs; i++) {
+		if (imsgbuf_queuelen(&kc[i].ibuf) > 0 &&
+		    imsgbuf_write(&kc[i].ibuf) == -1)
+			fatal("write to keyproc[%d]", i);
+		want = EPOLLIN;
+		if (imsgbuf_queuelen(&kc[i].ibuf) > 0)
+			want |= EPOLLOUT;
+		if (want != kc[i].events) {
+			kc[i].events = want;
+			ep_mod(kc[i].tag.fd, want, &kc[i].tag);
+		}
 	}
 }
 
@@ -390,14 +434,20 @@ event_loop(void)
 				conn_accept(tag->fd);
 				break;
 			case EV_PARENT:
-			case EV_KEYPROC:
 				read_channel(tag);
+				break;
+			case EV_KEYPROC:
+				if (ev[i].events & (EPOLLIN | EPOLLHUP |
+				    EPOLLERR))
+					read_channel(tag);
 				break;
 			case EV_CONN:
 				conn_event((struct conn *)tag, ev[i].events);
 				break;
 			}
 		}
+		conn_flush_dirty();
+		flush_keyprocs();
 	}
 }
 
@@ -414,6 +464,7 @@ netproc_main(int verbose)
 	if ((np = calloc(1, sizeof(*np))) == NULL)
 		fatal("calloc");
 	TAILQ_INIT(&np->conns);
+	TAILQ_INIT(&np->dirty);
 	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
@@ -430,6 +481,7 @@ netproc_main(int verbose)
 	}
 	compute_state();
 	netproc_sandbox();
+	serving = 1;
 	listeners_enable(1);
 	proc_child_ready();
 	for (i = 0; i < nkeyprocs; i++)

@@ -15,7 +15,16 @@
 
 #define NETPROC_READ_SIZE	65536
 #define CONN_OUT_HIGH		(256 * 1024)	/* stop reading above this */
-#define CONN_OUT_LOW		(64 * 1024)	/* resume below this */
+#define CONN_PENDING_MAX	256		/* key operations in flight */
+#define NETPROC_PENDING_MAX	65536
+#define PEER_GROUPS_MAX		64
+
+/* Counters per key and operation type (EDGE_TYPE_*). */
+#define NTYPES			5
+struct keystats {
+	uint64_t		 ok[NTYPES];
+	uint64_t		 refused[NTYPES];
+};
 
 /* What netproc knows of a key: public data and who may use it. */
 struct netkey {
@@ -27,7 +36,22 @@ struct netkey {
 	size_t			 nuids;
 	uint32_t		*gids;
 	size_t			 ngids;
+	uint32_t		 operations;		/* EDGE_OP_* */
+	struct keystats		 stats;
 };
+
+struct conn;
+
+/* A key operation sent to a keyproc, waiting for its answer. */
+struct pending {
+	struct conn		*c;		/* NULL once the peer is gone */
+	struct lurk_hdr		 hdr;		/* of the request */
+	uint32_t		 key;
+	int			 keyproc;
+	int			 used;
+	TAILQ_ENTRY(pending)	 entry;		/* on its conn, or free */
+};
+TAILQ_HEAD(pendinglist, pending);
 
 /* epoll tags: listeners and channels are told apart from connections */
 struct evtag {
@@ -47,13 +71,19 @@ struct conn {
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
+	gid_t			*groups;	/* supplementary, SO_PEERGROUPS */
+	int			 ngroups;
 	uint8_t			*in;		/* an incomplete message */
 	size_t			 inlen;
 	uint8_t			*out;		/* responses not yet written */
 	size_t			 outoff, outlen, outcap;
 	uint32_t		 events;	/* registered with epoll */
 	int			 closing;	/* close once out is written */
+	int			 dirty;		/* on the flush list */
+	unsigned		 npending;
+	struct pendinglist	 pending;
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 dentry;	/* flush list */
 };
 
 struct netproc {
@@ -66,6 +96,11 @@ struct netproc {
 	uint64_t		 nconns;
 	uint64_t		 serial;
 	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dirty;		/* output to flush */
+	struct pending		*pending;	/* NETPROC_PENDING_MAX slots */
+	struct pendinglist	 freepending;
+	unsigned		*kpload;	/* requests per keyproc */
+	int			 nkeyprocs;
 	uint8_t			 rbuf[NETPROC_READ_SIZE + LURKD_MSG_MAX];
 };
 
@@ -74,10 +109,24 @@ extern struct netproc	*np;
 /* conn.c */
 void	 conn_accept(int);
 void	 conn_event(struct conn *, uint32_t);
-size_t	 lurk_respond(const uint8_t *, size_t, uint8_t *, size_t,
-	    const struct conn *);
+void	 conn_flush_dirty(void);
+void	 conn_request(struct conn *, const uint8_t *, size_t);
+int	 conn_reply(struct conn *, const struct lurk_hdr *, uint8_t,
+	    const struct iovec *, int);
+void	 conn_refuse(struct conn *, const struct lurk_hdr *, uint8_t,
+	    const char *, const char *);
+void	 conn_mark_dirty(struct conn *);
 void	 netproc_update_events(struct conn *, uint32_t);
 void	 netproc_pause_accept(void);
+void	 netproc_send_keyproc(int, uint32_t, const struct iovec *, int);
+
+/* edge.c */
+void	 edge_init(void);
+void	 edge_request(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
+void	 edge_keyop_done(int, struct imsg *);
+void	 edge_conn_gone(struct conn *);
+void	 edge_log_stats(void);
 
 
 /* sandbox.c */

@@ -1,0 +1,152 @@
+/*
+ * The key operations keyproc performs for netproc, each after its own
+ * checks.  keyproc trusts nothing netproc says: the key's policy, the
+ * content and the scheme are checked here, whatever netproc checked.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+
+#include "keyproc.h"
+#include "log.h"
+#include "lurk.h"
+
+static int
+keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
+    uint8_t *sig, size_t *siglen, const char **why)
+{
+	const EVP_MD	*md;
+	EVP_MD_CTX	*ctx;
+	EVP_PKEY_CTX	*pctx;
+	size_t		 len;
+	int		 st, pss, ok;
+
+	if (req->type == EDGE_TYPE_SIGN_TLS13)
+		st = tls13_check(tbs, req->len, why);
+	else
+		st = tls12_check(tbs, req->len, why);
+	if (st != 0)
+		return st;
+	if ((st = scheme_check(k->pub.kind, k->pub.curve_nid, req->type,
+	    req->scheme, &md, &pss, why)) != 0)
+		return st;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		*why = "out of memory";
+		return LURK_ST_TEMPORARY_FAILURE;
+	}
+	ok = EVP_DigestSignInit(ctx, &pctx, md, NULL, k->pkey) == 1;
+	if (ok && pss)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PSS_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+		    RSA_PSS_SALTLEN_DIGEST) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
+	else if (ok && k->pub.kind == KEY_RSA)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PADDING) == 1;
+	/* the answer is signature<2> */
+	len = *siglen - 2;
+	if (ok)
+		ok = EVP_DigestSign(ctx, sig + 2, &len, tbs, req->len) == 1 &&
+		    len <= 0xffff;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		*why = "signing failed";
+		return LURK_ST_UNDEFINED_ERROR;
+	}
+	sig[0] = len >> 8;
+	sig[1] = len;
+	*siglen = len + 2;
+	return LURK_ST_SUCCESS;
+}
+
+/*
+ * TLS 1.2 RSA key exchange: the premaster decryption with implicit
+ * rejection (RFC 5246 §7.4.7.1).  OpenSSL's RSA_PKCS1_WITH_TLS_PADDING
+ * returns 48 random bytes, in constant time, for a bad padding or version.
+ */
+static int
+keyop_premaster(struct key *k, const struct keyop_req *req,
+    const uint8_t *in, uint8_t *out, size_t *outlen, const char **why)
+{
+	EVP_PKEY_CTX	*ctx;
+	OSSL_PARAM	 params[3];
+	unsigned int	 cv = req->client_version, nv = req->negotiated_version;
+	size_t		 len;
+	int		 ok;
+
+	if (k->pub.kind != KEY_RSA) {
+		*why = "RSA key exchange needs an RSA key";
+		return EDGE_ST_OPERATION_REFUSED;
+	}
+	if (req->len != (size_t)EVP_PKEY_get_size(k->pkey)) {
+		*why = "ciphertext is not the size of the modulus";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	if (cv < 0x0300 || cv > 0x0303 || nv < 0x0300 || nv > 0x0303) {
+		*why = "not a TLS 1.0-1.2 version";
+		return LURK_ST_INVALID_FORMAT;
+	}
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL) {
+		*why = "out of memory";
+		return LURK_ST_TEMPORARY_FAILURE;
+	}
+	params[0] = OSSL_PARAM_construct_uint(
+	    OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &cv);
+	params[1] = OSSL_PARAM_construct_uint(
+	    OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, &nv);
+	params[2] = OSSL_PARAM_construct_end();
+	len = *outlen;
+	ok = EVP_PKEY_decrypt_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) ==
+	    1 && EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+	    EVP_PKEY_decrypt(ctx, out, &len, in, req->len) == 1 &&
+	    len == EDGE_PREMASTER_LEN;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		explicit_bzero(out, *outlen);
+		*why = "decryption failed";
+		return LURK_ST_UNDEFINED_ERROR;
+	}
+	*outlen = len;
+	return LURK_ST_SUCCESS;
+}
+
+static uint32_t
+type_op(uint8_t type)
+{
+	switch (type) {
+	case EDGE_TYPE_SIGN_TLS13:
+		return EDGE_OP_SIGN_TLS13;
+	case EDGE_TYPE_SIGN_TLS12:
+		return EDGE_OP_SIGN_TLS12;
+	case EDGE_TYPE_RSA_PREMASTER:
+		return EDGE_OP_RSA_PREMASTER;
+	}
+	return 0;
+}
+
+/* Run one operation; the LURK status, with out/outlen on success. */
+int
+keyop_run(struct key *k, const struct keyop_req *req, const uint8_t *in,
+    uint8_t *out, size_t *outlen, const char **why)
+{
+	uint32_t	 op = type_op(req->type);
+
+	if (op == 0) {
+		*why = "unknown operation";
+		return LURK_ST_INVALID_TYPE;
+	}
+	if ((k->operations & op) == 0) {
+		*why = "operation not allowed for this key";
+		return EDGE_ST_OPERATION_REFUSED;
+	}
+	if (req->type == EDGE_TYPE_RSA_PREMASTER)
+		return keyop_premaster(k, req, in, out, outlen, why);
+	return keyop_sign(k, req, in, out, outlen, why);
+}

@@ -1,0 +1,430 @@
+/*
+ * The edge extension (designation 192) on netproc's side: parse the
+ * request, find the key, check that the peer may use it, hand the
+ * operation to the least busy keyproc, and route its answer back to the
+ * connection that asked.  netproc decides who may use a key; keyproc
+ * decides what the key may be used for.
+ */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/obj_mac.h>
+
+#include "imsg.h"
+#include "log.h"
+#include "lurk.h"
+#include "lurkd.h"
+#include "netproc.h"
+
+static const char *
+type_name(uint8_t type)
+{
+	switch (type) {
+	case EDGE_TYPE_KEY_INFO:
+		return "key-info";
+	case EDGE_TYPE_SIGN_TLS13:
+		return "sign-tls13";
+	case EDGE_TYPE_SIGN_TLS12:
+		return "sign-tls12";
+	case EDGE_TYPE_RSA_PREMASTER:
+		return "rsa-kex";
+	}
+	return "unknown";
+}
+
+static const char *
+status_name(uint8_t st)
+{
+	static const char *names[] = {
+		"request", "success", "undefined_error", "invalid_format",
+		"invalid_extension", "invalid_type", "invalid_status",
+		"temporary_failure", "unknown_key", "unauthorized",
+		"operation_refused", "invalid_content", "invalid_scheme",
+	};
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+void
+edge_init(void)
+{
+	size_t	 i;
+
+	if ((np->pending = calloc(NETPROC_PENDING_MAX,
+	    sizeof(*np->pending))) == NULL ||
+	    (np->kpload = calloc(np->nkeyprocs, sizeof(unsigned))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&np->freepending);
+	for (i = 0; i < NETPROC_PENDING_MAX; i++)
+		TAILQ_INSERT_TAIL(&np->freepending, &np->pending[i], entry);
+}
+
+/* A minimal reader over a payload: every get fails past the end. */
+struct rd {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static const uint8_t *
+rd_get(struct rd *r, size_t n)
+{
+	const uint8_t	*p = r->p;
+
+	if (r->bad || r->left < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+static unsigned
+rd_num(struct rd *r, size_t n)
+{
+	const uint8_t	*p;
+	unsigned	 v = 0;
+
+	if ((p = rd_get(r, n)) == NULL)
+		return 0;
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+static struct netkey *
+key_byid(const uint8_t *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < np->nkeys; i++)
+		if (memcmp(np->keys[i].pub.spki_sha256, id,
+		    EDGE_KEY_ID_LEN) == 0)
+			return &np->keys[i];
+	return NULL;
+}
+
+static struct netkey *
+key_byname(const uint8_t *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < np->nkeys; i++)
+		if (strlen(np->keys[i].pub.name) == len &&
+		    memcmp(np->keys[i].pub.name, name, len) == 0)
+			return &np->keys[i];
+	return NULL;
+}
+
+/* Peer credentials against the key's allow list. */
+static int
+authorized(const struct conn *c, const struct netkey *k)
+{
+	size_t	 i;
+	int	 j;
+
+	for (i = 0; i < k->nuids; i++)
+		if (k->uids[i] == c->uid)
+			return 1;
+	for (i = 0; i < k->ngids; i++) {
+		if (k->gids[i] == c->gid)
+			return 1;
+		for (j = 0; j < c->ngroups; j++)
+			if (k->gids[i] == c->groups[j])
+				return 1;
+	}
+	return 0;
+}
+
+static void
+count(struct netkey *k, uint8_t type, int ok)
+{
+	if (k == NULL || type >= NTYPES)
+		return;
+	if (ok)
+		k->stats.ok[type]++;
+	else
+		k->stats.refused[type]++;
+}
+
+static void
+edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
+    uint8_t status, const char *why)
+{
+	char	 what[128];
+
+	count(k, h->type, 0);
+	snprintf(what, sizeof(what), "%s key \"%s\" %s", status_name(status),
+	    k != NULL ? k->pub.name : "-", type_name(h->type));
+	conn_refuse(c, h, status, what, why);
+}
+
+static uint16_t
+tls_group(int nid)
+{
+	switch (nid) {
+	case NID_X9_62_prime256v1:
+		return TLS_GROUP_SECP256R1;
+	case NID_secp384r1:
+		return TLS_GROUP_SECP384R1;
+	case NID_secp521r1:
+		return TLS_GROUP_SECP521R1;
+	}
+	return 0;
+}
+
+/* key_info: public data only, so any peer that reaches the socket. */
+static void
+key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
+{
+	struct netkey	*k;
+	struct iovec	 iov[7];
+	const uint8_t	*sel;
+	uint8_t		 fixed[32 + 1 + 2 + 2 + 1], nlen[1], slen[2], clen[3];
+	unsigned	 type, len;
+
+	type = rd_num(r, 1);
+	len = rd_num(r, 1);
+	sel = rd_get(r, len);
+	if (r->bad || r->left != 0 || (type == EDGE_SEL_SPKI_SHA256 &&
+	    len != EDGE_KEY_ID_LEN) || (type == EDGE_SEL_NAME && len == 0)) {
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		    "malformed key_info request");
+		return;
+	}
+	if (type == EDGE_SEL_SPKI_SHA256)
+		k = key_byid(sel);
+	else if (type == EDGE_SEL_NAME)
+		k = key_byname(sel, len);
+	else {
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		    "unknown key selector type");
+		return;
+	}
+	if (k == NULL) {
+		edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, "no such key");
+		return;
+	}
+	memcpy(fixed, k->pub.spki_sha256, 32);
+	fixed[32] = k->pub.kind;
+	fixed[33] = k->pub.bits >> 8;
+	fixed[34] = k->pub.bits;
+	fixed[35] = tls_group(k->pub.curve_nid) >> 8;
+	fixed[36] = tls_group(k->pub.curve_nid);
+	fixed[37] = k->operations;
+	nlen[0] = strlen(k->pub.name);
+	slen[0] = k->pub.spki_len >> 8;
+	slen[1] = k->pub.spki_len;
+	clen[0] = k->pub.chain_len >> 16;
+	clen[1] = k->pub.chain_len >> 8;
+	clen[2] = k->pub.chain_len;
+	iov[0] = (struct iovec){ fixed, sizeof(fixed) };
+	iov[1] = (struct iovec){ nlen, 1 };
+	iov[2] = (struct iovec){ k->pub.name, nlen[0] };
+	iov[3] = (struct iovec){ slen, 2 };
+	iov[4] = (struct iovec){ k->spki, k->pub.spki_len };
+	iov[5] = (struct iovec){ clen, 3 };
+	iov[6] = (struct iovec){ k->chain, k->pub.chain_len };
+	if (conn_reply(c, h, LURK_ST_SUCCESS, iov, 7) == 0)
+		count(k, h->type, 1);
+}
+
+static int
+least_busy_keyproc(void)
+{
+	static int	 rr;
+	int		 i, best = -1;
+
+	for (i = 0; i < np->nkeyprocs; i++) {
+		int	 k = (rr + i) % np->nkeyprocs;
+
+		if (best == -1 || np->kpload[k] < np->kpload[best])
+			best = k;
+	}
+	rr = (best + 1) % np->nkeyprocs;
+	return best;
+}
+
+/* sign_tls13, sign_tls12, rsa_premaster: checked here, done by keyproc */
+static void
+key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
+{
+	struct keyop_req	 req;
+	struct pending		*p;
+	struct netkey		*k;
+	struct iovec		 iov[2];
+	const uint8_t		*id, *data;
+	uint32_t		 op;
+
+	memset(&req, 0, sizeof(req));
+	id = rd_get(r, EDGE_KEY_ID_LEN);
+	if (h->type == EDGE_TYPE_RSA_PREMASTER) {
+		req.client_version = rd_num(r, 2);
+		req.negotiated_version = rd_num(r, 2);
+	} else
+		req.scheme = rd_num(r, 2);
+	req.len = rd_num(r, 2);
+	data = rd_get(r, req.len);
+	if (r->bad || r->left != 0 || req.len == 0) {
+		edge_refuse(c, h, id != NULL ? key_byid(id) : NULL,
+		    LURK_ST_INVALID_FORMAT, r->left != 0 ?
+		    "trailing bytes after the request" : "malformed request");
+		return;
+	}
+	if ((k = key_byid(id)) == NULL) {
+		edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, "no such key");
+		return;
+	}
+	if (!authorized(c, k)) {
+		char	 why[96];
+
+		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
+		    "key", (unsigned)c->uid, (unsigned)c->gid);
+		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, why);
+		return;
+	}
+	op = h->type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
+	    h->type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
+	    EDGE_OP_RSA_PREMASTER;
+	if ((k->operations & op) == 0) {
+		/* keyproc would refuse too; no need to bother it */
+		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED,
+		    "operation not allowed for this key");
+		return;
+	}
+	if ((p = TAILQ_FIRST(&np->freepending)) == NULL) {
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		    "too many operations in flight");
+		return;
+	}
+	TAILQ_REMOVE(&np->freepending, p, entry);
+	p->used = 1;
+	p->c = c;
+	p->hdr = *h;
+	p->key = k - np->keys;
+	p->keyproc = least_busy_keyproc();
+	TAILQ_INSERT_TAIL(&c->pending, p, entry);
+	c->npending++;
+	np->kpload[p->keyproc]++;
+
+	req.index = p->key;
+	req.type = h->type;
+	req.uid = c->uid;
+	iov[0] = (struct iovec){ &req, sizeof(req) };
+	iov[1] = (struct iovec){ (void *)(uintptr_t)data, req.len };
+	netproc_send_keyproc(p->keyproc, p - np->pending, iov, 2);
+}
+
+void
+edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
+    size_t len)
+{
+	struct rd	 r = { payload, len, 0 };
+
+	switch (h->type) {
+	case EDGE_TYPE_KEY_INFO:
+	case EDGE_TYPE_SIGN_TLS13:
+	case EDGE_TYPE_SIGN_TLS12:
+	case EDGE_TYPE_RSA_PREMASTER:
+		break;
+	default:
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_TYPE, "unknown type");
+		return;
+	}
+	if (h->status != LURK_ST_REQUEST) {
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_STATUS,
+		    "not a request");
+		return;
+	}
+	if (h->type == EDGE_TYPE_KEY_INFO)
+		key_info(c, h, &r);
+	else
+		key_operation(c, h, &r);
+}
+
+/* keyproc answered request number id. */
+void
+edge_keyop_done(int keyproc, struct imsg *imsg)
+{
+	struct keyop_res	 res;
+	struct pending		*p;
+	struct netkey		*k;
+	struct ibuf		 ib;
+	struct iovec		 iov;
+	uint32_t		 id = imsg_get_id(imsg);
+
+	if (id >= NETPROC_PENDING_MAX || !(p = &np->pending[id])->used ||
+	    p->keyproc != keyproc)
+		fatalx("%s: keyproc[%d] answered unknown request %u", __func__,
+		    keyproc, id);
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    ibuf_get(&ib, &res, sizeof(res)) == -1 ||
+	    ibuf_size(&ib) != res.len ||
+	    (res.status == LURK_ST_SUCCESS) != (res.len > 0))
+		fatalx("%s: bad IMSG_KEYOP_RES from keyproc[%d]", __func__,
+		    keyproc);
+	np->kpload[keyproc]--;
+	k = &np->keys[p->key];
+	if (p->c != NULL) {
+		struct conn	*c = p->c;
+
+		TAILQ_REMOVE(&c->pending, p, entry);
+		c->npending--;
+		if (res.status == LURK_ST_SUCCESS) {
+			count(k, p->hdr.type, 1);
+			iov.iov_base = ibuf_data(&ib);
+			iov.iov_len = res.len;
+			conn_reply(c, &p->hdr, res.status, &iov, 1);
+		} else {
+			/* keyproc logged the reason */
+			count(k, p->hdr.type, 0);
+			iov.iov_base = np->state;
+			iov.iov_len = LURK_STATE_LEN;
+			conn_reply(c, &p->hdr, res.status, &iov, 1);
+		}
+	}
+	p->used = 0;
+	p->c = NULL;
+	TAILQ_INSERT_TAIL(&np->freepending, p, entry);
+}
+
+/* The connection is going away: its answers will have nowhere to go. */
+void
+edge_conn_gone(struct conn *c)
+{
+	struct pending	*p;
+
+	while ((p = TAILQ_FIRST(&c->pending)) != NULL) {
+		TAILQ_REMOVE(&c->pending, p, entry);
+		p->c = NULL;
+	}
+	c->npending = 0;
+}
+
+void
+edge_log_stats(void)
+{
+	struct netkey	*k;
+	size_t		 i;
+	int		 t;
+	char		 line[512];
+	size_t		 n;
+
+	log_info("stats: %llu connections open, %llu accepted",
+	    (unsigned long long)np->nconns, (unsigned long long)np->serial);
+	for (i = 0; i < np->nkeys; i++) {
+		k = &np->keys[i];
+		n = snprintf(line, sizeof(line), "stats: key \"%s\":",
+		    k->pub.name);
+		for (t = 1; t < NTYPES && n < sizeof(line); t++)
+			n += snprintf(line + n, sizeof(line) - n,
+			    " %s %llu ok %llu refused", type_name(t),
+			    (unsigned long long)k->stats.ok[t],
+			    (unsigned long long)k->stats.refused[t]);
+		log_info("%s", line);
+	}
+}
