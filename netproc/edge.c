@@ -374,6 +374,10 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 
 		TAILQ_REMOVE(&c->pending, p, entry);
 		c->npending--;
+		log_debug("conn %llu uid %u: %s key \"%s\": %s",
+		    (unsigned long long)c->serial, (unsigned)c->uid,
+		    type_name(p->hdr.type), k->pub.name,
+		    status_name(res.status));
 		if (res.status == LURK_ST_SUCCESS) {
 			count(k, p->hdr.type, 1);
 			iov.iov_base = ibuf_data(&ib);

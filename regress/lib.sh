@@ -101,3 +101,63 @@ child_pid() {	# child_pid keyproc|netproc [n]: the n-th such child
 }
 
 finish() { exit $FAILED; }
+
+# --- stock TLS servers through the lurk provider -------------------------
+PROVIDER=${PROVIDER:-$TOP/provider/lurk.so}
+LURKCTL=${LURKCTL:-$TOP/lurkctl/lurkctl}
+
+# mkca: a throwaway CA in $T/ca.key, $T/ca.crt
+mkca() {
+	openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout "$T/ca.key" -subj "/CN=lurkd test CA" -days 2 \
+	    -addext basicConstraints=critical,CA:true \
+	    -addext keyUsage=critical,keyCertSign \
+	    -out "$T/ca.crt" 2>/dev/null
+}
+
+# mkleaf NAME TYPE: $T/NAME.key and $T/NAME.crt for "test.lurk",
+# signed by the CA
+mkleaf() {
+	mkkey "$1" "$2" || return 1
+	openssl req -new -key "$T/$1.key" -subj "/CN=test.lurk" \
+	    -out "$T/$1.csr" 2>/dev/null &&
+	openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
+	    -CAcreateserial -days 2 -out "$T/$1.crt" \
+	    -extfile <(printf 'subjectAltName=DNS:test.lurk\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n') \
+	    2>/dev/null
+}
+
+# provider_conf FILE SOCKET [timeout_ms]: an openssl.cnf that loads the
+# default provider and lurk.so
+provider_conf() {
+	cat >"$1" <<CNF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+lurk = lurk_sect
+[default_sect]
+activate = 1
+[lurk_sect]
+module = $PROVIDER
+socket = $2
+timeout_ms = ${3:-2000}
+activate = 1
+CNF
+}
+
+# free_port: a TCP port nobody listens on, on 127.0.0.1
+free_port() {
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT SECONDS
+wait_port() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
