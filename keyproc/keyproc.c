@@ -200,20 +200,6 @@ keyproc_dispatch_parent(struct imsg *imsg)
 	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
 }
 
-static const char *
-type_name(uint8_t type)
-{
-	switch (type) {
-	case EDGE_TYPE_SIGN_TLS13:
-		return "sign-tls13";
-	case EDGE_TYPE_SIGN_TLS12:
-		return "sign-tls12";
-	case EDGE_TYPE_RSA_PREMASTER:
-		return "rsa-kex";
-	}
-	return "unknown";
-}
-
 /* One key operation; a malformed request is fatal (netproc is broken). */
 static void
 keyproc_keyop(struct imsg *imsg)
@@ -235,7 +221,7 @@ keyproc_keyop(struct imsg *imsg)
 	res.status = keyop_run(k, &req, ibuf_data(&ib), out, &outlen, &why);
 	if (res.status != LURK_ST_SUCCESS) {
 		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
-		    type_name(req.type), req.uid, why);
+		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}
 	res.len = outlen;

@@ -161,3 +161,33 @@ lurk_capabilities_encode(uint8_t *out, size_t outlen,
 	memcpy(p, state, LURK_STATE_LEN);
 	return len;
 }
+
+/* Names for logs: the edge operations, as in the key policy. */
+const char *
+edge_type_name(uint8_t type)
+{
+	switch (type) {
+	case EDGE_TYPE_KEY_INFO:
+		return "key-info";
+	case EDGE_TYPE_SIGN_TLS13:
+		return "sign-tls13";
+	case EDGE_TYPE_SIGN_TLS12:
+		return "sign-tls12";
+	case EDGE_TYPE_RSA_PREMASTER:
+		return "rsa-kex";
+	}
+	return "unknown";
+}
+
+const char *
+edge_status_name(uint8_t st)
+{
+	static const char *names[] = {
+		"request", "success", "undefined_error", "invalid_format",
+		"invalid_extension", "invalid_type", "invalid_status",
+		"temporary_failure", "unknown_key", "unauthorized",
+		"operation_refused", "invalid_content", "invalid_scheme",
+	};
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}

@@ -19,35 +19,6 @@
 #include "lurkd.h"
 #include "netproc.h"
 
-static const char *
-type_name(uint8_t type)
-{
-	switch (type) {
-	case EDGE_TYPE_KEY_INFO:
-		return "key-info";
-	case EDGE_TYPE_SIGN_TLS13:
-		return "sign-tls13";
-	case EDGE_TYPE_SIGN_TLS12:
-		return "sign-tls12";
-	case EDGE_TYPE_RSA_PREMASTER:
-		return "rsa-kex";
-	}
-	return "unknown";
-}
-
-static const char *
-status_name(uint8_t st)
-{
-	static const char *names[] = {
-		"request", "success", "undefined_error", "invalid_format",
-		"invalid_extension", "invalid_type", "invalid_status",
-		"temporary_failure", "unknown_key", "unauthorized",
-		"operation_refused", "invalid_content", "invalid_scheme",
-	};
-
-	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
-}
-
 void
 edge_init(void)
 {
@@ -158,8 +129,9 @@ edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
 	char	 what[128];
 
 	count(k, h->type, 0);
-	snprintf(what, sizeof(what), "%s key \"%s\" %s", status_name(status),
-	    k != NULL ? k->pub.name : "-", type_name(h->type));
+	snprintf(what, sizeof(what), "%s key \"%s\" %s",
+	    edge_status_name(status), k != NULL ? k->pub.name : "-",
+	    edge_type_name(h->type));
 	conn_refuse(c, h, status, what, why);
 }
 
@@ -376,8 +348,8 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		c->npending--;
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
-		    type_name(p->hdr.type), k->pub.name,
-		    status_name(res.status));
+		    edge_type_name(p->hdr.type), k->pub.name,
+		    edge_status_name(res.status));
 		if (res.status == LURK_ST_SUCCESS) {
 			count(k, p->hdr.type, 1);
 			iov.iov_base = ibuf_data(&ib);
@@ -426,7 +398,7 @@ edge_log_stats(void)
 		    k->pub.name);
 		for (t = 1; t < NTYPES && n < sizeof(line); t++)
 			n += snprintf(line + n, sizeof(line) - n,
-			    " %s %llu ok %llu refused", type_name(t),
+			    " %s %llu ok %llu refused", edge_type_name(t),
 			    (unsigned long long)k->stats.ok[t],
 			    (unsigned long long)k->stats.refused[t]);
 		log_info("%s", line);
