@@ -41,6 +41,7 @@ n = int.from_bytes(p[:2], "big")
 exts = [p[2 + i:4 + i] for i in range(0, n, 2)]
 ok(len(p) == 2 + n + 4 and b"\x00\x01" in exts,
    t("capabilities lists lurk v1 and ends with a 4-byte lurk_state"))
+ok(b"\xc0\x01" in exts, t("capabilities lists the edge extension (192) v1"))
 state = p[-4:]
 
 # errors: status per designation, payload = lurk_state
