@@ -21,7 +21,8 @@ check() {	# check "what" command...
 cleanup() {
 	[ -n "$LURKD_PID" ] && kill "$LURKD_PID" 2>/dev/null && \
 	    wait "$LURKD_PID" 2>/dev/null
-	rm -rf "$T"
+	# KEEP=1 keeps the directory (logs, keys) for a look after a failure
+	if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 

@@ -1,0 +1,145 @@
+# Stock nginx 1.22 (Debian's) serves TLS with keys that exist only in
+# lurkd: "user www-data", a master and 2 workers, dual RSA + ECDSA
+# certificates whose ssl_certificate_key files are lurk key references.
+. "$LURKD_TOP/regress/lib.sh"
+
+command -v nginx >/dev/null || { skip "nginx: package nginx not installed"; finish; }
+[ "$(id -u)" = 0 ] || { skip "nginx: needs root (user www-data)"; finish; }
+[ -f "$PROVIDER" ] || { nok "provider built"; finish; }
+ensure_user || { nok "create user _lurkd"; finish; }
+
+mkca && mkleaf rsa rsa2048 && mkleaf ec p256 || { nok "make CA and keys"; finish; }
+SOCK=$T/run/lurk.sock
+mkdir -p "$T/run" "$T/nginx/logs"
+cat >"$T/lurkd.conf" <<CONF
+listen on unix "$SOCK" mode 0660 group "www-data"
+keyprocs 2
+key "rsa" {
+	private "$T/rsa.key"
+	certificate "$T/rsa.crt"
+	allow user "www-data"
+}
+key "ec" {
+	private "$T/ec.key"
+	certificate "$T/ec.crt"
+	allow user "www-data"
+}
+CONF
+start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
+for k in rsa ec; do
+	"$LURKCTL" keyref -S "$SOCK" "$T/$k.crt" >"$T/$k.ref" ||
+	    { nok "lurkctl keyref $k"; finish; }
+done
+check "reference files hold no private key" \
+    bash -c "! grep -q 'PRIVATE KEY' '$T/rsa.ref' '$T/ec.ref'"
+provider_conf "$T/openssl.cnf" "$SOCK" 2000
+
+PORT=$(free_port)
+cat >"$T/nginx/nginx.conf" <<NGINX
+user www-data;
+worker_processes 2;
+master_process on;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log info;
+env OPENSSL_CONF;
+events { worker_connections 64; }
+http {
+	access_log off;
+	server {
+		listen 127.0.0.1:$PORT ssl;
+		server_name test.lurk;
+		ssl_certificate $T/rsa.crt;
+		ssl_certificate_key $T/rsa.ref;
+		ssl_certificate $T/ec.crt;
+		ssl_certificate_key $T/ec.ref;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache off;
+		ssl_session_tickets off;
+		location / { return 200 "worker \$pid\n"; }
+	}
+}
+NGINX
+OPENSSL_CONF=$T/openssl.cnf nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+    >"$T/nginx/out" 2>&1 &
+NGINX_PID=$!
+trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; cleanup' EXIT
+if ! wait_port "$PORT" 10; then
+	nok "nginx started with lurk key references"
+	cat "$T/nginx/out" "$T/nginx/logs/error.log"
+	finish
+fi
+ok "nginx started with lurk key references"
+check "nginx runs 2 workers as www-data" \
+    [ "$(ps -o user= --ppid "$NGINX_PID" | grep -c www-data)" = 2 ]
+
+CURL=(curl -s --max-time 10 --cacert "$T/ca.crt" --resolve "test.lurk:$PORT:127.0.0.1")
+URL=https://test.lurk:$PORT/
+
+# curl over TLS 1.3 and 1.2, with each certificate; every worker answers
+each_worker() {	# each_worker WHAT curl-options...: 200 from both workers
+	local what=$1 pids= i out; shift
+	for i in $(seq 40); do
+		out=$("${CURL[@]}" -H 'Connection: close' -w ' %{http_code}' "$@" "$URL") || break
+		case $out in "worker "*" 200") pids="$pids ${out#worker }" ;; *) break ;; esac
+	done
+	n=$(echo "$pids" | tr ' ' '\n' | grep -v '^$' | sort -u | wc -l)
+	if [ "$n" -ge 2 ]; then ok "$what: 200 from each worker"; else
+		nok "$what: 200 from each worker (got '$out', workers seen: $n)"; fi
+}
+each_worker "curl TLS 1.3" --tlsv1.3
+each_worker "curl TLS 1.2 ECDHE-RSA" --tlsv1.2 --tls-max 1.2 \
+    --ciphers ECDHE-RSA-AES128-GCM-SHA256
+each_worker "curl TLS 1.2 ECDHE-ECDSA" --tlsv1.2 --tls-max 1.2 \
+    --ciphers ECDHE-ECDSA-AES128-GCM-SHA256
+
+# TLS 1.3 with each key, and the chain verified by the client
+sclient() {
+	echo | timeout 15 openssl s_client -connect "127.0.0.1:$PORT" \
+	    -servername test.lurk -CAfile "$T/ca.crt" -verify_return_error \
+	    -brief "$@" 2>&1
+}
+out=$(sclient -tls1_3 -sigalgs rsa_pss_rsae_sha256)
+check "s_client TLS 1.3 rsa_pss_rsae_sha256 (RSA key in lurkd)" \
+    grep -q "Signature type: RSA-PSS" <<<"$out"
+out=$(sclient -tls1_3 -sigalgs ecdsa_secp256r1_sha256)
+check "s_client TLS 1.3 ecdsa_secp256r1_sha256 (EC key in lurkd)" \
+    grep -q "Signature type: ECDSA" <<<"$out"
+
+kill -USR1 "$LURKD_PID"
+wait_log 'stats: key "ec"' 5
+check "lurkd signed with the RSA key" \
+    grep -Eq 'stats: key "rsa": .*sign-tls13 [1-9]' "$T/lurkd.log"
+check "lurkd signed with the EC key for TLS 1.2" \
+    grep -Eq 'stats: key "ec": .*sign-tls12 [1-9]' "$T/lurkd.log"
+
+# lurkd restarted under the running nginx: nginx recovers by itself
+stop_lurkd
+start_lurkd "$T/lurkd.conf" || nok "lurkd restarted"
+out=$("${CURL[@]}" -w ' %{http_code}' --tlsv1.3 "$URL")
+check "after a lurkd restart, nginx handshakes again without a restart" \
+    [ "${out##* }" = 200 ]
+
+# lurkd hangs (netproc stopped): the provider gives up after its timeout
+np=$(child_pid netproc)
+kill -STOP "$np"
+start=$(date +%s%N)
+out=$("${CURL[@]}" -w ' %{http_code}' --tlsv1.3 "$URL")
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+kill -CONT "$np"
+check "lurkd hung: the handshake fails (curl rc $rc)" [ "$rc" != 0 ]
+check "lurkd hung: it fails within the 2000 ms timeout (${ms} ms < 4500)" \
+    [ "$ms" -lt 4500 ]
+out=$("${CURL[@]}" -w ' %{http_code}' --tlsv1.3 "$URL")
+check "lurkd resumed: handshakes succeed again" [ "${out##* }" = 200 ]
+
+# lurkd stopped: handshakes fail at once, nothing hangs
+stop_lurkd
+start=$(date +%s%N)
+out=$("${CURL[@]}" -w ' %{http_code}' --tlsv1.3 "$URL")
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "lurkd stopped: the handshake fails (curl rc $rc)" [ "$rc" != 0 ]
+check "lurkd stopped: it fails fast (${ms} ms < 5000 ms)" [ "$ms" -lt 5000 ]
+finish
