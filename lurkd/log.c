@@ -125,7 +125,7 @@ log_debug(const char *emsg, ...)
 	va_end(ap);
 }
 
-static void
+static void __attribute__((__format__(printf, 2, 0)))
 vfatalc(int code, const char *emsg, va_list ap)
 {
 	char	 buf[1024];
