@@ -416,7 +416,7 @@ keyword_token(const char *s)
 
 /* ---- error reporting ---------------------------------------------- */
 
-static void
+static void __attribute__((__format__(printf, 2, 0)))
 emit(const char *prefix, const char *fmt, va_list ap)
 {
 	char	 msg[1024], line[1400];
