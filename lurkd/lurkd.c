@@ -320,6 +320,8 @@ shutdown_children(void)
 	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
 	int		 i;
 
+	/* whoever is already dead died on its own: say so */
+	reap(0);
 	kill_children(SIGTERM);
 	for (i = 0; i < 250 && alive_children() > 0; i++) {
 		reap(1);

@@ -69,7 +69,7 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	check "keyproc killed: lurkd exits non-zero ($label)" \
 	    [ "$LURKD_RC" != 0 ] && [ "$LURKD_RC" != timeout ]
 	check "keyproc killed: parent logs pid and signal ($label)" \
-	    grep -q "lost child: keyproc\[0\] pid $k0 terminated; signal 9" \
+	    grep -q "lost child: keyproc\[[0-9]\] pid $k0 terminated; signal 9" \
 	    "$T/lurkd.log"
 }
 
