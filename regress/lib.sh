@@ -4,7 +4,7 @@ set -u
 TOP=${LURKD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LURKD=${LURKD:-$TOP/lurkd/lurkd}
 LURKD_TEST=${LURKD_TEST:-$TOP/lurkd/lurkd-test}
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 FAILED=0
 LURKD_PID=
 T=$(mktemp -d /tmp/lurkd-test.XXXXXX)
