@@ -23,6 +23,7 @@ static const int netproc_allow[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(getpid), SCMP_SYS(gettid),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall),	/* after SIGSTOP/SIGCONT, a tracer */
 	SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 

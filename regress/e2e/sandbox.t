@@ -63,6 +63,11 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	[ -n "$n" ] && check_child "$n" netproc "$label"
 	check "parent: NoNewPrivs: 1 ($label)" \
 	    [ "$(status_field "$LURKD_PID" NoNewPrivs)" = 1 ]
+	# stopped and continued (a debugger, a tracer): the filters allow
+	# the kernel's restart_syscall
+	kill -STOP "$k1" "$n"; sleep 0.2; kill -CONT "$k1" "$n"; sleep 0.3
+	check "keyproc and netproc survive SIGSTOP/SIGCONT ($label)" \
+	    kill -0 "$LURKD_PID" "$k1" "$n"
 	# a keyproc that dies takes lurkd down, with a log line
 	kill -KILL "$k0"
 	wait_exit 10
