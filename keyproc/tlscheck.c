@@ -74,24 +74,46 @@ group_point_len(unsigned group, int *nid)
 	return 0;
 }
 
+/* The group of a curve, made once: it costs more than the check. */
+static const EC_GROUP *
+curve_group(int nid)
+{
+	static EC_GROUP	*groups[3];
+	int		 i;
+
+	switch (nid) {
+	case NID_X9_62_prime256v1:
+		i = 0;
+		break;
+	case NID_secp384r1:
+		i = 1;
+		break;
+	case NID_secp521r1:
+		i = 2;
+		break;
+	default:
+		return NULL;
+	}
+	if (groups[i] == NULL)
+		groups[i] = EC_GROUP_new_by_curve_name(nid);
+	return groups[i];
+}
+
 /* An uncompressed point that lies on the curve. */
 static int
 point_on_curve(int nid, const uint8_t *p, size_t len)
 {
-	EC_GROUP	*g;
-	EC_POINT	*pt = NULL;
+	const EC_GROUP	*g;
+	EC_POINT	*pt;
 	int		 ok = 0;
 
-	if (p[0] != 0x04)
-		return 0;
-	if ((g = EC_GROUP_new_by_curve_name(nid)) == NULL)
+	if (p[0] != 0x04 || (g = curve_group(nid)) == NULL)
 		return 0;
 	if ((pt = EC_POINT_new(g)) != NULL &&
 	    EC_POINT_oct2point(g, pt, p, len, NULL) == 1 &&
 	    EC_POINT_is_on_curve(g, pt, NULL) == 1)
 		ok = 1;
 	EC_POINT_free(pt);
-	EC_GROUP_free(g);
 	return ok;
 }
 
