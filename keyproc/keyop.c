@@ -131,6 +131,23 @@ type_op(uint8_t type)
 	return 0;
 }
 
+/*
+ * An IMSG_KEYOP_REQ payload: a struct keyop_req, then exactly req->len
+ * bytes, at least one.  -1 for anything else.  *data points into buf.
+ */
+int
+keyop_req_parse(const uint8_t *buf, size_t len, struct keyop_req *req,
+    const uint8_t **data)
+{
+	if (len < sizeof(*req))
+		return -1;
+	memcpy(req, buf, sizeof(*req));
+	if (len - sizeof(*req) != req->len || req->len == 0)
+		return -1;
+	*data = buf + sizeof(*req);
+	return 0;
+}
+
 /* Run one operation; the LURK status, with out/outlen on success. */
 int
 keyop_run(struct key *k, const struct keyop_req *req, const uint8_t *in,

@@ -210,15 +210,15 @@ keyproc_keyop(struct imsg *imsg)
 	struct iovec		 iov[2];
 	struct key		*k;
 	const char		*why = "";
+	const uint8_t		*data;
 	uint8_t			 out[1024];
 	size_t			 outlen = sizeof(out);
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
-	    ibuf_get(&ib, &req, sizeof(req)) == -1 ||
-	    ibuf_size(&ib) != req.len || req.len == 0)
+	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
 		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
 	k = key_slot(req.index);
-	res.status = keyop_run(k, &req, ibuf_data(&ib), out, &outlen, &why);
+	res.status = keyop_run(k, &req, data, out, &outlen, &why);
 	if (res.status != LURK_ST_SUCCESS) {
 		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);

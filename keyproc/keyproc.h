@@ -37,6 +37,8 @@ int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 	    const char **);
 
 /* keyop.c */
+int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
+	    const uint8_t **);
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
 	    uint8_t *, size_t *, const char **);
 

@@ -267,8 +267,10 @@ kill_children(int sig)
 	int	 i;
 
 	for (i = 0; i < nchildren; i++)
-		if (children[i].alive)
+		if (children[i].alive) {
+			children[i].signaled = sig;
 			kill(children[i].pid, sig);
+		}
 }
 
 /* Reap; return the number of children that died unexpectedly. */
@@ -283,11 +285,14 @@ reap(int shutting_down)
 		if ((c = child_bypid(pid)) == NULL)
 			continue;
 		c->alive = 0;
-		/* during shutdown, only an unexpected end is worth a warning */
-		if (shutting_down && ((WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) &&
-		    (WTERMSIG(status) == SIGTERM ||
-		    WTERMSIG(status) == SIGKILL)))) {
+		/*
+		 * During shutdown, a child we told to stop is not news when
+		 * it exits (perhaps first noticing its peers leave) or dies
+		 * of our signal; one killed by another signal (perhaps
+		 * before we told it anything) is.
+		 */
+		if (shutting_down && c->signaled != 0 && (WIFEXITED(status) ||
+		    WTERMSIG(status) == c->signaled)) {
 			log_debug("%s pid %d stopped", c->name, (int)pid);
 			continue;
 		}

@@ -174,6 +174,8 @@ proc_child_ready(void)
 /*
  * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
  * call socket(2), which its seccomp filter forbids, once it is running.
+ * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
+ * after freeing it instead: ASan must report it from inside the sandbox.
  */
 void
 proc_trip_hook(enum proc_id id)
@@ -182,6 +184,21 @@ proc_trip_hook(enum proc_id id)
 
 	if (who == NULL || strcmp(who, proc_title(id)) != 0)
 		return;
+	if (getenv("LURKD_TEST_TRIP_ASAN") != NULL) {
+#ifdef LURKD_ASAN
+		char *volatile	 p;
+
+		log_info("test hook: use after free under seccomp");
+		if ((p = malloc(16)) == NULL)
+			fatal("%s: malloc", __func__);
+		free(p);
+		((volatile char *)p)[0] = 1;
+		log_warnx("test hook: ASan did not see the use after free");
+#else
+		log_warnx("test hook: not a sanitizer build");
+#endif
+		return;
+	}
 	log_info("test hook: calling socket(2) under seccomp");
 	(void)socket(AF_INET, SOCK_STREAM, 0);
 	log_warnx("test hook: socket(2) was not stopped by seccomp");

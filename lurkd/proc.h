@@ -10,6 +10,15 @@
 #include "imsg.h"
 #include "lurkd.h"
 
+/* Built with AddressSanitizer (make SANITIZE=1), by gcc or by clang. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LURKD_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LURKD_ASAN	1
+#endif
+#endif
+
 /* What the parent sends each child first: how to lock itself down. */
 struct conf_sandbox {
 	int		 root;		/* started as root: chroot + setuid */
@@ -24,6 +33,7 @@ struct child {
 	int		 instance;
 	pid_t		 pid;
 	int		 alive;
+	int		 signaled;	/* the signal we stopped it with */
 	struct imsgbuf	 ibuf;		/* the parent's end */
 	char		 name[32];	/* "keyproc[0]", "netproc" */
 };

@@ -287,13 +287,14 @@ conn_flush(struct conn *c)
 
 /*
  * Parse every complete message in buf; keep an incomplete tail.  Returns
- * -1 if the connection must be closed once its output is written.
+ * -1 if the connection must be closed once its output is written.  Not
+ * static: regress/fuzz/fuzz_conn.c feeds it bytes as conn_read() does.
  */
-static int
-conn_parse(struct conn *c, const uint8_t *buf, size_t len)
+int
+conn_input(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct lurk_hdr	 h;
-	uint32_t	 plen;
+	uint32_t	 plen = 0;	/* read for the message on failure too */
 	size_t		 off = 0, mlen;
 	uint8_t		*p;
 
@@ -356,7 +357,7 @@ conn_read(struct conn *c)
 			    c->inlen);
 		return -1;
 	}
-	if (conn_parse(c, buf, have + n) == -1)
+	if (conn_input(c, buf, have + n) == -1)
 		c->closing = 1;
 	conn_mark_dirty(c);
 	return 0;

@@ -110,6 +110,7 @@ extern struct netproc	*np;
 void	 conn_accept(int);
 void	 conn_event(struct conn *, uint32_t);
 void	 conn_flush_dirty(void);
+int	 conn_input(struct conn *, const uint8_t *, size_t);
 void	 conn_request(struct conn *, const uint8_t *, size_t);
 int	 conn_reply(struct conn *, const struct lurk_hdr *, uint8_t,
 	    const struct iovec *, int);

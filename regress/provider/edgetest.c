@@ -154,6 +154,7 @@ cmd_load(int argc, char *argv[])
 		    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
 			printf(", certificate does not match\n");
+			SSL_CTX_free(ctx);
 			return 1;
 		}
 		printf(", matches its certificate");

@@ -1,0 +1,152 @@
+/*
+ * fuzz_config: lurkd.conf(5) as parse_config() reads it (lurkd/parse.y:
+ * lexer, macros, includes, grammar, checks), from a file in a scratch
+ * directory.  Errors go to log_emit(), which the stubs drop.
+ *
+ * The parser may open only files in the scratch directory: fopen() is
+ * wrapped (-Wl,--wrap=fopen) so that an include of /dev/zero, a FIFO or
+ * /dev/stdin cannot hang a run.  The directory holds a few files to
+ * include: inc.conf (a key block), self.conf (includes itself) and
+ * sock.conf (a macro).
+ *
+ * What must hold: a configuration that parses prints (print_config(), as
+ * lurkd -nv does) to a text that parses again and prints the same -- the
+ * round trip regress/config checks on its golden files.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lurkd.h"
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+FILE	*__real_fopen(const char *, const char *);
+FILE	*__wrap_fopen(const char *, const char *);
+
+static char	 dir[64];
+static size_t	 dirlen;
+static char	 inpath[128], printpath[128], outpath[128];
+
+FILE *
+__wrap_fopen(const char *path, const char *mode)
+{
+	if (strncmp(path, dir, dirlen) != 0 || path[dirlen] != '/' ||
+	    strstr(path, "..") != NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return __real_fopen(path, mode);
+}
+
+static void
+put(const char *name, const void *data, size_t len)
+{
+	char	 path[128];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || (len > 0 && write(fd, data, len) != (ssize_t)len))
+		abort();
+	close(fd);
+}
+
+static void
+cleanup(void)
+{
+	static const char	*names[] = { "in.conf", "printed.conf",
+		"stdout", "inc.conf", "self.conf", "sock.conf" };
+	char			 path[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char	 inc[] = "key \"inc\" {\n"
+	    "\tprivate \"/etc/lurkd/inc.key\"\n"
+	    "\tcertificate \"/etc/lurkd/inc.crt\"\n"
+	    "\tallow uid 0\n}\n";
+	static const char	 self[] = "include \"self.conf\"\n";
+	static const char	 sock[] = "sock = \"/run/lurkd/inc.sock\"\n";
+
+	strlcpy(dir, "/tmp/lurkd-fuzz-config.XXXXXX", sizeof(dir));
+	if (mkdtemp(dir) == NULL)
+		abort();
+	dirlen = strlen(dir);
+	atexit(cleanup);
+	snprintf(inpath, sizeof(inpath), "%s/in.conf", dir);
+	snprintf(printpath, sizeof(printpath), "%s/printed.conf", dir);
+	snprintf(outpath, sizeof(outpath), "%s/stdout", dir);
+	put("inc.conf", inc, sizeof(inc) - 1);
+	put("self.conf", self, sizeof(self) - 1);
+	put("sock.conf", sock, sizeof(sock) - 1);
+	/* print_config() writes to stdout: a file we read back */
+	if (freopen(outpath, "w+", stdout) == NULL)
+		abort();
+	return 0;
+}
+
+/* print_config(c) into a fresh buffer; *len its length */
+static char *
+printed(struct lurkd_conf *c, size_t *len)
+{
+	char	*buf;
+	off_t	 n;
+
+	rewind(stdout);
+	if (ftruncate(fileno(stdout), 0) == -1)
+		abort();
+	print_config(c);
+	if (fflush(stdout) == EOF || (n = ftello(stdout)) < 0 ||
+	    (buf = malloc(n + 1)) == NULL ||
+	    pread(fileno(stdout), buf, n, 0) != n)
+		abort();
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lurkd_conf	*c, *c2;
+	char			*p1, *p2;
+	size_t			 n1, n2;
+
+	put("in.conf", data, size);
+	if ((c = parse_config(inpath, 0)) == NULL)
+		return 0;
+	p1 = printed(c, &n1);
+	free_config(c);
+
+	put("printed.conf", p1, n1);
+	if ((c2 = parse_config(printpath, 0)) == NULL) {
+		fprintf(stderr, "printed configuration does not parse:\n%s",
+		    p1);
+		abort();
+	}
+	p2 = printed(c2, &n2);
+	free_config(c2);
+	if (n1 != n2 || memcmp(p1, p2, n1) != 0) {
+		fprintf(stderr, "printed twice, not the same:\n%s---\n%s",
+		    p1, p2);
+		abort();
+	}
+	free(p1);
+	free(p2);
+	return 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * fuzz_keyref: the key reference an edge reads from its key file, and the
+ * key_info response it reads from lurkd (liblurk/keyref.c): both decode
+ * bytes that come from outside the provider.
+ *
+ * Input: mode(1) bytes...
+ *   mode bit 0: the bytes are a key_info response, else a reference
+ *   mode bit 1: first put the SHA-256 of the spki the bytes carry into
+ *               their key_id, as a genuine one would have it; a fuzzer
+ *               cannot forge the hash, so without this it would never
+ *               get past the key_id check
+ *
+ * What must hold: a reference that decodes encodes back to exactly the
+ * same bytes (one form only, nothing trailing) and not into a smaller
+ * buffer; a key_info that decodes has its fields where the format puts
+ * them and a chain of whole cert<3> entries.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyref.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static size_t
+num(const uint8_t *p, size_t n)
+{
+	size_t	 v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* Where a vector of n-byte length at off lies; 0 if out of bounds. */
+static int
+vec(const uint8_t *p, size_t len, size_t off, size_t n, size_t *start,
+    size_t *vlen)
+{
+	if (off > len || len - off < n)
+		return 0;
+	*vlen = num(p + off, n);
+	*start = off + n;
+	return len - *start >= *vlen;
+}
+
+static void
+reference(uint8_t *buf, size_t len, int fix)
+{
+	struct keyref	 k;
+	enum keyref_err	 e;
+	uint8_t		*out;
+	size_t		 off, l, so, sl;
+
+	/* magic(7) version(1) key_id(32) name<1> socket<2> spki<2> */
+	if (fix && vec(buf, len, 40, 1, &off, &l) &&
+	    vec(buf, len, off + l, 2, &off, &l) &&
+	    vec(buf, len, off + l, 2, &so, &sl))
+		keyref_key_id(buf + so, sl, buf + 8);
+	e = keyref_decode(buf, len, &k);
+	if (keyref_strerror(e) == NULL)
+		abort();
+	if (e != KEYREF_OK)
+		return;
+	if (keyref_len(&k) != len || k.spkilen == 0 ||
+	    (k.socketlen > 0 && k.socket[0] != '/'))
+		abort();
+	if ((out = malloc(len)) == NULL)
+		abort();
+	if (keyref_encode(&k, out, len) != len || memcmp(out, buf, len) != 0 ||
+	    keyref_encode(&k, out, len - 1) != 0)
+		abort();
+	free(out);
+}
+
+static void
+keyinfo(uint8_t *buf, size_t len, int fix)
+{
+	struct edge_keyinfo	 ki;
+	const uint8_t		*c, *cert;
+	size_t			 cl, certlen, total, off, l, so, sl;
+
+	/* key_id(32) kind(1) bits(2) group(2) ops(1) name<1> spki<2> ... */
+	if (fix && vec(buf, len, 38, 1, &off, &l) &&
+	    vec(buf, len, off + l, 2, &so, &sl))
+		keyref_key_id(buf + so, sl, buf);
+	if (edge_keyinfo_decode(buf, len, &ki) == -1)
+		return;
+	if (memcmp(ki.key_id, buf, 32) != 0 || ki.kind != buf[32] ||
+	    ki.bits != num(buf + 33, 2) || ki.group != num(buf + 35, 2) ||
+	    ki.operations != buf[37] || ki.namelen != buf[38] ||
+	    (const uint8_t *)ki.name != buf + 39 || ki.spkilen == 0 ||
+	    ki.spki != buf + 39 + ki.namelen + 2 ||
+	    ki.chain + ki.chainlen != buf + len)
+		abort();
+	c = ki.chain;
+	cl = ki.chainlen;
+	total = 0;
+	while (edge_chain_next(&c, &cl, &cert, &certlen) == 1) {
+		if (certlen == 0 || cert != c - certlen)
+			abort();
+		total += 3 + certlen;
+	}
+	if (cl != 0 || total != ki.chainlen)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t	*buf;
+
+	if (size < 1)
+		return 0;
+	/* a copy of its own, so that reading past it is caught */
+	if ((buf = malloc(size - 1 + 1)) == NULL)
+		abort();
+	memcpy(buf, data + 1, size - 1);
+	if (data[0] & 1)
+		keyinfo(buf, size - 1, data[0] & 2);
+	else
+		reference(buf, size - 1, data[0] & 2);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets: regress/fuzz/corpus/TARGET/.
+
+Each seed is a small, meaningful input in the target's input format (see
+the comment at the top of each fuzz_*.c).  Run it again after changing a
+format; it only (re)writes the seeds it knows (named seed-*), so inputs
+added by hand or from fuzzing runs stay.
+
+    python3 regress/fuzz/mkseeds.py
+"""
+import hashlib
+import os
+import struct
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(TOP, "regress", "fuzz", "corpus")
+
+# points on P-256, P-384, P-521 (uncompressed), for TLS 1.2 content
+P256 = bytes.fromhex(
+    "045001a25d59ccc84d62e88ad21c95b9dd0ae994d333df0573843bc5af950f77e8"
+    "f0a5c310860e17aa461820e55613e9f33e9feb376f6e5b4f115f35b2f993abfd")
+P384 = bytes.fromhex(
+    "0425ce960f1db07f1191183e7b49d549828a995736768c74555c7fa6ed3339ad3e"
+    "6b463201900689a07d41220e070203d15b99279a3722a4997329b1c16ca77d840c"
+    "a587a5c587c1de7aa73171fa73111e0d8fa1acc28d9545cd18b177c3e7f279")
+P521 = bytes.fromhex(
+    "04014567d2a5d8827847b1297fa02ec33d5e90e7451d4bc20fd13d67279bad18fb"
+    "184c39e90011803242437cf122eb469a07e2777831e0317a414d5c06eb58d0d951"
+    "4e0048a4451ef31a6a27cfbda4f546e14a0c5d840819556fec177b61cbe4ff191d"
+    "375b8a3d325dfcf6ba94c27dc668796be1234e61aa33ae4fefb3d88e324119c625"
+    "33")
+
+RANDOMS = bytes(range(1, 33)) + bytes(range(101, 133))
+
+
+def tls13(hlen=32, ctx=b"TLS 1.3, server CertificateVerify"):
+    return b" " * 64 + ctx + b"\0" + bytes((0xa5 + i) & 0xff for i in range(hlen))
+
+
+def tls12(group, point):
+    return RANDOMS + bytes([3]) + struct.pack(">H", group) + bytes([len(point)]) + point
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---- fuzz_conn: flags(1) peer(1) seed(1) stream --------------------------
+def hdr(desig, typ, payload, status=0, ident=1, mode=0, version=1):
+    length = len(payload) + (16 if mode else 0)
+    return struct.pack(">BBBBQI", desig, version, typ, status, ident, length) + payload
+
+
+KEYID = [bytes([0xe0 + i]) * 32 for i in range(4)]
+LONGNAME = b"a-key-with-the-longest-name-lurkd-allows-63-characters-xxxxxxxx"
+
+
+def keyop(key, scheme, data):
+    return key + struct.pack(">HH", scheme, len(data)) + data
+
+
+def premaster(key, data, cv=0x0303, nv=0x0303):
+    return key + struct.pack(">HHH", cv, nv, len(data)) + data
+
+
+def conn_seeds():
+    s = {}
+    ping = hdr(0, 1, b"")
+    caps = hdr(0, 0, b"", ident=2)
+    s["ping"] = bytes([0, 0, 0]) + ping
+    s["capabilities"] = bytes([0, 0, 1]) + caps
+    s["ping-message-length"] = bytes([1, 0, 2]) + hdr(0, 1, b"", mode=1)
+    s["capabilities-1mib"] = bytes([6, 0, 3]) + caps
+    s["bad-version"] = bytes([0, 0, 4]) + hdr(0, 1, b"", version=2)
+    s["tls12-designation"] = bytes([0, 0, 5]) + hdr(1, 1, b"")
+    s["lurk-unknown-type"] = bytes([0, 0, 6]) + hdr(0, 9, b"")
+    s["lurk-not-request"] = bytes([0, 0, 7]) + hdr(0, 1, b"", status=1)
+    s["ping-with-payload"] = bytes([0, 0, 8]) + hdr(0, 1, b"x")
+    s["too-long"] = bytes([0, 0, 9]) + struct.pack(">BBBBQI", 0, 1, 1, 0, 3, 5000) + b"z" * 64
+    s["message-length-short"] = bytes([1, 0, 10]) + struct.pack(">BBBBQI", 0, 1, 1, 0, 3, 15) + ping
+    s["incomplete"] = bytes([0, 0, 11]) + ping + ping[:9]
+    s["key-info-id"] = bytes([0, 0, 12]) + hdr(192, 1, bytes([0, 32]) + KEYID[0])
+    s["key-info-name"] = bytes([0, 0, 13]) + hdr(192, 1, bytes([1, 3]) + b"rsa")
+    s["key-info-longname"] = bytes([0, 0, 14]) + hdr(192, 1, bytes([1, len(LONGNAME)]) + LONGNAME)
+    s["key-info-unknown"] = bytes([0, 0, 15]) + hdr(192, 1, bytes([1, 2]) + b"no")
+    s["key-info-bad-selector"] = bytes([0, 0, 16]) + hdr(192, 1, bytes([7, 1]) + b"x")
+    s["key-info-trailing"] = bytes([0, 0, 17]) + hdr(192, 1, bytes([1, 2]) + b"ec" + b"!")
+    s["sign-tls13-ec"] = bytes([0, 0, 18]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
+    s["sign-tls12-ec"] = bytes([0, 0, 19]) + hdr(192, 3, keyop(KEYID[0], 0x0403, tls12(23, P256)))
+    s["sign-tls13-rsa-group"] = bytes([0, 4, 20]) + hdr(192, 2, keyop(KEYID[1], 0x0804, tls13(48)))
+    s["premaster-rsa-group"] = bytes([0, 4, 21]) + hdr(192, 4, premaster(KEYID[1], bytes(256)))
+    s["premaster-not-allowed"] = bytes([0, 0, 22]) + hdr(192, 4, premaster(KEYID[0], bytes(256)))
+    s["sign-unauthorized"] = bytes([0, 0, 23]) + hdr(192, 2, keyop(KEYID[2], 0x0807, tls13()))
+    s["sign-no-operation"] = bytes([0, 1, 24]) + hdr(192, 2, keyop(KEYID[2], 0x0807, tls13()))
+    s["sign-unknown-key"] = bytes([0, 0, 25]) + hdr(192, 2, keyop(b"\x42" * 32, 0x0403, tls13()))
+    s["sign-empty"] = bytes([0, 0, 26]) + hdr(192, 2, keyop(KEYID[0], 0x0403, b""))
+    s["sign-truncated"] = bytes([0, 0, 27]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13())[:-5])
+    s["edge-unknown-type"] = bytes([0, 0, 28]) + hdr(192, 9, b"")
+    s["edge-not-request"] = bytes([0, 0, 29]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()), status=1)
+    s["sign-message-length"] = bytes([1, 2, 30]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()), mode=1)
+    pipelined = b"".join([
+        hdr(0, 1, b"", ident=10), hdr(192, 1, bytes([0, 32]) + KEYID[1], ident=11),
+        hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()), ident=12),
+        hdr(192, 3, keyop(KEYID[0], 0x0403, tls12(23, P256)), ident=13),
+        hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=14),
+        hdr(0, 0, b"", ident=15), hdr(7, 1, b"", ident=16),
+    ])
+    s["pipelined"] = bytes([0, 4, 31]) + pipelined
+    s["pipelined-many"] = bytes([2, 4, 32]) + pipelined * 8
+    s["key-info-p384"] = bytes([0, 1, 33]) + hdr(192, 1, bytes([0, 32]) + KEYID[3])
+    s["sign-p384-group"] = bytes([0, 1, 34]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
+    # many answers through a small socket buffer: short writes
+    many = b"".join(hdr(192, 1, bytes([0, 32]) + KEYID[i % 4], ident=i) for i in range(64))
+    s["short-writes"] = bytes([0, 8 | 1, 35]) + many
+    s["short-writes-pipelined"] = bytes([1, 8 | 4, 36]) + b"".join(
+        hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=i, mode=1) for i in range(40))
+    for name, data in s.items():
+        write("fuzz_conn", name, data)
+
+
+# ---- fuzz_tlscheck: kind curve type scheme(2) tbs ------------------------
+def tlscheck_seeds():
+    K_RSA, K_PSS, K_EC, K_ED25519, K_ED448 = range(5)
+    s = {
+        "tls13-ec-p256": (K_EC, 1, 0, 0x0403, tls13()),
+        "tls13-sha384-p384": (K_EC, 2, 0, 0x0503, tls13(48)),
+        "tls13-rsa-pss": (K_RSA, 0, 0, 0x0804, tls13()),
+        "tls13-rsa-pkcs1": (K_RSA, 0, 0, 0x0401, tls13()),
+        "tls13-client-context": (K_EC, 1, 0, 0x0403, tls13(ctx=b"TLS 1.3, client CertificateVerify")),
+        "tls13-ed25519": (K_ED25519, 0, 0, 0x0807, tls13()),
+        "tls13-ed448-sha1": (K_ED448, 0, 0, 0x0203, tls13(48)),
+        "tls13-short-hash": (K_EC, 1, 0, 0x0403, tls13(20)),
+        "tls12-p256": (K_EC, 1, 1, 0x0403, tls12(23, P256)),
+        "tls12-p384": (K_EC, 2, 1, 0x0503, tls12(24, P384)),
+        "tls12-p521": (K_EC, 3, 1, 0x0603, tls12(25, P521)),
+        "tls12-x25519-rsa": (K_RSA, 0, 1, 0x0401, tls12(29, bytes(range(32)))),
+        "tls12-x448-pss": (K_PSS, 0, 1, 0x0809, tls12(30, bytes(range(56)))),
+        "tls12-secp256k1": (K_EC, 4, 1, 0x0403, tls12(22, P256)),
+        "tls12-trailing": (K_EC, 1, 1, 0x0403, tls12(23, P256) + b"\0"),
+        "tls12-bad-point": (K_EC, 1, 1, 0x0403, tls12(23, P256[:-1] + b"\0")),
+        "tls12-compressed": (K_EC, 1, 1, 0x0403, tls12(23, b"\x02" + P256[1:33])),
+    }
+    for name, (kind, curve, typ, scheme, tbs) in s.items():
+        write("fuzz_tlscheck", name, bytes([kind, curve, typ]) + struct.pack(">H", scheme) + tbs)
+
+
+# ---- fuzz_keyop: struct keyop_req (x86-64 layout) + bytes ----------------
+def req(index, typ, data, scheme=0, cv=0, nv=0, uid=0):
+    return struct.pack("<IBxHHHII", index, typ, scheme, cv, nv, uid, len(data)) + data
+
+
+def keyop_seeds():
+    s = {
+        "rsa-tls13-pss": req(0, 2, tls13(), 0x0804),
+        "rsa-tls13-pkcs1": req(0, 2, tls13(), 0x0401),
+        "rsa-tls12-pkcs1": req(0, 3, tls12(23, P256), 0x0401),
+        "rsa-tls12-pss": req(0, 3, tls12(29, bytes(32)), 0x0806),
+        "rsa-premaster": req(0, 4, bytes(range(256)), cv=0x0303, nv=0x0303),
+        "rsa-premaster-ssl2": req(0, 4, bytes(range(256)), cv=0x0002, nv=0x0303),
+        "rsa-premaster-short": req(0, 4, bytes(range(128)), cv=0x0303, nv=0x0303),
+        "ec-tls13": req(1, 2, tls13(), 0x0403),
+        "ec-tls12": req(1, 3, tls12(23, P256), 0x0403),
+        "ec-tls13-sha1": req(1, 2, tls13(), 0x0203),
+        "ec-tls13-wrong-curve": req(1, 2, tls13(48), 0x0503),
+        "ec-premaster": req(1, 4, bytes(256), cv=0x0303, nv=0x0303),
+        "ed25519-tls13": req(2, 2, tls13(), 0x0807),
+        "ed25519-tls12-refused": req(2, 3, tls12(23, P256), 0x0807),
+        "rsapss-tls13": req(3, 2, tls13(48), 0x080a),
+        "rsapss-tls12": req(3, 3, tls12(24, P384), 0x0809),
+        "rsa-tls12-only": req(4, 2, tls13(), 0x0804),
+        "rsa-tls12-only-premaster": req(4, 4, bytes(256), cv=0x0303, nv=0x0303),
+        "p384-tls13": req(5, 2, tls13(48), 0x0503),
+        "unknown-type": req(1, 9, tls13(), 0x0403),
+        "bad-index": req(77, 2, tls13(), 0x0403),
+        "short": req(1, 2, tls13(), 0x0403)[:30],
+    }
+    for name, data in s.items():
+        write("fuzz_keyop", name, data)
+
+
+# ---- fuzz_config: files ---------------------------------------------------
+def config_seeds():
+    cdir = os.path.join(TOP, "regress", "config")
+    for f in sorted(os.listdir(cdir)):
+        p = os.path.join(cdir, f)
+        if os.path.isfile(p) and (f.startswith("lurkd.conf.") or f.endswith(".conf")) \
+                and not f.endswith((".ok", ".args", ".expect")):
+            write("fuzz_config", f, open(p, "rb").read())
+    write("fuzz_config", "etc-lurkd.conf", open(os.path.join(TOP, "etc", "lurkd.conf"), "rb").read())
+    write("fuzz_config", "includes", b"""include "sock.conf"
+include "inc.conf"
+listen on unix $sock mode 0600 group 0
+key "www" {
+\tprivate "/etc/lurkd/www.key"
+\tcertificate "/etc/lurkd/www.crt"
+\toperations { sign-tls13 rsa-kex }
+\tallow user "root"
+\tallow group "root"
+\tallow gid 33
+}
+""")
+    write("fuzz_config", "include-loop", b'include "self.conf"\n')
+    write("fuzz_config", "everything", b"""# every statement once
+n = 3
+user "nobody"
+chroot "/var/empty"
+keyprocs $n
+lurk length message
+max message size 65536
+listen on unix "/run/a.sock"
+listen on unix "/run/b \\"quoted\\".sock" mode 0666 \\
+\tgroup "root"
+key "a" {
+\tprivate "/k/a.key"
+\tcertificate "/k/a.crt"
+\tallow uid 0
+}
+""")
+
+
+# ---- fuzz_imsg: flags seed stream -----------------------------------------
+def imsg(typ, payload=b"", peerid=0, pid=1234, mark=False, length=None):
+    n = 16 + len(payload) if length is None else length
+    return struct.pack("<IIII", typ, n | (0x80000000 if mark else 0), peerid, pid) + payload
+
+
+def imsg_seeds():
+    s = {
+        "one": (0, 1, imsg(1, b"hello\0")),
+        "several": (0, 2, imsg(1) + imsg(2, b"\x01\x02\x03\x04" * 8, 7) + imsg(3, b"x" * 300)),
+        "fdpass": (1, 3, imsg(5, b"key\0", mark=True) + imsg(6, b"cert\0", mark=True) + imsg(7)),
+        "fd-not-allowed": (0, 4, imsg(5, b"key\0", mark=True)),
+        "too-long": (0, 5, imsg(1, b"x", length=100000)),
+        "too-short": (0, 6, imsg(1, b"", length=8)),
+        "max-64": (2, 7, imsg(1, b"y" * 64) + imsg(1, b"y" * 65)),
+        "big-256k": (6, 8, imsg(9, bytes(range(256)) * 40)),
+        "old-interface": (8, 9, imsg(1, b"abc") + imsg(2, b"")),
+        "truncated": (0, 10, imsg(1, b"hello")[:12]),
+        "strings": (0, 11, imsg(4, b"\x05name\0\0\0\0\0\0\0\x03\x00\x00\x01\x02\x03")),
+    }
+    for name, (flags, seed, data) in s.items():
+        write("fuzz_imsg", name, bytes([flags, seed]) + data)
+
+
+# ---- fuzz_lurkhdr: header(16) outlen(2) extensions -----------------------
+def lurkhdr_seeds():
+    s = {
+        "ping": hdr(0, 1, b"") + struct.pack(">H", 64) + bytes([0, 1, 192, 1]),
+        "message-mode": struct.pack(">BBBBQI", 0, 1, 0, 0, 2, 16) + struct.pack(">H", 10) + bytes([0, 1, 192, 1]),
+        "short-length": struct.pack(">BBBBQI", 2, 1, 11, 0, 2**63, 3) + struct.pack(">H", 5) + bytes([0, 1, 1, 1, 2, 1]),
+        "max": b"\xff" * 16 + struct.pack(">H", 0xffff) + b"\xc0\x01" * 40,
+    }
+    for name, data in s.items():
+        write("fuzz_lurkhdr", name, data)
+
+
+# ---- fuzz_keyref: mode bytes ---------------------------------------------
+def vec(n, b):
+    return len(b).to_bytes(n, "big") + b
+
+
+def keyref_seeds():
+    spki = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200") + P256
+    kid = hashlib.sha256(spki).digest()
+    ref = b"LURKREF\x01" + kid + vec(1, b"www") + vec(2, b"/run/lurkd/lurk.sock") + vec(2, spki)
+    ref_nosock = b"LURKREF\x01" + kid + vec(1, b"") + vec(2, b"") + vec(2, spki)
+    chain = vec(3, b"\x30" * 300) + vec(3, b"\x30" * 200)
+    info = kid + bytes([2]) + struct.pack(">HHB", 256, 23, 3) + vec(1, b"www") + vec(2, spki) + vec(3, chain)
+    s = {
+        "reference": bytes([0]) + ref,
+        "reference-no-socket": bytes([0]) + ref_nosock,
+        "reference-fix": bytes([2]) + ref[:8] + bytes(32) + ref[40:],
+        "reference-relative-socket": bytes([2]) + b"LURKREF\x01" + kid + vec(1, b"x") + vec(2, b"lurk.sock") + vec(2, spki),
+        "keyinfo": bytes([1]) + info,
+        "keyinfo-fix": bytes([3]) + bytes(32) + info[32:],
+        "keyinfo-empty-chain": bytes([3]) + kid + bytes([3]) + struct.pack(">HHB", 253, 0, 1) + vec(1, b"ed") + vec(2, spki) + vec(3, b""),
+        "keyinfo-bad-chain": bytes([3]) + kid + bytes([0]) + struct.pack(">HHB", 2048, 0, 7) + vec(1, b"rsa") + vec(2, spki) + vec(3, b"\x00\x00\x05abc"),
+    }
+    for name, data in s.items():
+        write("fuzz_keyref", name, data)
+
+
+def main():
+    conn_seeds()
+    tlscheck_seeds()
+    keyop_seeds()
+    config_seeds()
+    imsg_seeds()
+    lurkhdr_seeds()
+    keyref_seeds()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
