@@ -5,6 +5,7 @@
  * supervises them: if any child dies, lurkd logs why and exits non-zero.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,6 +42,19 @@ usage(void)
 {
 	fprintf(stderr, "usage: lurkd [-dnv] [-D macro=value] [-f file]\n");
 	exit(2);
+}
+
+/* netproc holds one descriptor per edge connection: take what we may. */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
 static int
@@ -627,6 +641,7 @@ main(int argc, char *argv[], char *envp[])
 		log_info("starting as uid %u (not root): no chroot and no "
 		    "user change; seccomp, no_new_privs and the rest apply",
 		    (unsigned)getuid());
+	raise_nofile();
 	start_children(nkp, &sb);
 	/* the parent keeps root for reload, but nothing more */
 	sandbox_harden();
