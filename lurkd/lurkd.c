@@ -195,6 +195,8 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	g.keyprocs = nkp;
 	g.lenmode = conf->lenmode;
 	g.max_message = conf->max_message;
+	g.timeout_idle = conf->timeout_idle;
+	g.timeout_message = conf->timeout_message;
 	TAILQ_FOREACH(k, &conf->keys, entry)
 		g.nkeys++;
 	TAILQ_FOREACH(l, &conf->listeners, entry)

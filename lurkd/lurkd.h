@@ -21,6 +21,9 @@
 #define LURKD_MSG_MIN		1024	/* smallest "max message size" */
 #define LURKD_MSG_DEFAULT	16384
 #define LURKD_MSG_MAX		(1024 * 1024)
+#define LURKD_TIMEOUT_IDLE	300	/* seconds without a request */
+#define LURKD_TIMEOUT_MESSAGE	10	/* to finish a message, or read ours */
+#define LURKD_TIMEOUT_MAX	86400
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -69,6 +72,8 @@ struct lurkd_conf {
 	int			 keyprocs;	/* 0: one per online CPU */
 	enum lurk_lenmode	 lenmode;
 	uint32_t		 max_message;	/* header + payload, bytes */
+	uint32_t		 timeout_idle;	/* seconds; 0: never */
+	uint32_t		 timeout_message;	/* seconds */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 };
@@ -149,6 +154,8 @@ struct conf_global {
 	int			 keyprocs;
 	int			 lenmode;
 	uint32_t		 max_message;
+	uint32_t		 timeout_idle;
+	uint32_t		 timeout_message;
 	int			 nkeys;
 	int			 nlisten;
 };

@@ -116,6 +116,7 @@ static struct {
 /* Global settings given so far: each may be given once. */
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
+	int		 tidle, tmsg;
 } seen;
 
 /* The listen statement and the key block being parsed. */
@@ -164,7 +165,7 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 
 %token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
-%token	<v.string>	PAYLOAD
+%token	<v.string>	PAYLOAD TIMEOUT IDLE
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -269,6 +270,32 @@ global		: USER string {
 			else
 				conferr($<fname>1, $<lineno>1,
 				    "lurk length must be payload or message");
+		}
+		| TIMEOUT IDLE NUMBER {
+			long long	 n;
+
+			if (seen.tidle++)
+				conferr($<fname>1, $<lineno>1,
+				    "timeout idle given twice");
+			if (getnum($3, 0, LURKD_TIMEOUT_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "timeout idle must be 0..%d seconds",
+				    LURKD_TIMEOUT_MAX);
+			else
+				conf->timeout_idle = n;
+		}
+		| TIMEOUT MESSAGE NUMBER {
+			long long	 n;
+
+			if (seen.tmsg++)
+				conferr($<fname>1, $<lineno>1,
+				    "timeout message given twice");
+			if (getnum($3, 1, LURKD_TIMEOUT_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "timeout message must be 1..%d seconds",
+				    LURKD_TIMEOUT_MAX);
+			else
+				conf->timeout_message = n;
 		}
 		| MAX MESSAGE SIZE NUMBER {
 			long long	 n;
@@ -378,6 +405,7 @@ static const struct keyword {
 	{ "chroot",	 CHROOT },
 	{ "gid",	 GID },
 	{ "group",	 GROUP },
+	{ "idle",	 IDLE },
 	{ "include",	 INCLUDE },
 	{ "key",	 KEY },
 	{ "keyprocs",	 KEYPROCS },
@@ -392,6 +420,7 @@ static const struct keyword {
 	{ "payload",	 PAYLOAD },
 	{ "private",	 PRIVATE },
 	{ "size",	 SIZE },
+	{ "timeout",	 TIMEOUT },
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
 	{ "user",	 USER },
@@ -508,7 +537,7 @@ is_global(int tok)
 {
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
-	    tok == KEY;
+	    tok == KEY || tok == TIMEOUT;
 }
 
 static int	lgetc(void);
@@ -1553,6 +1582,8 @@ parse_config(const char *filename, int opts)
 	c->keyprocs = 0;
 	c->lenmode = LENMODE_PAYLOAD;
 	c->max_message = LURKD_MSG_DEFAULT;
+	c->timeout_idle = LURKD_TIMEOUT_IDLE;
+	c->timeout_message = LURKD_TIMEOUT_MESSAGE;
 	strlcpy(c->user, LURKD_USER, sizeof(c->user));
 	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
 

@@ -136,6 +136,8 @@ print_config(struct lurkd_conf *conf)
 	printf("lurk length %s\n",
 	    conf->lenmode == LENMODE_MESSAGE ? "message" : "payload");
 	printf("max message size %u\n", conf->max_message);
+	printf("timeout idle %u\n", conf->timeout_idle);
+	printf("timeout message %u\n", conf->timeout_message);
 
 	if (!TAILQ_EMPTY(&conf->listeners))
 		putchar('\n');

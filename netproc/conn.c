@@ -29,6 +29,15 @@ static const struct lurk_ext_id supported[] = {
 };
 #define NSUPPORTED	(sizeof(supported) / sizeof(supported[0]))
 
+time_t
+monotime(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static void
 out_free(struct conn *c)
 {
@@ -113,6 +122,7 @@ conn_accept(int lfd)
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
 		TAILQ_INIT(&c->pending);
 		peer_groups(c);
+		c->last_in = monotime();
 		c->events = EPOLLIN;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = c->events;
@@ -185,6 +195,8 @@ conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
 		c->closing = 1;
 		return -1;
 	}
+	if (c->outoff == c->outlen)
+		c->out_since = monotime();	/* output starts waiting */
 	h.status = status;
 	h.length = lurk_length_field(plen, np->lenmode);
 	lurk_hdr_encode(&h, p);
@@ -279,6 +291,7 @@ conn_flush(struct conn *c)
 			return -1;
 		}
 		c->outoff += n;
+		c->out_since = monotime();	/* the peer reads */
 	}
 	/* all written: an idle connection keeps no buffer */
 	out_free(c);
@@ -297,6 +310,7 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 	uint32_t	 plen = 0;	/* read for the message on failure too */
 	size_t		 off = 0, mlen;
 	uint8_t		*p;
+	int		 continued = c->inlen > 0;	/* buf starts with it */
 
 	while (len - off >= LURK_HDR_LEN && !c->closing) {
 		lurk_hdr_decode(buf + off, &h);
@@ -324,6 +338,9 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 			return -1;
 		memcpy(p, buf + off, len - off);
 		c->in = p;
+		/* the clock runs from the first byte of the message */
+		if (off > 0 || !continued)
+			c->in_since = monotime();
 		c->inlen = len - off;
 	}
 	return c->closing ? -1 : 0;
@@ -357,6 +374,7 @@ conn_read(struct conn *c)
 			    c->inlen);
 		return -1;
 	}
+	c->last_in = monotime();
 	if (conn_input(c, buf, have + n) == -1)
 		c->closing = 1;
 	conn_mark_dirty(c);
@@ -417,5 +435,44 @@ conn_flush_dirty(void)
 		TAILQ_REMOVE(&np->dirty, c, dentry);
 		c->dirty = 0;
 		conn_update(c);
+	}
+}
+
+/*
+ * Once a second: hang up on peers that hold a connection idle for too
+ * long, take too long to send a message, or stop reading their answers.
+ */
+void
+conn_timeouts(void)
+{
+	struct conn	*c, *next;
+	time_t		 now = monotime();
+	const char	*why;
+
+	if (now == np->now)
+		return;
+	np->now = now;
+	for (c = TAILQ_FIRST(&np->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		why = NULL;
+		if (c->inlen > 0 && now - c->in_since >= np->timeout_message)
+			why = "did not finish its message in time";
+		else if (c->outoff < c->outlen &&
+		    now - c->out_since >= np->timeout_message)
+			why = "does not read its answers";
+		else if (np->timeout_idle > 0 && c->inlen == 0 &&
+		    c->npending == 0 && c->outoff == c->outlen &&
+		    now - c->last_in >= np->timeout_idle) {
+			log_debug("conn %llu uid %u: idle for %u s: closed",
+			    (unsigned long long)c->serial, (unsigned)c->uid,
+			    np->timeout_idle);
+			conn_close(c);
+			continue;
+		}
+		if (why != NULL) {
+			log_warnx("conn %llu uid %u: %s: closed",
+			    (unsigned long long)c->serial, (unsigned)c->uid, why);
+			conn_close(c);
+		}
 	}
 }

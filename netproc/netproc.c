@@ -125,6 +125,8 @@ dispatch_parent(struct imsg *imsg)
 		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
 		np->max_message = g.max_message;
+		np->timeout_idle = g.timeout_idle;
+		np->timeout_message = g.timeout_message;
 		np->nkeys = g.nkeys;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
@@ -416,7 +418,8 @@ event_loop(void)
 	int			 n, i, timeout;
 
 	for (;;) {
-		timeout = accept_paused ? 1000 : -1;
+		/* a tick a second while anyone may time out */
+		timeout = accept_paused || np->nconns > 0 ? 1000 : -1;
 		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
 		    timeout)) == -1) {
 			if (errno == EINTR)
@@ -448,6 +451,7 @@ event_loop(void)
 		}
 		conn_flush_dirty();
 		flush_keyprocs();
+		conn_timeouts();
 	}
 }
 

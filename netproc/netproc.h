@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "imsg.h"
 #include "lurk.h"
@@ -80,6 +81,9 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	int			 closing;	/* close once out is written */
 	int			 dirty;		/* on the flush list */
+	time_t			 last_in;	/* last bytes read (monotonic s) */
+	time_t			 in_since;	/* an incomplete message since */
+	time_t			 out_since;	/* output waiting, no progress */
 	unsigned		 npending;
 	struct pendinglist	 pending;
 	TAILQ_ENTRY(conn)	 entry;
@@ -90,6 +94,9 @@ struct netproc {
 	int			 epfd;
 	int			 lenmode;
 	uint32_t		 max_message;
+	uint32_t		 timeout_idle;
+	uint32_t		 timeout_message;
+	time_t			 now;		/* monotonic seconds */
 	uint8_t			 state[LURK_STATE_LEN];
 	struct netkey		*keys;
 	size_t			 nkeys;
@@ -110,6 +117,8 @@ extern struct netproc	*np;
 void	 conn_accept(int);
 void	 conn_event(struct conn *, uint32_t);
 void	 conn_flush_dirty(void);
+void	 conn_timeouts(void);
+time_t	 monotime(void);
 int	 conn_input(struct conn *, const uint8_t *, size_t);
 void	 conn_request(struct conn *, const uint8_t *, size_t);
 int	 conn_reply(struct conn *, const struct lurk_hdr *, uint8_t,

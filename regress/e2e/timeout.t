@@ -1,0 +1,27 @@
+# Idle connections, half-sent messages and peers that stop reading their
+# answers time out; the others are not disturbed.
+. "$LURKD_TOP/regress/lib.sh"
+
+[ "$(id -u)" = 0 ] && { ensure_user || { nok "create user _lurkd"; finish; }; }
+mkkey p256 p256 || { nok "make key"; finish; }
+cat >"$T/lurkd.conf" <<CONF
+listen on unix "$T/lurk.sock" mode 0666
+keyprocs 1
+timeout idle 2
+timeout message 1
+key "p256" {
+	private "$T/p256.key"
+	certificate "$T/p256.crt"
+	allow uid $(id -u)
+}
+CONF
+start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
+LURK_SOCKET=$T/lurk.sock "$PYTHON" "$TOP/regress/e2e/timeout.py" ||
+    nok "timeout checks ran to the end"
+check "the half-sent message is logged" \
+    grep -q "did not finish its message in time: closed" "$T/lurkd.log"
+check "the peer that does not read is logged" \
+    grep -q "does not read its answers: closed" "$T/lurkd.log"
+stop_lurkd
+check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
+finish
