@@ -7,7 +7,7 @@ mkkey p256 p256 || { nok "make key"; finish; }
 cat >"$T/lurkd.conf" <<CONF
 listen on unix "$T/lurk.sock" mode 0666
 keyprocs 1
-timeout idle 2
+timeout idle 3
 timeout message 1
 key "p256" {
 	private "$T/p256.key"
