@@ -15,13 +15,73 @@
 #include "log.h"
 #include "lurk.h"
 
+/* A signing context set up for md and padding, ready for EVP_DigestSign. */
+static EVP_MD_CTX *
+signctx_new(struct key *k, const EVP_MD *md, int pss)
+{
+	EVP_MD_CTX	*ctx;
+	EVP_PKEY_CTX	*pctx;
+	int		 ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	ok = EVP_DigestSignInit(ctx, &pctx, md, NULL, k->pkey) == 1;
+	if (ok && pss)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PSS_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+		    RSA_PSS_SALTLEN_DIGEST) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
+	else if (ok && k->pub.kind == KEY_RSA)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PADDING) == 1;
+	if (!ok) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * OpenSSL 3 spends more on EVP_DigestSignInit (fetches, locks) than on a
+ * P-256 signature's arithmetic: set a context up once per key and
+ * scheme, and copy it for each request.
+ */
+static EVP_MD_CTX	*work;		/* the copy a request signs with */
+
+static EVP_MD_CTX *
+signctx_get(struct key *k, unsigned scheme, const EVP_MD *md, int pss)
+{
+	int		 i, slot = -1;
+
+	for (i = 0; i < KEY_SIGNCTX_MAX; i++) {
+		if (k->signctx[i] != NULL && k->signscheme[i] == scheme) {
+			slot = i;
+			break;
+		}
+		if (k->signctx[i] == NULL && slot == -1)
+			slot = i;
+	}
+	if (slot == -1)
+		return signctx_new(k, md, pss);	/* caller frees */
+	if (k->signctx[slot] == NULL) {
+		if ((k->signctx[slot] = signctx_new(k, md, pss)) == NULL)
+			return NULL;
+		k->signscheme[slot] = scheme;
+	}
+	if (work == NULL && (work = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_MD_CTX_copy_ex(work, k->signctx[slot]) != 1)
+		return NULL;
+	return work;
+}
+
 static int
 keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
     uint8_t *sig, size_t *siglen, const char **why)
 {
 	const EVP_MD	*md;
 	EVP_MD_CTX	*ctx;
-	EVP_PKEY_CTX	*pctx;
 	size_t		 len;
 	int		 st, pss, ok;
 
@@ -35,26 +95,16 @@ keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
 	    req->scheme, &md, &pss, why)) != 0)
 		return st;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		*why = "out of memory";
+	if ((ctx = signctx_get(k, req->scheme, md, pss)) == NULL) {
+		*why = "cannot set up the signature";
 		return LURK_ST_TEMPORARY_FAILURE;
 	}
-	ok = EVP_DigestSignInit(ctx, &pctx, md, NULL, k->pkey) == 1;
-	if (ok && pss)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-		    RSA_PSS_SALTLEN_DIGEST) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
-	else if (ok && k->pub.kind == KEY_RSA)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PADDING) == 1;
 	/* the answer is signature<2> */
 	len = *siglen - 2;
-	if (ok)
-		ok = EVP_DigestSign(ctx, sig + 2, &len, tbs, req->len) == 1 &&
-		    len <= 0xffff;
-	EVP_MD_CTX_free(ctx);
+	ok = EVP_DigestSign(ctx, sig + 2, &len, tbs, req->len) == 1 &&
+	    len <= 0xffff;
+	if (ctx != work)
+		EVP_MD_CTX_free(ctx);
 	if (!ok) {
 		*why = "signing failed";
 		return LURK_ST_UNDEFINED_ERROR;

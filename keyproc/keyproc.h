@@ -20,6 +20,10 @@ struct key {
 	uint8_t			 id32[4];	/* sha256_32 of the drafts */
 	int			 privfd;
 	int			 certfd;
+	/* ready signing contexts, one per scheme seen, copied per request */
+#define KEY_SIGNCTX_MAX	8
+	EVP_MD_CTX		*signctx[KEY_SIGNCTX_MAX];
+	unsigned		 signscheme[KEY_SIGNCTX_MAX];
 	char			 privpath[PATH_MAX];
 	char			 certpath[PATH_MAX];
 };

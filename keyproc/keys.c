@@ -359,6 +359,10 @@ key_warmup(struct key *k, char *err, size_t errlen)
 void
 key_free(struct key *k)
 {
+	int	 i;
+
+	for (i = 0; i < KEY_SIGNCTX_MAX; i++)
+		EVP_MD_CTX_free(k->signctx[i]);
 	EVP_PKEY_free(k->pkey);
 	OPENSSL_free(k->spki);
 	free(k->chain);
