@@ -16,8 +16,8 @@
 #include "lurk.h"
 
 /* A signing context set up for md and padding, ready for EVP_DigestSign. */
-static EVP_MD_CTX *
-signctx_new(struct key *k, const EVP_MD *md, int pss)
+EVP_MD_CTX *
+keyop_signctx(struct key *k, const EVP_MD *md, int pss)
 {
 	EVP_MD_CTX	*ctx;
 	EVP_PKEY_CTX	*pctx;
@@ -63,9 +63,9 @@ signctx_get(struct key *k, unsigned scheme, const EVP_MD *md, int pss)
 			slot = i;
 	}
 	if (slot == -1)
-		return signctx_new(k, md, pss);	/* caller frees */
+		return keyop_signctx(k, md, pss);	/* caller frees */
 	if (k->signctx[slot] == NULL) {
-		if ((k->signctx[slot] = signctx_new(k, md, pss)) == NULL)
+		if ((k->signctx[slot] = keyop_signctx(k, md, pss)) == NULL)
 			return NULL;
 		k->signscheme[slot] = scheme;
 	}

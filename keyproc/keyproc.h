@@ -41,6 +41,7 @@ int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 	    const char **);
 
 /* keyop.c */
+EVP_MD_CTX *keyop_signctx(struct key *, const EVP_MD *, int);
 int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
 	    const uint8_t **);
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,

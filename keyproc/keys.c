@@ -312,17 +312,10 @@ key_warmup(struct key *k, char *err, size_t errlen)
 		if (pss && k->pub.kind != KEY_RSA && k->pub.kind != KEY_RSA_PSS)
 			break;
 		for (i = 0; i < n && ok; i++) {
-			if ((ctx = EVP_MD_CTX_new()) == NULL)
-				return -1;
+			/* the very contexts requests will be signed with */
 			siglen = sizeof(sig);
-			ok = EVP_DigestSignInit(ctx, &pctx, mds[i], NULL,
-			    k->pkey) == 1;
-			if (ok && pss)
-				ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
-				    RSA_PKCS1_PSS_PADDING) == 1 &&
-				    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-				    RSA_PSS_SALTLEN_DIGEST) == 1;
-			ok = ok && EVP_DigestSign(ctx, sig, &siglen, tbs,
+			ok = (ctx = keyop_signctx(k, mds[i], pss)) != NULL &&
+			    EVP_DigestSign(ctx, sig, &siglen, tbs,
 			    sizeof(tbs)) == 1;
 			EVP_MD_CTX_free(ctx);
 		}
