@@ -46,15 +46,23 @@ usage(void)
 
 /* netproc holds one descriptor per edge connection: take what we may. */
 static void
-raise_nofile(void)
+raise_nofile(uint32_t conns)
 {
 	struct rlimit	 rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit RLIMIT_NOFILE");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	/* netproc needs a few descriptors of its own besides connections */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)conns + 64 > rl.rlim_cur)
+		log_warnx("limit connections %u: the descriptor limit (%llu) "
+		    "is lower; connections beyond it wait in the backlog",
+		    conns, (unsigned long long)rl.rlim_cur);
 }
 
 static int
@@ -197,6 +205,10 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	g.max_message = conf->max_message;
 	g.timeout_idle = conf->timeout_idle;
 	g.timeout_message = conf->timeout_message;
+	g.limit_conns = conf->limit_conns;
+	g.limit_user_conns = conf->limit_user_conns;
+	g.limit_user_rate = conf->limit_user_rate;
+	g.limit_user_burst = conf->limit_user_burst;
 	TAILQ_FOREACH(k, &conf->keys, entry)
 		g.nkeys++;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
@@ -643,7 +655,7 @@ main(int argc, char *argv[], char *envp[])
 		log_info("starting as uid %u (not root): no chroot and no "
 		    "user change; seccomp, no_new_privs and the rest apply",
 		    (unsigned)getuid());
-	raise_nofile();
+	raise_nofile(conf->limit_conns);
 	start_children(nkp, &sb);
 	/* the parent keeps root for reload, but nothing more */
 	sandbox_harden();

@@ -24,6 +24,10 @@
 #define LURKD_TIMEOUT_IDLE	300	/* seconds without a request */
 #define LURKD_TIMEOUT_MESSAGE	10	/* to finish a message, or read ours */
 #define LURKD_TIMEOUT_MAX	86400
+#define LURKD_CONNS_DEFAULT	4096	/* connections, all peers together */
+#define LURKD_USER_CONNS_DEFAULT 256	/* connections of one peer uid */
+#define LURKD_CONNS_MAX		1000000
+#define LURKD_RATE_MAX		10000000	/* requests a second */
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -74,6 +78,10 @@ struct lurkd_conf {
 	uint32_t		 max_message;	/* header + payload, bytes */
 	uint32_t		 timeout_idle;	/* seconds; 0: never */
 	uint32_t		 timeout_message;	/* seconds */
+	uint32_t		 limit_conns;	/* all peers */
+	uint32_t		 limit_user_conns;	/* one peer uid */
+	uint32_t		 limit_user_rate;	/* requests/s; 0: none */
+	uint32_t		 limit_user_burst;	/* requests */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 };
@@ -156,6 +164,10 @@ struct conf_global {
 	uint32_t		 max_message;
 	uint32_t		 timeout_idle;
 	uint32_t		 timeout_message;
+	uint32_t		 limit_conns;
+	uint32_t		 limit_user_conns;
+	uint32_t		 limit_user_rate;
+	uint32_t		 limit_user_burst;
 	int			 nkeys;
 	int			 nlisten;
 };

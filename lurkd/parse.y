@@ -116,7 +116,7 @@ static struct {
 /* Global settings given so far: each may be given once. */
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
-	int		 tidle, tmsg;
+	int		 tidle, tmsg, lconns, luconns, lurate;
 } seen;
 
 /* The listen statement and the key block being parsed. */
@@ -157,6 +157,7 @@ static void	 key_allow(enum allow_type, const char *, const char *, int);
 static void	 key_operations_begin(const char *, int);
 static void	 key_operation(const char *, const char *, int);
 static void	 key_end(void);
+static void	 user_rate(const char *, const char *, const char *, int);
 static void	 key_abandon(void);
 static void	 key_syntaxerr(void);
 static void	 set_string(char *, size_t, int *, const char *, const char *,
@@ -165,7 +166,7 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 
 %token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
-%token	<v.string>	PAYLOAD TIMEOUT IDLE
+%token	<v.string>	PAYLOAD TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST NONE
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -196,6 +197,7 @@ value		: STRING
 keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| KEY | KEYPROCS | LENGTH | LISTEN | LURK | MAX | MESSAGE | MODE
 		| ON | PAYLOAD | PRIVATE | SIZE | UID | UNIX | USER
+		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
 		;
 
 include		: INCLUDE string {
@@ -296,6 +298,44 @@ global		: USER string {
 				    LURKD_TIMEOUT_MAX);
 			else
 				conf->timeout_message = n;
+		}
+		| LIMIT CONNECTIONS NUMBER {
+			long long	 n;
+
+			if (seen.lconns++)
+				conferr($<fname>1, $<lineno>1,
+				    "limit connections given twice");
+			if (getnum($3, 1, LURKD_CONNS_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "limit connections must be 1..%d",
+				    LURKD_CONNS_MAX);
+			else
+				conf->limit_conns = n;
+		}
+		| LIMIT USER CONNECTIONS NUMBER {
+			long long	 n;
+
+			if (seen.luconns++)
+				conferr($<fname>1, $<lineno>1,
+				    "limit user connections given twice");
+			if (getnum($4, 1, LURKD_CONNS_MAX, &n) == -1)
+				conferr($<fname>1, $<lineno>1,
+				    "limit user connections must be 1..%d",
+				    LURKD_CONNS_MAX);
+			else
+				conf->limit_user_conns = n;
+		}
+		| LIMIT USER RATE NONE {
+			if (seen.lurate++)
+				conferr($<fname>1, $<lineno>1,
+				    "limit user rate given twice");
+			conf->limit_user_rate = conf->limit_user_burst = 0;
+		}
+		| LIMIT USER RATE NUMBER {
+			user_rate($4, NULL, $<fname>1, $<lineno>1);
+		}
+		| LIMIT USER RATE NUMBER BURST NUMBER {
+			user_rate($4, $6, $<fname>1, $<lineno>1);
 		}
 		| MAX MESSAGE SIZE NUMBER {
 			long long	 n;
@@ -401,8 +441,10 @@ static const struct keyword {
 } keywords[] = {	/* sorted: bsearch */
 	{ "allow",	 ALLOW },
 	{ "auto",	 AUTO },
+	{ "burst",	 BURST },
 	{ "certificate", CERTIFICATE },
 	{ "chroot",	 CHROOT },
+	{ "connections", CONNECTIONS },
 	{ "gid",	 GID },
 	{ "group",	 GROUP },
 	{ "idle",	 IDLE },
@@ -410,15 +452,18 @@ static const struct keyword {
 	{ "key",	 KEY },
 	{ "keyprocs",	 KEYPROCS },
 	{ "length",	 LENGTH },
+	{ "limit",	 LIMIT },
 	{ "listen",	 LISTEN },
 	{ "lurk",	 LURK },
 	{ "max",	 MAX },
 	{ "message",	 MESSAGE },
 	{ "mode",	 MODE },
+	{ "none",	 NONE },
 	{ "on",		 ON },
 	{ "operations",	 OPERATIONS },
 	{ "payload",	 PAYLOAD },
 	{ "private",	 PRIVATE },
+	{ "rate",	 RATE },
 	{ "size",	 SIZE },
 	{ "timeout",	 TIMEOUT },
 	{ "uid",	 UID },
@@ -537,7 +582,7 @@ is_global(int tok)
 {
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
-	    tok == KEY || tok == TIMEOUT;
+	    tok == KEY || tok == TIMEOUT || tok == LIMIT;
 }
 
 static int	lgetc(void);
@@ -1210,6 +1255,29 @@ set_string(char *dst, size_t size, int *seenp, const char *what,
 		    what, desc, size - 1);
 }
 
+/* "limit user rate N [burst M]": the burst is a second's worth unless given */
+static void
+user_rate(const char *rate, const char *burst, const char *fname, int lineno)
+{
+	long long	 r, b;
+
+	if (seen.lurate++)
+		conferr(fname, lineno, "limit user rate given twice");
+	if (getnum(rate, 1, LURKD_RATE_MAX, &r) == -1) {
+		conferr(fname, lineno, "limit user rate must be 1..%d requests "
+		    "a second, or none", LURKD_RATE_MAX);
+		return;
+	}
+	b = r;
+	if (burst != NULL && getnum(burst, 1, LURKD_RATE_MAX, &b) == -1) {
+		conferr(fname, lineno, "limit user rate: burst must be 1..%d "
+		    "requests", LURKD_RATE_MAX);
+		return;
+	}
+	conf->limit_user_rate = r;
+	conf->limit_user_burst = b;
+}
+
 static void
 listen_begin(const char *path, const char *fname, int lineno)
 {
@@ -1584,6 +1652,8 @@ parse_config(const char *filename, int opts)
 	c->max_message = LURKD_MSG_DEFAULT;
 	c->timeout_idle = LURKD_TIMEOUT_IDLE;
 	c->timeout_message = LURKD_TIMEOUT_MESSAGE;
+	c->limit_conns = LURKD_CONNS_DEFAULT;
+	c->limit_user_conns = LURKD_USER_CONNS_DEFAULT;
 	strlcpy(c->user, LURKD_USER, sizeof(c->user));
 	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
 

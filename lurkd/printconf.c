@@ -138,6 +138,13 @@ print_config(struct lurkd_conf *conf)
 	printf("max message size %u\n", conf->max_message);
 	printf("timeout idle %u\n", conf->timeout_idle);
 	printf("timeout message %u\n", conf->timeout_message);
+	printf("limit connections %u\n", conf->limit_conns);
+	printf("limit user connections %u\n", conf->limit_user_conns);
+	if (conf->limit_user_rate == 0)
+		printf("limit user rate none\n");
+	else
+		printf("limit user rate %u burst %u\n", conf->limit_user_rate,
+		    conf->limit_user_burst);
 
 	if (!TAILQ_EMPTY(&conf->listeners))
 		putchar('\n');

@@ -54,6 +54,7 @@ conn_close(struct conn *c)
 	log_debug("conn %llu uid %u: closed", (unsigned long long)c->serial,
 	    (unsigned)c->uid);
 	edge_conn_gone(c);
+	client_detach(c);
 	close(c->fd);	/* also removes it from the epoll set */
 	TAILQ_REMOVE(&np->conns, c, entry);
 	if (c->dirty)
@@ -121,6 +122,11 @@ conn_accept(int lfd)
 		c->gid = cred.gid;
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
 		TAILQ_INIT(&c->pending);
+		if (client_attach(c) == -1) {
+			close(fd);
+			free(c);
+			continue;
+		}
 		peer_groups(c);
 		c->last_in = monotime();
 		c->events = EPOLLIN;
@@ -217,9 +223,11 @@ conn_refuse(struct conn *c, const struct lurk_hdr *h, uint8_t status,
 {
 	struct iovec	 iov;
 
-	log_warnx("conn %llu uid %u: %s (designation %u version %u type %u "
-	    "status %u): %s", (unsigned long long)c->serial, (unsigned)c->uid,
-	    what, h->designation, h->version, h->type, h->status, why);
+	if (client_log_ok(c->client))
+		log_warnx("conn %llu uid %u: %s (designation %u version %u "
+		    "type %u status %u): %s", (unsigned long long)c->serial,
+		    (unsigned)c->uid, what, h->designation, h->version,
+		    h->type, h->status, why);
 	iov.iov_base = np->state;
 	iov.iov_len = LURK_STATE_LEN;
 	conn_reply(c, h, status, &iov, 1);
@@ -243,9 +251,24 @@ conn_request(struct conn *c, const uint8_t *msg, size_t len)
 	struct lurk_hdr	 h;
 	struct iovec	 iov;
 	uint8_t		 cap[64];
+	char		 why[80];
 	size_t		 plen = len - LURK_HDR_LEN;
 
 	lurk_hdr_decode(msg, &h);
+	if (c->over_limit) {
+		/* one answer that says why, then the connection goes */
+		snprintf(why, sizeof(why), "limit user connections %u reached",
+		    np->limit_user_conns);
+		refuse(c, &h, LURK_ERR_TEMPORARY, why);
+		c->closing = 1;
+		return;
+	}
+	if (!client_rate_ok(c->client)) {
+		snprintf(why, sizeof(why), "limit user rate %u requests a "
+		    "second exceeded", np->limit_user_rate);
+		refuse(c, &h, LURK_ERR_TEMPORARY, why);
+		return;
+	}
 	if (h.version != LURK_V1 || (h.designation != LURK_DESIG_LURK &&
 	    h.designation != LURK_DESIG_EDGE)) {
 		refuse(c, &h, LURK_ERR_EXTENSION, "extension not supported");
@@ -452,10 +475,14 @@ conn_timeouts(void)
 	if (now == np->now)
 		return;
 	np->now = now;
+	client_tick();
 	for (c = TAILQ_FIRST(&np->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		why = NULL;
-		if (c->inlen > 0 && now - c->in_since >= np->timeout_message)
+		if (c->over_limit && now - c->last_in >= np->timeout_message)
+			why = "over its limit and silent";
+		else if (c->inlen > 0 &&
+		    now - c->in_since >= np->timeout_message)
 			why = "did not finish its message in time";
 		else if (c->outoff < c->outlen &&
 		    now - c->out_since >= np->timeout_message)

@@ -120,13 +120,21 @@ dispatch_parent(struct imsg *imsg)
 		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX ||
 		    g.nlisten < 1 || g.nlisten > LURKD_LISTEN_MAX ||
 		    g.max_message < LURKD_MSG_MIN ||
-		    g.max_message > LURKD_MSG_MAX || kc != NULL)
+		    g.max_message > LURKD_MSG_MAX || g.limit_conns < 1 ||
+		    g.limit_user_conns < 1 || g.limit_user_rate >
+		    LURKD_RATE_MAX || g.limit_user_burst > LURKD_RATE_MAX ||
+		    (g.limit_user_rate > 0 && g.limit_user_burst < 1) ||
+		    kc != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
 		np->max_message = g.max_message;
 		np->timeout_idle = g.timeout_idle;
 		np->timeout_message = g.timeout_message;
+		np->limit_conns = g.limit_conns;
+		np->limit_user_conns = g.limit_user_conns;
+		np->limit_user_rate = g.limit_user_rate;
+		np->limit_user_burst = g.limit_user_burst;
 		np->nkeys = g.nkeys;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
@@ -198,8 +206,10 @@ dispatch_parent(struct imsg *imsg)
 		conf_done = 1;
 		break;
 	case IMSG_CTL_STATS:
-		if (serving)
+		if (serving) {
 			edge_log_stats();
+			client_log_stats();
+		}
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from parent", __func__,
@@ -419,7 +429,8 @@ event_loop(void)
 
 	for (;;) {
 		/* a tick a second while anyone may time out */
-		timeout = accept_paused || np->nconns > 0 ? 1000 : -1;
+		timeout = accept_paused || np->nconns > 0 ||
+		    client_count() > 0 ? 1000 : -1;
 		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
 		    timeout)) == -1) {
 			if (errno == EINTR)

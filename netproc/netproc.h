@@ -43,6 +43,21 @@ struct netkey {
 
 struct conn;
 
+/* A client: the connections of one peer uid, for the limits (limit.c). */
+struct client {
+	uid_t			 uid;
+	unsigned		 nconns;	/* served */
+	unsigned		 nrefusing;	/* over the limit, being told */
+	uint64_t		 tokens;	/* requests, in 1/1000 */
+	uint64_t		 refill;	/* last refill, monotonic ms */
+	time_t			 logsec;	/* the second loglines counts */
+	unsigned		 loglines;
+	uint64_t		 suppressed;	/* refusals not logged */
+	uint64_t		 conns_refused;
+	uint64_t		 rate_refused;
+	LIST_ENTRY(client)	 entry;
+};
+
 /* A key operation sent to a keyproc, waiting for its answer. */
 struct pending {
 	struct conn		*c;		/* NULL once the peer is gone */
@@ -69,6 +84,8 @@ struct conn {
 	struct evtag		 tag;		/* first: epoll data.ptr */
 	int			 fd;
 	uint64_t		 serial;
+	struct client		*client;	/* NULL in the fuzz target */
+	int			 over_limit;	/* refuse, then close */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -96,6 +113,10 @@ struct netproc {
 	uint32_t		 max_message;
 	uint32_t		 timeout_idle;
 	uint32_t		 timeout_message;
+	uint32_t		 limit_conns;
+	uint32_t		 limit_user_conns;
+	uint32_t		 limit_user_rate;
+	uint32_t		 limit_user_burst;
 	time_t			 now;		/* monotonic seconds */
 	uint8_t			 state[LURK_STATE_LEN];
 	struct netkey		*keys;
@@ -138,6 +159,16 @@ void	 edge_keyop_done(int, struct imsg *);
 void	 edge_conn_gone(struct conn *);
 void	 edge_log_stats(void);
 
+
+/* limit.c */
+uint64_t monotime_ms(void);
+int	 client_attach(struct conn *);
+void	 client_detach(struct conn *);
+int	 client_rate_ok(struct client *);
+int	 client_log_ok(struct client *);
+void	 client_tick(void);
+void	 client_log_stats(void);
+size_t	 client_count(void);
 
 /* sandbox.c */
 void	 netproc_sandbox(void);

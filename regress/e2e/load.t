@@ -8,6 +8,8 @@ openssl pkey -in "$T/p256.key" -pubout -outform DER -out "$T/p256.spki"
 cat >"$T/lurkd.conf" <<CONF
 listen on unix "$T/lurk.sock" mode 0666
 keyprocs 2
+# one uid opens them all: above the per-uid default (256)
+limit user connections 1100
 key "p256" {
 	private "$T/p256.key"
 	certificate "$T/p256.crt"

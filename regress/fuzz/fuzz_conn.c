@@ -11,7 +11,10 @@
  *          message size (1024, 16384, 65536, 1 MiB)
  *   peer   bits 0-1: uid/gid (0/0, 33/33, 1000/1000, 65534/65534);
  *          bit 2: supplementary group 100; bit 3: a small socket buffer,
- *          so that netproc's writes come out short
+ *          so that netproc's writes come out short; bit 4: a rate
+ *          limit of 3 requests a second (burst 3); bit 5: the uid
+ *          already has its one allowed connection, so this one is over
+ *          its limit (limit.c)
  *   seed   drives how the stream is cut into reads and when, in what
  *          order and with what the fake keyproc answers
  *
@@ -21,7 +24,8 @@
  *  - a key operation reaches keyproc only for a peer the key allows, an
  *    operation the key's policy allows, a key index that exists, and in
  *    a form keyproc's own parser (keyop_req_parse) accepts;
- *  - every connection and every pending operation is gone at the end.
+ *  - every connection and every pending operation is gone at the end,
+ *    and so is the client's state unless its bucket is still refilling.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -370,7 +374,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const uint32_t	 ids[] = { 0, 33, 1000, 65534 };
 	struct peer		 pr;
-	struct conn		*c;
+	struct conn		*c, holder;
 	size_t			 off, n, i;
 	ssize_t			 w;
 	int			 sv[2], closed;
@@ -406,6 +410,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sizeof(small)) == -1)
 			abort();
 	}
+	np->limit_conns = 1 << 20;
+	np->limit_user_conns = 1;
+	np->limit_user_rate = np->limit_user_burst = data[1] & 16 ? 3 : 0;
+	memset(&holder, 0, sizeof(holder));
+	holder.uid = c->uid;
+	if ((data[1] & 32) && client_attach(&holder) != 0)
+		abort();
+	if (client_attach(c) != ((data[1] & 32) ? 1 : 0))
+		abort();
 	TAILQ_INSERT_TAIL(&np->conns, c, entry);
 	np->nconns++;
 
@@ -497,6 +510,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!TAILQ_EMPTY(&np->conns) || !TAILQ_EMPTY(&np->dirty) ||
 	    np->nconns != 0 || nsent != 0 ||
 	    np->kpload[0] != 0 || np->kpload[1] != 0)
+		abort();
+	if (holder.client != NULL)
+		client_detach(&holder);
+	/* with its bucket full again, no client state is left */
+	np->limit_user_rate = 0;
+	client_tick();
+	if (client_count() != 0)
 		abort();
 	return 0;
 }

@@ -118,6 +118,11 @@ def conn_seeds():
     s["short-writes"] = bytes([0, 8 | 1, 35]) + many
     s["short-writes-pipelined"] = bytes([1, 8 | 4, 36]) + b"".join(
         hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=i, mode=1) for i in range(40))
+    # limits: a rate of 3 a second meets 8 pipelined requests; a
+    # connection over its uid's limit gets one answer
+    s["rate-limited"] = bytes([0, 16 | 1, 37]) + pipelined
+    s["over-user-limit"] = bytes([0, 32, 38]) + ping + caps
+    s["over-limit-rate-limited"] = bytes([0, 32 | 16 | 4, 39]) + pipelined
     for name, data in s.items():
         write("fuzz_conn", name, data)
 

@@ -1,0 +1,261 @@
+/*
+ * Limits per client, a client being a peer uid: how many connections it
+ * may hold, how many requests a second it may send (a token bucket), and
+ * how many lines of the log its refusals may take.
+ *
+ * A client's state exists while it has connections, and after that only
+ * until its bucket has filled up again and its log summary is out: a
+ * client cannot reset its rate by reconnecting, and the table holds no
+ * more entries than there are clients with recent activity.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "lurkd.h"
+#include "netproc.h"
+
+#define CLIENT_BUCKETS		1024
+#define CLIENT_LOG_PER_SEC	10	/* refusal lines a client may cause */
+#define CLIENT_REFUSING_MAX	4	/* over-limit conns told why, at once */
+#define MILLI			1000ULL	/* tokens are kept in 1/1000 */
+
+LIST_HEAD(clientlist, client);
+static struct clientlist	 table[CLIENT_BUCKETS];
+static size_t			 nclients;
+static time_t			 conns_logsec;	/* global limit, log once/s */
+static uint64_t			 conns_refused;	/* by limit connections */
+static uint64_t			 user_conns_refused, rate_refused;
+
+uint64_t
+monotime_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct clientlist *
+bucket(uid_t uid)
+{
+	return &table[(uid * 2654435761U) % CLIENT_BUCKETS];
+}
+
+static struct client *
+client_get(uid_t uid)
+{
+	struct clientlist	*b = bucket(uid);
+	struct client		*cl;
+
+	LIST_FOREACH(cl, b, entry)
+		if (cl->uid == uid)
+			return cl;
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		return NULL;
+	cl->uid = uid;
+	cl->tokens = (uint64_t)np->limit_user_burst * MILLI;
+	cl->refill = monotime_ms();
+	LIST_INSERT_HEAD(b, cl, entry);
+	nclients++;
+	return cl;
+}
+
+/* Refill the bucket; 1 if it is full. */
+static int
+refill(struct client *cl, uint64_t now)
+{
+	uint64_t	 full = (uint64_t)np->limit_user_burst * MILLI;
+	uint64_t	 ms;
+
+	if (np->limit_user_rate == 0)
+		return 1;
+	if (now > cl->refill) {
+		ms = now - cl->refill;
+		/* no overflow: ms is capped where the bucket is full anyway */
+		if (ms > full / np->limit_user_rate + 1)
+			ms = full / np->limit_user_rate + 1;
+		cl->tokens += ms * np->limit_user_rate;
+		if (cl->tokens > full)
+			cl->tokens = full;
+		cl->refill = now;
+	}
+	return cl->tokens == full;
+}
+
+static void
+client_flush_log(struct client *cl)
+{
+	if (cl->suppressed == 0)
+		return;
+	log_warnx("uid %u: %llu more refusals not logged (at most %d a "
+	    "second)", (unsigned)cl->uid, (unsigned long long)cl->suppressed,
+	    CLIENT_LOG_PER_SEC);
+	cl->suppressed = 0;
+}
+
+static void
+client_free_if_unused(struct client *cl, uint64_t now)
+{
+	if (cl->nconns > 0 || cl->nrefusing > 0 || !refill(cl, now))
+		return;
+	client_flush_log(cl);
+	LIST_REMOVE(cl, entry);
+	nclients--;
+	free(cl);
+}
+
+/*
+ * A new connection from uid.  0: serve it; 1: it is over its client's
+ * limit and gets temporary_failure for its first request; -1: close it
+ * now.  Sets c->client on 0 and 1.
+ */
+int
+client_attach(struct conn *c)
+{
+	struct client	*cl;
+	time_t		 now = monotime();
+
+	if (np->nconns >= np->limit_conns) {
+		conns_refused++;
+		if (now != conns_logsec) {
+			conns_logsec = now;
+			log_warnx("uid %u: connection refused: %llu "
+			    "connections open (limit connections %u); "
+			    "%llu refused so far", (unsigned)c->uid,
+			    (unsigned long long)np->nconns, np->limit_conns,
+			    (unsigned long long)conns_refused);
+		}
+		return -1;
+	}
+	if ((cl = client_get(c->uid)) == NULL) {
+		log_warn("uid %u: connection refused: calloc",
+		    (unsigned)c->uid);
+		return -1;
+	}
+	if (cl->nconns < np->limit_user_conns) {
+		cl->nconns++;
+		c->client = cl;
+		return 0;
+	}
+	cl->conns_refused++;
+	user_conns_refused++;
+	if (client_log_ok(cl))
+		log_warnx("uid %u: %u connections open (limit user "
+		    "connections %u): connection refused", (unsigned)c->uid,
+		    cl->nconns, np->limit_user_conns);
+	if (cl->nrefusing >= CLIENT_REFUSING_MAX) {
+		client_free_if_unused(cl, monotime_ms());
+		return -1;
+	}
+	cl->nrefusing++;
+	c->client = cl;
+	c->over_limit = 1;
+	return 1;
+}
+
+void
+client_detach(struct conn *c)
+{
+	struct client	*cl = c->client;
+
+	if (cl == NULL)
+		return;
+	if (c->over_limit)
+		cl->nrefusing--;
+	else
+		cl->nconns--;
+	c->client = NULL;
+	client_free_if_unused(cl, monotime_ms());
+}
+
+/* One request from the client: 1 if its rate allows it. */
+int
+client_rate_ok(struct client *cl)
+{
+	if (cl == NULL || np->limit_user_rate == 0)
+		return 1;
+	refill(cl, monotime_ms());
+	if (cl->tokens >= MILLI) {
+		cl->tokens -= MILLI;
+		return 1;
+	}
+	cl->rate_refused++;
+	rate_refused++;
+	return 0;
+}
+
+/* May one more refusal of this client be logged? */
+int
+client_log_ok(struct client *cl)
+{
+	time_t	 now;
+
+	if (cl == NULL)
+		return 1;
+	now = monotime();
+	if (now != cl->logsec) {
+		client_flush_log(cl);
+		cl->logsec = now;
+		cl->loglines = 0;
+	}
+	if (cl->loglines < CLIENT_LOG_PER_SEC) {
+		cl->loglines++;
+		return 1;
+	}
+	cl->suppressed++;
+	return 0;
+}
+
+/* Once a second: summaries of what was not logged, and the table's gc. */
+void
+client_tick(void)
+{
+	struct client	*cl, *next;
+	uint64_t	 now = monotime_ms();
+	size_t		 i;
+
+	if (nclients == 0)
+		return;
+	for (i = 0; i < CLIENT_BUCKETS; i++)
+		for (cl = LIST_FIRST(&table[i]); cl != NULL; cl = next) {
+			next = LIST_NEXT(cl, entry);
+			if (cl->logsec != monotime())
+				client_flush_log(cl);
+			client_free_if_unused(cl, now);
+		}
+}
+
+/* For SIGUSR1: what the limits refused, per client still known. */
+void
+client_log_stats(void)
+{
+	struct client	*cl;
+	size_t		 i;
+
+	log_info("limits: %zu clients known; refused: %llu connections by "
+	    "limit connections %u, %llu by limit user connections %u, %llu "
+	    "requests by limit user rate %u", nclients,
+	    (unsigned long long)conns_refused, np->limit_conns,
+	    (unsigned long long)user_conns_refused, np->limit_user_conns,
+	    (unsigned long long)rate_refused, np->limit_user_rate);
+	for (i = 0; i < CLIENT_BUCKETS; i++)
+		LIST_FOREACH(cl, &table[i], entry)
+			if (cl->conns_refused > 0 || cl->rate_refused > 0)
+				log_info("limits: uid %u: %u connections, "
+				    "%llu refused; %llu requests over the "
+				    "rate", (unsigned)cl->uid, cl->nconns,
+				    (unsigned long long)cl->conns_refused,
+				    (unsigned long long)cl->rate_refused);
+}
+
+/* Clients whose state is kept: for the tests of the table's bounds. */
+size_t
+client_count(void)
+{
+	return nclients;
+}
