@@ -288,6 +288,8 @@ keyproc_main(int inst, int verbose)
 	for (;;) {
 		pfd[0].fd = PARENT_SOCK_FILENO;
 		pfd[0].events = POLLIN;
+		if (proc_log_pending())
+			pfd[0].events |= POLLOUT;
 		pfd[1].fd = net.fd;
 		pfd[1].events = POLLIN;
 		if (imsgbuf_queuelen(&net) > 0)
@@ -308,5 +310,6 @@ keyproc_main(int inst, int verbose)
 		/* all answers of this wake-up in one write */
 		if (imsgbuf_queuelen(&net) > 0 && imsgbuf_write(&net) == -1)
 			fatal("write to netproc");
+		proc_log_flush();
 	}
 }

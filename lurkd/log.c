@@ -1,4 +1,10 @@
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <paths.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +18,101 @@ static int		 log_debug_mode = 1;	/* stderr until log_init */
 static int		 log_verbose;
 static char		 log_procname[32] = "parent";
 static log_sink_fn	 log_sink;
+static int		 log_facility = LOG_DAEMON;
+static int		 log_fd = -1;		/* syslog socket */
+static unsigned long long log_dropped;		/* lines not written */
+
+/*
+ * syslog(3) waits when the syslog daemon does not read its socket, and a
+ * stuck log must not stop key service: lurkd sends its lines itself, on
+ * a non-blocking socket, and counts what it could not send.
+ */
+static void
+syslog_connect(void)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = _PATH_LOG;
+
+#ifdef LURKD_TEST_HOOKS
+	if (getenv("LURKD_TEST_SYSLOG") != NULL)
+		path = getenv("LURKD_TEST_SYSLOG");
+#endif
+	if (log_fd == -1 && (log_fd = socket(AF_UNIX, SOCK_DGRAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	(void)connect(log_fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+static int
+syslog_line(int pri, const char *line)
+{
+	char		 buf[1200], ts[32];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	int		 len, retry;
+
+	if (log_fd == -1)
+		syslog_connect();
+	if (log_fd == -1)
+		return -1;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%b %e %H:%M:%S", &tm);
+	len = snprintf(buf, sizeof(buf), "<%d>%s lurkd[%ld]: %s",
+	    log_facility | pri, ts, (long)getpid(), line);
+	if (len < 0)
+		return -1;
+	if (len >= (int)sizeof(buf))
+		len = sizeof(buf) - 1;
+	for (retry = 0; retry < 2; retry++) {
+		if (send(log_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == len)
+			return 0;
+		/* the daemon restarted, or was not there yet: once more */
+		if (errno != ECONNREFUSED && errno != ENOTCONN &&
+		    errno != ENOENT && errno != EDESTADDRREQ)
+			break;
+		syslog_connect();
+	}
+	return -1;
+}
+
+/* stderr (-d): write only what it takes now, a line at once. */
+static int
+log_stderr(int pri, const char *line)
+{
+	struct pollfd	 pfd;
+	char		 buf[1200];
+	ssize_t		 n;
+	int		 len;
+
+	len = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (len < 0)
+		return -1;
+	if (len >= (int)sizeof(buf)) {
+		len = sizeof(buf) - 1;
+		buf[len - 1] = '\n';
+	}
+	/* a pipe says POLLOUT while a page is free: a line fits */
+	pfd.fd = STDERR_FILENO;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		return -1;
+	do
+		n = write(STDERR_FILENO, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n == len ? 0 : -1;
+}
 
 void
 log_init(int debug, int facility)
 {
 	log_debug_mode = debug;
-	if (!debug)
-		openlog("lurkd", LOG_PID | LOG_NDELAY, facility);
+	log_facility = facility;
 	tzset();
+	if (!debug)
+		syslog_connect();
 }
 
 void
@@ -52,13 +145,23 @@ log_emit(int pri, const char *line)
 {
 	int	 saved = errno;
 
-	if (log_sink != NULL)
+	char	 note[128];
+	int	 (*out)(int, const char *);
+
+	if (log_sink != NULL) {
 		log_sink(pri, line);
-	else if (log_debug_mode) {
-		fprintf(stderr, "%s\n", line);
-		fflush(stderr);
-	} else
-		syslog(pri, "%s", line);
+		errno = saved;
+		return;
+	}
+	out = log_debug_mode ? log_stderr : syslog_line;
+	if (log_dropped > 0) {
+		snprintf(note, sizeof(note), "%s: %llu log lines dropped: the "
+		    "log could not be written", log_procname, log_dropped);
+		if (out(LOG_ERR, note) == 0)
+			log_dropped = 0;
+	}
+	if (log_dropped > 0 || out(pri, line) == -1)
+		log_dropped++;
 	errno = saved;
 }
 

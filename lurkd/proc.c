@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,15 @@ static const char *proc_titles[PROC_MAX] = {
 
 static struct imsgbuf	 parent_ibuf;
 static int		 parent_ibuf_ok;
+static char		 child_name[32];
+static unsigned long long log_dropped;	/* lines the parent could not take */
+
+/*
+ * Log lines waiting for the parent.  A parent stuck on its own log (a
+ * reader that stopped reading) must not stop a child: beyond this many
+ * the child drops lines and counts them.
+ */
+#define LOG_QUEUE_MAX	256
 
 const char *
 proc_title(enum proc_id id)
@@ -108,23 +118,78 @@ proc_exec(const char *self, enum proc_id id, int instance, int fd,
 }
 
 static void
+log_queue(int pri, const char *line)
+{
+	struct iovec	 iov[2];
+
+	iov[0].iov_base = &pri;
+	iov[0].iov_len = sizeof(pri);
+	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_len = strlen(line) + 1;
+	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, 2) == -1)
+		log_dropped++;
+}
+
+/*
+ * Queue the line and write what the channel takes now, never waiting:
+ * what is left goes out with the next line or proc_log_flush().
+ */
+static void
 proc_log_sink(int pri, const char *line)
 {
-	size_t	 len = strlen(line) + 1;
-	struct iovec iov[2];
+	char	 note[128];
 
 	if (!parent_ibuf_ok) {
 		fprintf(stderr, "%s\n", line);
 		return;
 	}
-	iov[0].iov_base = &pri;
-	iov[0].iov_len = sizeof(pri);
-	iov[1].iov_base = (void *)(uintptr_t)line;
-	iov[1].iov_len = len;
-	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, 2) == -1 ||
-	    imsgbuf_flush(&parent_ibuf) == -1) {
-		/* the parent is gone: nobody left to tell */
-		_exit(1);
+	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX)
+		proc_log_flush();
+	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX) {
+		log_dropped++;
+		return;
+	}
+	if (log_dropped > 0) {
+		snprintf(note, sizeof(note), "%s: %llu log lines dropped: "
+		    "the parent did not take them in time", child_name,
+		    log_dropped);
+		log_dropped = 0;
+		log_queue(LOG_ERR, note);
+	}
+	log_queue(pri, line);
+	proc_log_flush();
+}
+
+/* Write queued log lines without waiting; the parent gone: exit. */
+void
+proc_log_flush(void)
+{
+	if (parent_ibuf_ok && imsgbuf_queuelen(&parent_ibuf) > 0 &&
+	    imsgbuf_write(&parent_ibuf) == -1)
+		_exit(1);	/* the parent is gone: nobody left to tell */
+}
+
+/* Lines are waiting for the parent: the caller should come back. */
+int
+proc_log_pending(void)
+{
+	return parent_ibuf_ok && imsgbuf_queuelen(&parent_ibuf) > 0;
+}
+
+/* At exit (fatal() included): give the last lines a second to go out. */
+static void
+proc_log_drain(void)
+{
+	struct pollfd	 pfd;
+	int		 i;
+
+	for (i = 0; i < 20 && proc_log_pending(); i++) {
+		proc_log_flush();
+		if (!proc_log_pending())
+			break;
+		pfd.fd = parent_ibuf.fd;
+		pfd.events = POLLOUT;
+		(void)poll(&pfd, 1, 50);
 	}
 }
 
@@ -146,6 +211,8 @@ proc_child_init(enum proc_id id, int instance)
 	if (imsgbuf_set_maxsize(&parent_ibuf, 8192) == -1)
 		fatal("%s: imsgbuf_set_maxsize", __func__);
 	parent_ibuf_ok = 1;
+	strlcpy(child_name, name, sizeof(child_name));
+	atexit(proc_log_drain);
 	log_setsink(proc_log_sink);
 	/* a dead peer is noticed through EPIPE, never SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);

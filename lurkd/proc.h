@@ -49,6 +49,8 @@ pid_t	 proc_exec(const char *, enum proc_id, int, int, int, int);
 struct imsgbuf	*proc_child_init(enum proc_id, int);
 void		 proc_child_ready(void);
 int		 proc_compose_parent(uint32_t, int, const void *, size_t);
+void		 proc_log_flush(void);
+int		 proc_log_pending(void);
 void		 proc_trip_hook(enum proc_id);
 
 /* sandbox.c */

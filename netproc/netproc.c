@@ -431,6 +431,8 @@ event_loop(void)
 		/* a tick a second while anyone may time out */
 		timeout = accept_paused || np->nconns > 0 ||
 		    client_count() > 0 ? 1000 : -1;
+		if (proc_log_pending())
+			timeout = 100;	/* the parent is slow to take lines */
 		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
 		    timeout)) == -1) {
 			if (errno == EINTR)
@@ -463,6 +465,7 @@ event_loop(void)
 		conn_flush_dirty();
 		flush_keyprocs();
 		conn_timeouts();
+		proc_log_flush();
 	}
 }
 

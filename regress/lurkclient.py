@@ -59,3 +59,14 @@ def closed(s):
         return s.recv(1) == b""
     except (ConnectionResetError, socket.timeout):
         return False
+
+
+def p256_sign13(spki_path):
+    """A sign_tls13 payload for the P-256 key whose SPKI DER is at
+    spki_path: key id, ecdsa_secp256r1_sha256, a server CertificateVerify
+    content with an all-zero transcript hash."""
+    import hashlib
+    with open(spki_path, "rb") as f:
+        kid = hashlib.sha256(f.read()).digest()
+    tbs = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00" + bytes(32)
+    return kid + (0x0403).to_bytes(2, "big") + len(tbs).to_bytes(2, "big") + tbs

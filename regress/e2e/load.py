@@ -3,14 +3,13 @@ pipelined requests on every connection, every answer matched to its id.
 
 Usage: load.py NETPROC_PID DIR   (DIR/p256.spki: the key to sign with)
 """
-import hashlib
 import os
 import resource
 import selectors
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["LURKD_TOP"], "regress"))
-from lurkclient import ok, finish, hdr, connect, HDR
+from lurkclient import ok, finish, hdr, connect, HDR, p256_sign13
 
 N, DEPTH = 1000, 4
 pid, d = sys.argv[1], sys.argv[2]
@@ -38,10 +37,7 @@ print("netproc VmRSS %d KiB -> %d KiB with %d idle connections: %.0f bytes each"
       % (before, after, N, per))
 ok(per <= 16 * 1024, "netproc memory per idle connection %.0f bytes <= 16 KiB" % per)
 
-with open(os.path.join(d, "p256.spki"), "rb") as f:
-    kid = hashlib.sha256(f.read()).digest()
-tbs = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00" + bytes(32)
-sign = kid + (0x0403).to_bytes(2, "big") + len(tbs).to_bytes(2, "big") + tbs
+sign = p256_sign13(os.path.join(d, "p256.spki"))
 
 # DEPTH pipelined requests per connection (pings and signatures mixed)
 sel = selectors.DefaultSelector()
