@@ -241,6 +241,7 @@ keyproc_dispatch_net(struct imsg *imsg)
 {
 	switch (imsg_get_type(imsg)) {
 	case IMSG_KEYOP_REQ:
+		proc_trip_request(PROC_KEYPROC);
 		keyproc_keyop(imsg);
 		break;
 	default:

@@ -238,9 +238,12 @@ proc_child_ready(void)
 }
 
 #ifdef LURKD_TEST_HOOKS
+static void	 proc_trip(enum proc_id);
+
 /*
  * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
- * call socket(2), which its seccomp filter forbids, once it is running.
+ * call socket(2), which its seccomp filter forbids, once it is running;
+ * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead.
  * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
  * after freeing it instead: ASan must report it from inside the sandbox.
  */
@@ -249,8 +252,29 @@ proc_trip_hook(enum proc_id id)
 {
 	const char	*who = getenv("LURKD_TEST_TRIP");
 
-	if (who == NULL || strcmp(who, proc_title(id)) != 0)
+	if (who == NULL || strcmp(who, proc_title(id)) != 0 ||
+	    getenv("LURKD_TEST_TRIP_AT") != NULL)
 		return;
+	proc_trip(id);
+}
+
+void
+proc_trip_request(enum proc_id id)
+{
+	static long	 n;
+	const char	*who = getenv("LURKD_TEST_TRIP");
+	const char	*at = getenv("LURKD_TEST_TRIP_AT");
+
+	if (who == NULL || at == NULL || strcmp(who, proc_title(id)) != 0 ||
+	    ++n != strtol(at, NULL, 10))
+		return;
+	log_info("test hook: request %ld", n);
+	proc_trip(id);
+}
+
+static void
+proc_trip(enum proc_id id)
+{
 	if (getenv("LURKD_TEST_TRIP_ASAN") != NULL) {
 #ifdef LURKD_ASAN
 		char *volatile	 p;
@@ -273,6 +297,11 @@ proc_trip_hook(enum proc_id id)
 #else
 void
 proc_trip_hook(enum proc_id id)
+{
+}
+
+void
+proc_trip_request(enum proc_id id)
 {
 }
 #endif

@@ -52,6 +52,7 @@ int		 proc_compose_parent(uint32_t, int, const void *, size_t);
 void		 proc_log_flush(void);
 int		 proc_log_pending(void);
 void		 proc_trip_hook(enum proc_id);
+void		 proc_trip_request(enum proc_id);
 
 /* sandbox.c */
 void	 sandbox_drop(const struct conf_sandbox *, const char *);

@@ -22,6 +22,7 @@
 #include "lurk.h"
 #include "lurkd.h"
 #include "netproc.h"
+#include "proc.h"
 
 static const struct lurk_ext_id supported[] = {
 	{ LURK_DESIG_LURK, LURK_V1 },
@@ -255,6 +256,7 @@ conn_request(struct conn *c, const uint8_t *msg, size_t len)
 	size_t		 plen = len - LURK_HDR_LEN;
 
 	lurk_hdr_decode(msg, &h);
+	proc_trip_request(PROC_NETPROC);
 	if (c->over_limit) {
 		/* one answer that says why, then the connection goes */
 		snprintf(why, sizeof(why), "limit user connections %u reached",
