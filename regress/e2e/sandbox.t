@@ -100,8 +100,8 @@ else
 	proc_checks "uid $(id -u)"
 fi
 
-check "normal build has no test hook" \
-    bash -c "! grep -q LURKD_TEST_TRIP '$LURKD'"
+check "normal build has no test hook (the test build has them)" \
+    bash -c "! grep -q LURKD_TEST_ '$LURKD' && grep -q LURKD_TEST_TRIP_AT '$LURKD_TEST' && grep -q LURKD_TEST_SYSLOG '$LURKD_TEST'"
 
 for who in keyproc netproc; do
 	: >"$T/lurkd.log"
