@@ -268,6 +268,12 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "operation not allowed for this key");
 		return;
 	}
+	if (c->client != NULL && c->client->npending >= CLIENT_PENDING_MAX) {
+		/* one uid may not take every slot from the others */
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		    "too many operations of this uid in flight");
+		return;
+	}
 	if ((p = TAILQ_FIRST(&np->freepending)) == NULL) {
 		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
 		    "too many operations in flight");
@@ -281,6 +287,8 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	p->keyproc = least_busy_keyproc();
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
+	if (c->client != NULL)
+		c->client->npending++;
 	np->kpload[p->keyproc]++;
 
 	req.index = p->key;
@@ -346,6 +354,8 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 
 		TAILQ_REMOVE(&c->pending, p, entry);
 		c->npending--;
+		if (c->client != NULL)
+			c->client->npending--;
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
 		    edge_type_name(p->hdr.type), k->pub.name,
@@ -378,6 +388,9 @@ edge_conn_gone(struct conn *c)
 		TAILQ_REMOVE(&c->pending, p, entry);
 		p->c = NULL;
 	}
+	/* the slots stay taken until keyproc answers, but not by the uid */
+	if (c->client != NULL)
+		c->client->npending -= c->npending;
 	c->npending = 0;
 }
 

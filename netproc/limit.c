@@ -103,6 +103,9 @@ client_free_if_unused(struct client *cl, uint64_t now)
 {
 	if (cl->nconns > 0 || cl->nrefusing > 0 || !refill(cl, now))
 		return;
+	if (cl->npending != 0)
+		fatalx("%s: uid %u: %u operations in flight without a "
+		    "connection", __func__, (unsigned)cl->uid, cl->npending);
 	client_flush_log(cl);
 	LIST_REMOVE(cl, entry);
 	nclients--;

@@ -18,6 +18,7 @@
 #define CONN_OUT_HIGH		(256 * 1024)	/* stop reading above this */
 #define CONN_PENDING_MAX	256		/* key operations in flight */
 #define NETPROC_PENDING_MAX	65536
+#define CLIENT_PENDING_MAX	(NETPROC_PENDING_MAX / 4)	/* one uid */
 #define PEER_GROUPS_MAX		64
 
 /* Counters per key and operation type (EDGE_TYPE_*). */
@@ -48,6 +49,7 @@ struct client {
 	uid_t			 uid;
 	unsigned		 nconns;	/* served */
 	unsigned		 nrefusing;	/* over the limit, being told */
+	unsigned		 npending;	/* key operations in flight */
 	uint64_t		 tokens;	/* requests, in 1/1000 */
 	uint64_t		 refill;	/* last refill, monotonic ms */
 	time_t			 logsec;	/* the second loglines counts */
