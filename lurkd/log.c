@@ -143,10 +143,9 @@ log_setsink(log_sink_fn sink)
 void
 log_emit(int pri, const char *line)
 {
-	int	 saved = errno;
-
 	char	 note[128];
 	int	 (*out)(int, const char *);
+	int	 saved = errno;
 
 	if (log_sink != NULL) {
 		log_sink(pri, line);

@@ -151,10 +151,8 @@ client_attach(struct conn *c)
 		log_warnx("uid %u: %u connections open (limit user "
 		    "connections %u): connection refused", (unsigned)c->uid,
 		    cl->nconns, np->limit_user_conns);
-	if (cl->nrefusing >= CLIENT_REFUSING_MAX) {
-		client_free_if_unused(cl, monotime_ms());
-		return -1;
-	}
+	if (cl->nrefusing >= CLIENT_REFUSING_MAX)
+		return -1;	/* cl has its connections: it stays */
 	cl->nrefusing++;
 	c->client = cl;
 	c->over_limit = 1;
@@ -220,6 +218,7 @@ client_tick(void)
 {
 	struct client	*cl, *next;
 	uint64_t	 now = monotime_ms();
+	time_t		 sec = monotime();
 	size_t		 i;
 
 	if (nclients == 0)
@@ -227,7 +226,7 @@ client_tick(void)
 	for (i = 0; i < CLIENT_BUCKETS; i++)
 		for (cl = LIST_FIRST(&table[i]); cl != NULL; cl = next) {
 			next = LIST_NEXT(cl, entry);
-			if (cl->logsec != monotime())
+			if (cl->logsec != sec)
 				client_flush_log(cl);
 			client_free_if_unused(cl, now);
 		}

@@ -55,6 +55,25 @@ mkkey() {
 	chmod 0644 "$T/$name.key" "$T/$name.crt"
 }
 
+# p256_setup [CONFIG LINE...]: the usual one-key lurkd for e2e tests:
+# the _lurkd user (as root), a P-256 key "p256" with its certificate and
+# SPKI ($T/p256.spki), and $T/lurkd.conf listening on $T/lurk.sock (0666)
+# with ${KEYPROCS:-1} keyprocs and the given global lines, the key allowed to our uid.
+# Ends the test on failure.
+p256_setup() {
+	local line
+	[ "$(id -u)" = 0 ] && { ensure_user || { nok "create user _lurkd"; finish; }; }
+	mkkey p256 p256 || { nok "make key"; finish; }
+	openssl pkey -in "$T/p256.key" -pubout -outform DER -out "$T/p256.spki"
+	{
+		echo "listen on unix \"$T/lurk.sock\" mode 0666"
+		echo "keyprocs ${KEYPROCS:-1}"
+		for line; do echo "$line"; done
+		printf 'key "p256" {\n\tprivate "%s"\n\tcertificate "%s"\n\tallow uid %s\n}\n' \
+		    "$T/p256.key" "$T/p256.crt" "$(id -u)"
+	} >"$T/lurkd.conf"
+}
+
 # start_lurkd CONF [lurkd binary] [runner...]: starts lurkd -d -v in the
 # background, logging to $T/lurkd.log; waits for its "ready" line.
 start_lurkd() {

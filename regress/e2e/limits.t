@@ -3,21 +3,9 @@
 # counted; the other clients and key service are not disturbed.
 . "$LURKD_TOP/regress/lib.sh"
 
-[ "$(id -u)" = 0 ] && { ensure_user || { nok "create user _lurkd"; finish; }; }
 [ "$(id -u)" = 0 ] || skip "limits: the checks with a second uid need root"
-mkkey p256 p256 || { nok "make key"; finish; }
-cat >"$T/lurkd.conf" <<CONF
-listen on unix "$T/lurk.sock" mode 0666
-keyprocs 1
-limit connections 6
-limit user connections 3
-limit user rate 20 burst 20
-key "p256" {
-	private "$T/p256.key"
-	certificate "$T/p256.crt"
-	allow uid $(id -u)
-}
-CONF
+p256_setup "limit connections 6" "limit user connections 3" \
+    "limit user rate 20 burst 20"
 start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 LURK_SOCKET=$T/lurk.sock "$PYTHON" "$TOP/regress/e2e/limits.py" ||
     nok "limit checks ran to the end"

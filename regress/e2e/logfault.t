@@ -3,19 +3,7 @@
 # lurkd's orderly stop.  lurkd drops lines and says so when it can.
 . "$LURKD_TOP/regress/lib.sh"
 
-[ "$(id -u)" = 0 ] && { ensure_user || { nok "create user _lurkd"; finish; }; }
-mkkey p256 p256 || { nok "make key"; finish; }
-openssl pkey -in "$T/p256.key" -pubout -outform DER -out "$T/p256.spki"
-cat >"$T/lurkd.conf" <<CONF
-listen on unix "$T/lurk.sock" mode 0666
-keyprocs 1
-limit user connections 4000
-key "p256" {
-	private "$T/p256.key"
-	certificate "$T/p256.crt"
-	allow uid $(id -u)
-}
-CONF
+p256_setup "limit user connections 4000"
 
 wait_sock() {	# the socket answers a ping
 	local i

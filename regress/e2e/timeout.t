@@ -2,19 +2,7 @@
 # answers time out; the others are not disturbed.
 . "$LURKD_TOP/regress/lib.sh"
 
-[ "$(id -u)" = 0 ] && { ensure_user || { nok "create user _lurkd"; finish; }; }
-mkkey p256 p256 || { nok "make key"; finish; }
-cat >"$T/lurkd.conf" <<CONF
-listen on unix "$T/lurk.sock" mode 0666
-keyprocs 1
-timeout idle 3
-timeout message 1
-key "p256" {
-	private "$T/p256.key"
-	certificate "$T/p256.crt"
-	allow uid $(id -u)
-}
-CONF
+p256_setup "timeout idle 3" "timeout message 1"
 start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 LURK_SOCKET=$T/lurk.sock "$PYTHON" "$TOP/regress/e2e/timeout.py" ||
     nok "timeout checks ran to the end"
