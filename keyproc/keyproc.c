@@ -280,6 +280,8 @@ keyproc_main(int inst, int verbose)
 	}
 
 	keyproc_load_keys();
+	if (tlscheck_init() == -1)
+		fatalx("cannot make the DH groups of TLS 1.2 DHE");
 	keyproc_send_public();
 	keyproc_sandbox();
 	proc_child_ready();

@@ -35,6 +35,7 @@ int	 key_warmup(struct key *, char *, size_t);
 const char *key_kind_name(int);
 
 /* tlscheck.c */
+int	 tlscheck_init(void);
 int	 tls13_check(const uint8_t *, size_t, const char **);
 int	 tls12_check(const uint8_t *, size_t, const char **);
 int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,

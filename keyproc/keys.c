@@ -292,7 +292,7 @@ int
 key_warmup(struct key *k, char *err, size_t errlen)
 {
 	static const uint8_t	 tbs[] = "lurkd key warm-up";
-	const EVP_MD		*mds[3];
+	const EVP_MD		*mds[4];
 	uint8_t			 sig[1024], ct[512], pm[512];
 	size_t			 siglen, len;
 	EVP_MD_CTX		*ctx;
@@ -306,7 +306,8 @@ key_warmup(struct key *k, char *err, size_t errlen)
 		mds[0] = EVP_sha256();
 		mds[1] = EVP_sha384();
 		mds[2] = EVP_sha512();
-		n = 3;
+		mds[3] = EVP_sha224();	/* TLS 1.2 only */
+		n = 4;
 	}
 	for (pss = 0; pss < 2 && ok; pss++) {
 		if (pss && k->pub.kind != KEY_RSA && k->pub.kind != KEY_RSA_PSS)

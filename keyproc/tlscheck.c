@@ -5,9 +5,13 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 
 #include "keyproc.h"
@@ -118,10 +122,151 @@ point_on_curve(int nid, const uint8_t *p, size_t len)
 }
 
 /*
- * TLS 1.2 ServerKeyExchange content for ECDHE (RFC 5246 §7.4.3, RFC 8422
- * §5.4): client_random, server_random, then ServerECDHParams: curve_type
- * named_curve (3), a group from the allow-list, a point of exactly that
- * group's size, and not one byte more.
+ * The finite-field groups whose ServerDHParams keyproc signs: those
+ * OpenSSL's automatic DH parameters (RFC 3526 MODP) and haproxy or
+ * others' defaults (RFC 7919 FFDHE) use, 2048 bits and up, all with
+ * generator 2.  A prime of the edge's choosing is refused: it would put
+ * hundreds of bytes of its choosing under the signature.
+ */
+static const char *const dh_names[] = {
+	"ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192",
+	"modp_2048", "modp_3072", "modp_4096", "modp_6144", "modp_8192",
+};
+#define DH_NGROUPS	(sizeof(dh_names) / sizeof(dh_names[0]))
+static struct {
+	uint8_t	*p;
+	size_t	 len;
+} dh_primes[DH_NGROUPS];
+static int	 dh_ready;
+
+/*
+ * Make the primes once, before the sandbox: OpenSSL fetches its DH code
+ * on first use.  0, or -1 if a group could not be made.
+ */
+int
+tlscheck_init(void)
+{
+	EVP_PKEY_CTX	*ctx;
+	EVP_PKEY	*pkey;
+	OSSL_PARAM	 params[2];
+	BIGNUM		*bn;
+	size_t		 i;
+	int		 ok;
+
+	if (dh_ready)
+		return 0;
+	for (i = 0; i < DH_NGROUPS; i++) {
+		pkey = NULL;
+		bn = NULL;
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)dh_names[i],
+		    0);
+		params[1] = OSSL_PARAM_construct_end();
+		ok = (ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH",
+		    NULL)) != NULL &&
+		    EVP_PKEY_paramgen_init(ctx) == 1 &&
+		    EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+		    EVP_PKEY_paramgen(ctx, &pkey) == 1 &&
+		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_FFC_P,
+		    &bn) == 1 &&
+		    (dh_primes[i].len = BN_num_bytes(bn)) > 0 &&
+		    (dh_primes[i].p = malloc(dh_primes[i].len)) != NULL &&
+		    BN_bn2bin(bn, dh_primes[i].p) ==
+		    (int)dh_primes[i].len;
+		BN_free(bn);
+		EVP_PKEY_free(pkey);
+		EVP_PKEY_CTX_free(ctx);
+		if (!ok)
+			return -1;
+	}
+	dh_ready = 1;
+	return 0;
+}
+
+/* A TLS opaque<1..2^16-1>; NULL if it does not fit in the rest. */
+static const uint8_t *
+opaque16(const uint8_t **p, size_t *rest, size_t *len)
+{
+	const uint8_t	*v;
+
+	if (*rest < 2)
+		return NULL;
+	*len = (size_t)(*p)[0] << 8 | (*p)[1];
+	if (*len == 0 || *rest - 2 < *len)
+		return NULL;
+	v = *p + 2;
+	*p += 2 + *len;
+	*rest -= 2 + *len;
+	return v;
+}
+
+/*
+ * ServerDHParams (RFC 5246 §7.4.3): a known prime, generator 2, and
+ * 1 < dh_Ys < p - 1, nothing after it.
+ */
+static int
+dh_params_check(const uint8_t *p, size_t rest, const char **why)
+{
+	const uint8_t	*dp, *dg, *dy;
+	size_t		 plen, glen, ylen, i, k;
+	int		 cmp;
+
+	if ((dp = opaque16(&p, &rest, &plen)) == NULL ||
+	    (dg = opaque16(&p, &rest, &glen)) == NULL ||
+	    (dy = opaque16(&p, &rest, &ylen)) == NULL) {
+		*why = "ServerDHParams truncated";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	if (rest != 0) {
+		*why = "trailing bytes after ServerDHParams";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	if (tlscheck_init() == -1) {
+		*why = "DH groups not available";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	for (i = 0; i < DH_NGROUPS; i++)
+		if (plen == dh_primes[i].len &&
+		    memcmp(dp, dh_primes[i].p, plen) == 0)
+			break;
+	if (i == DH_NGROUPS) {
+		*why = "ServerDHParams prime is not a known group";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	if (glen != 1 || dg[0] != 2) {
+		*why = "ServerDHParams generator is not 2";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	/* compare Ys with p - 1 (p is odd: its last byte minus one) */
+	while (ylen > 0 && dy[0] == 0) {
+		dy++;
+		ylen--;
+	}
+	if (ylen == 0 || (ylen == 1 && dy[0] == 1)) {
+		*why = "DHE public value is 0 or 1";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	cmp = ylen < plen ? -1 : ylen > plen ? 1 : 0;
+	for (k = 0; cmp == 0 && k < plen; k++) {
+		uint8_t	 pk = k == plen - 1 ? dp[k] - 1 : dp[k];
+
+		cmp = dy[k] < pk ? -1 : dy[k] > pk ? 1 : 0;
+	}
+	if (cmp >= 0) {
+		*why = "DHE public value is not below p - 1";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	return 0;
+}
+
+/*
+ * TLS 1.2 ServerKeyExchange content (RFC 5246 §7.4.3): client_random,
+ * server_random, then the key exchange parameters, and not one byte more.
+ * ECDHE (RFC 8422 §5.4): curve_type named_curve (3), a group from the
+ * allow-list, a point of exactly that group's size on its curve.  DHE:
+ * ServerDHParams of a known group.  ECDHE starts with curve_type 3 and a
+ * NamedCurve below 0xff; a DH prime of 768 bytes also starts 03 00, but
+ * then comes the prime, whose first byte is 0xff in every known group.
  */
 int
 tls12_check(const uint8_t *tbs, size_t len, const char **why)
@@ -136,10 +281,8 @@ tls12_check(const uint8_t *tbs, size_t len, const char **why)
 		return EDGE_ST_INVALID_CONTENT;
 	}
 	rest = len - 64;
-	if (p[0] != 3) {
-		*why = "ServerECDHParams curve_type is not named_curve";
-		return EDGE_ST_INVALID_CONTENT;
-	}
+	if (p[0] != 3 || p[1] != 0 || p[2] == 0xff)
+		return dh_params_check(p, rest, why);
 	group = (unsigned)p[1] << 8 | p[2];
 	if ((plen = group_point_len(group, &nid)) == 0) {
 		*why = "ServerECDHParams group not allowed";
@@ -162,83 +305,99 @@ tls12_check(const uint8_t *tbs, size_t len, const char **why)
 }
 
 /*
- * Which signature schemes a key may use for each TLS version: RSA only
- * with PSS in TLS 1.3, ECDSA with the hash of its curve, EdDSA pure, no
- * SHA-1 anywhere.  Fills in the digest (NULL for EdDSA) and padding.
+ * The signature schemes keyproc signs with, and for which key (RFC 8446
+ * §4.2.3; RFC 5246 §7.4.1.4.1 and RFC 8422 §5.1.3 for TLS 1.2).  In TLS
+ * 1.3 an ECDSA scheme names its curve; in TLS 1.2 it names only the
+ * hash, which any curve may use, as the key file would.  SHA-224 exists
+ * only in TLS 1.2, RSA PKCS#1 v1.5 only in TLS 1.2.  SHA-1 (and MD5,
+ * which has no scheme) is refused everywhere: a stock OpenSSL 3 server
+ * refuses it too at its default security level; docs and the
+ * differential test say where that differs.
+ */
+static const struct scheme {
+	unsigned	 scheme;
+	int		 kind;		/* KEY_* */
+	int		 nid;		/* digest, NID_undef for EdDSA */
+	int		 pss;
+	int		 tls12_only;
+	int		 curve13;	/* the curve TLS 1.3 binds it to */
+} schemes[] = {
+	{ TLS_SS_RSA_PKCS1_SHA224, KEY_RSA, NID_sha224, 0, 1, NID_undef },
+	{ TLS_SS_RSA_PKCS1_SHA256, KEY_RSA, NID_sha256, 0, 1, NID_undef },
+	{ TLS_SS_RSA_PKCS1_SHA384, KEY_RSA, NID_sha384, 0, 1, NID_undef },
+	{ TLS_SS_RSA_PKCS1_SHA512, KEY_RSA, NID_sha512, 0, 1, NID_undef },
+	{ TLS_SS_RSA_PSS_RSAE_SHA256, KEY_RSA, NID_sha256, 1, 0, NID_undef },
+	{ TLS_SS_RSA_PSS_RSAE_SHA384, KEY_RSA, NID_sha384, 1, 0, NID_undef },
+	{ TLS_SS_RSA_PSS_RSAE_SHA512, KEY_RSA, NID_sha512, 1, 0, NID_undef },
+	{ TLS_SS_RSA_PSS_PSS_SHA256, KEY_RSA_PSS, NID_sha256, 1, 0, NID_undef },
+	{ TLS_SS_RSA_PSS_PSS_SHA384, KEY_RSA_PSS, NID_sha384, 1, 0, NID_undef },
+	{ TLS_SS_RSA_PSS_PSS_SHA512, KEY_RSA_PSS, NID_sha512, 1, 0, NID_undef },
+	{ TLS_SS_ECDSA_SHA224, KEY_EC, NID_sha224, 0, 1, NID_undef },
+	{ TLS_SS_ECDSA_SECP256R1_SHA256, KEY_EC, NID_sha256, 0, 0,
+	    NID_X9_62_prime256v1 },
+	{ TLS_SS_ECDSA_SECP384R1_SHA384, KEY_EC, NID_sha384, 0, 0,
+	    NID_secp384r1 },
+	{ TLS_SS_ECDSA_SECP521R1_SHA512, KEY_EC, NID_sha512, 0, 0,
+	    NID_secp521r1 },
+	{ TLS_SS_ED25519, KEY_ED25519, NID_undef, 0, 0, NID_undef },
+	{ TLS_SS_ED448, KEY_ED448, NID_undef, 0, 0, NID_undef },
+};
+
+/*
+ * Whether a key may sign with a scheme in this TLS version; fills in the
+ * digest (NULL for EdDSA) and whether the padding is PSS.
  */
 int
 scheme_check(int kind, int curve_nid, int type, unsigned scheme,
     const EVP_MD **md, int *pss, const char **why)
 {
-	int	 tls13 = type == EDGE_TYPE_SIGN_TLS13;
+	const struct scheme	*s = NULL;
+	int			 tls13 = type == EDGE_TYPE_SIGN_TLS13;
+	size_t			 i;
 
 	*md = NULL;
 	*pss = 0;
-	switch (scheme) {
-	case TLS_SS_RSA_PKCS1_SHA1:
-	case TLS_SS_ECDSA_SHA1:
+	if (scheme == TLS_SS_RSA_PKCS1_SHA1 || scheme == TLS_SS_ECDSA_SHA1) {
 		*why = "SHA-1 signature scheme";
 		return EDGE_ST_INVALID_SCHEME;
-	case TLS_SS_RSA_PKCS1_SHA256:
-	case TLS_SS_RSA_PKCS1_SHA384:
-	case TLS_SS_RSA_PKCS1_SHA512:
-		if (kind != KEY_RSA)
+	}
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (schemes[i].scheme == scheme) {
+			s = &schemes[i];
 			break;
-		if (tls13) {
-			*why = "RSA PKCS#1 v1.5 signature in TLS 1.3";
-			return EDGE_ST_INVALID_SCHEME;
 		}
-		*md = scheme == TLS_SS_RSA_PKCS1_SHA256 ? EVP_sha256() :
-		    scheme == TLS_SS_RSA_PKCS1_SHA384 ? EVP_sha384() :
-		    EVP_sha512();
-		return 0;
-	case TLS_SS_RSA_PSS_RSAE_SHA256:
-	case TLS_SS_RSA_PSS_RSAE_SHA384:
-	case TLS_SS_RSA_PSS_RSAE_SHA512:
-		if (kind != KEY_RSA)
-			break;
-		*pss = 1;
-		*md = scheme == TLS_SS_RSA_PSS_RSAE_SHA256 ? EVP_sha256() :
-		    scheme == TLS_SS_RSA_PSS_RSAE_SHA384 ? EVP_sha384() :
-		    EVP_sha512();
-		return 0;
-	case TLS_SS_RSA_PSS_PSS_SHA256:
-	case TLS_SS_RSA_PSS_PSS_SHA384:
-	case TLS_SS_RSA_PSS_PSS_SHA512:
-		if (kind != KEY_RSA_PSS)
-			break;
-		*pss = 1;
-		*md = scheme == TLS_SS_RSA_PSS_PSS_SHA256 ? EVP_sha256() :
-		    scheme == TLS_SS_RSA_PSS_PSS_SHA384 ? EVP_sha384() :
-		    EVP_sha512();
-		return 0;
-	case TLS_SS_ECDSA_SECP256R1_SHA256:
-		if (kind != KEY_EC || curve_nid != NID_X9_62_prime256v1)
-			break;
-		*md = EVP_sha256();
-		return 0;
-	case TLS_SS_ECDSA_SECP384R1_SHA384:
-		if (kind != KEY_EC || curve_nid != NID_secp384r1)
-			break;
-		*md = EVP_sha384();
-		return 0;
-	case TLS_SS_ECDSA_SECP521R1_SHA512:
-		if (kind != KEY_EC || curve_nid != NID_secp521r1)
-			break;
-		*md = EVP_sha512();
-		return 0;
-	case TLS_SS_ED25519:
-		if (kind != KEY_ED25519)
-			break;
-		return 0;
-	case TLS_SS_ED448:
-		if (kind != KEY_ED448)
-			break;
-		return 0;
-	default:
+	if (s == NULL) {
 		*why = "unknown signature scheme";
 		return EDGE_ST_INVALID_SCHEME;
 	}
-	*why = "signature scheme does not fit the key";
-	return EDGE_ST_INVALID_SCHEME;
+	if (s->kind != kind) {
+		*why = "signature scheme does not fit the key";
+		return EDGE_ST_INVALID_SCHEME;
+	}
+	if (tls13 && s->tls12_only) {
+		*why = kind == KEY_RSA && !s->pss ?
+		    "RSA PKCS#1 v1.5 signature in TLS 1.3" :
+		    "signature scheme not defined for TLS 1.3";
+		return EDGE_ST_INVALID_SCHEME;
+	}
+	if (tls13 && s->curve13 != NID_undef && s->curve13 != curve_nid) {
+		*why = "TLS 1.3 ECDSA scheme of another curve";
+		return EDGE_ST_INVALID_SCHEME;
+	}
+	switch (s->nid) {
+	case NID_sha224:
+		*md = EVP_sha224();
+		break;
+	case NID_sha256:
+		*md = EVP_sha256();
+		break;
+	case NID_sha384:
+		*md = EVP_sha384();
+		break;
+	case NID_sha512:
+		*md = EVP_sha512();
+		break;
+	}
+	*pss = s->pss;
+	return 0;
 }

@@ -22,7 +22,7 @@
 
 #define TBS_MAX		0xffff	/* tbs<2> */
 
-enum md { MD_NONE, MD_SHA256, MD_SHA384, MD_SHA512 };
+enum md { MD_NONE, MD_SHA224, MD_SHA256, MD_SHA384, MD_SHA512 };
 
 struct sig_ctx {
 	struct lurk_prov	*prov;
@@ -39,6 +39,8 @@ static const struct {
 	const char	*name;
 	enum md		 md;
 } md_names[] = {
+	{ "SHA224", MD_SHA224 }, { "SHA2-224", MD_SHA224 },
+	{ "SHA-224", MD_SHA224 }, { "2.16.840.1.101.3.4.2.4", MD_SHA224 },
 	{ "SHA256", MD_SHA256 }, { "SHA2-256", MD_SHA256 },
 	{ "SHA-256", MD_SHA256 }, { "2.16.840.1.101.3.4.2.1", MD_SHA256 },
 	{ "SHA384", MD_SHA384 }, { "SHA2-384", MD_SHA384 },
@@ -51,6 +53,8 @@ static size_t
 md_len(enum md md)
 {
 	switch (md) {
+	case MD_SHA224:
+		return 28;
 	case MD_SHA256:
 		return 32;
 	case MD_SHA384:
@@ -66,6 +70,8 @@ static const char *
 md_name(enum md md)
 {
 	switch (md) {
+	case MD_SHA224:
+		return "SHA2-224";
 	case MD_SHA256:
 		return "SHA2-256";
 	case MD_SHA384:
@@ -90,9 +96,10 @@ is_rsa(const struct lurk_key *k)
 }
 
 /*
- * The digest a key may sign with: SHA-2 only; EC bound to its curve as
- * TLS 1.3 wants, so that libssl's probing picks the scheme lurkd will
- * accept; Ed25519/Ed448 none.  SHA-1, MD5 and the rest fail here.
+ * The digest a key may sign with: SHA-2 only, Ed25519/Ed448 none.  SHA-1,
+ * MD5 and the rest fail here.  Any SHA-2 hash goes with any curve, as in
+ * TLS 1.2 (RFC 8422 §5.1.3) with the key file: libssl probes each sigalg
+ * with this init, and in TLS 1.3 itself picks only the curve's own hash.
  */
 static int
 set_md(struct sig_ctx *c, const char *name)
@@ -111,11 +118,6 @@ set_md(struct sig_ctx *c, const char *name)
 		if (md != MD_NONE)
 			goto bad;
 	} else if (md == MD_NONE)
-		goto bad;
-	if (c->key->kind == EDGE_KIND_EC &&
-	    !((c->key->group == TLS_GROUP_SECP256R1 && md == MD_SHA256) ||
-	    (c->key->group == TLS_GROUP_SECP384R1 && md == MD_SHA384) ||
-	    (c->key->group == TLS_GROUP_SECP521R1 && md == MD_SHA512)))
 		goto bad;
 	c->md = md;
 	return 1;
@@ -233,17 +235,25 @@ sig_update(void *vctx, const unsigned char *data, size_t datalen)
 	return 1;
 }
 
+/*
+ * The TLS SignatureScheme for the key, digest and padding.  An ECDSA
+ * scheme is sent by its hash: in TLS 1.2 "ecdsa_secp384r1_sha384" is
+ * ECDSA with SHA-384 on any curve; in TLS 1.3 libssl has already bound
+ * hash and curve.  SHA-224 has TLS 1.2 codes for PKCS#1 and ECDSA only.
+ */
 static int
 scheme_of(struct sig_ctx *c, uint16_t *scheme)
 {
-	static const uint16_t pkcs1[] = { TLS_SS_RSA_PKCS1_SHA256,
-	    TLS_SS_RSA_PKCS1_SHA384, TLS_SS_RSA_PKCS1_SHA512 };
-	static const uint16_t rsae[] = { TLS_SS_RSA_PSS_RSAE_SHA256,
+	static const uint16_t pkcs1[] = { TLS_SS_RSA_PKCS1_SHA224,
+	    TLS_SS_RSA_PKCS1_SHA256, TLS_SS_RSA_PKCS1_SHA384,
+	    TLS_SS_RSA_PKCS1_SHA512 };
+	static const uint16_t rsae[] = { 0, TLS_SS_RSA_PSS_RSAE_SHA256,
 	    TLS_SS_RSA_PSS_RSAE_SHA384, TLS_SS_RSA_PSS_RSAE_SHA512 };
-	static const uint16_t pss[] = { TLS_SS_RSA_PSS_PSS_SHA256,
+	static const uint16_t pss[] = { 0, TLS_SS_RSA_PSS_PSS_SHA256,
 	    TLS_SS_RSA_PSS_PSS_SHA384, TLS_SS_RSA_PSS_PSS_SHA512 };
-	static const uint16_t ecdsa[] = { TLS_SS_ECDSA_SECP256R1_SHA256,
-	    TLS_SS_ECDSA_SECP384R1_SHA384, TLS_SS_ECDSA_SECP521R1_SHA512 };
+	static const uint16_t ecdsa[] = { TLS_SS_ECDSA_SHA224,
+	    TLS_SS_ECDSA_SECP256R1_SHA256, TLS_SS_ECDSA_SECP384R1_SHA384,
+	    TLS_SS_ECDSA_SECP521R1_SHA512 };
 	int	 i;
 
 	switch (c->key->kind) {
@@ -256,7 +266,7 @@ scheme_of(struct sig_ctx *c, uint16_t *scheme)
 	}
 	if (c->md == MD_NONE)
 		return 0;
-	i = c->md - MD_SHA256;
+	i = c->md - MD_SHA224;
 	switch (c->key->kind) {
 	case EDGE_KIND_EC:
 		*scheme = ecdsa[i];
@@ -274,6 +284,12 @@ scheme_of(struct sig_ctx *c, uint16_t *scheme)
 			}
 			*scheme = c->key->kind == EDGE_KIND_RSA ? rsae[i] :
 			    pss[i];
+			if (*scheme == 0) {
+				LURK_ERR(c->prov, LURK_R_BAD_DIGEST,
+				    "no TLS signature scheme for RSA-PSS "
+				    "with %s", md_name(c->md));
+				return 0;
+			}
 			return 1;
 		}
 		if (c->pad == RSA_PKCS1_PADDING &&

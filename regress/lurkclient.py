@@ -70,3 +70,20 @@ def p256_sign13(spki_path):
         kid = hashlib.sha256(f.read()).digest()
     tbs = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00" + bytes(32)
     return kid + (0x0403).to_bytes(2, "big") + len(tbs).to_bytes(2, "big") + tbs
+
+
+def dh_prime(group):
+    """The prime of a named DH group (ffdhe2048, modp_2048...), as openssl
+    writes it in its DER parameters: SEQUENCE { INTEGER p, INTEGER g }."""
+    import base64
+    import subprocess
+    pem = subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
+                          "-pkeyopt", "group:" + group],
+                         capture_output=True, check=True).stdout.decode()
+    der = base64.b64decode("".join(l for l in pem.splitlines() if l[:1] != "-"))
+    i = 2 + (der[1] & 0x7f if der[1] & 0x80 else 0)
+    assert der[i] == 2
+    n, i = der[i + 1], i + 2
+    if n & 0x80:
+        n, i = int.from_bytes(der[i:i + (n & 0x7f)], "big"), i + (n & 0x7f)
+    return der[i:i + n].lstrip(b"\0")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["LURKD_TOP"], "regress"))
-from lurkclient import ok, finish, hdr, connect, recv_msg
+from lurkclient import ok, finish, hdr, connect, recv_msg, dh_prime
 
 D = sys.argv[1]
 EDGE = 192
@@ -133,6 +133,29 @@ tbs = rnd + ecparams(29, os.urandom(32))
 st, p = sign("p256", SIGN12, 0x0403, tbs)
 ok(st == ST_OK and verify("p256", tbs, p[2:], "sha256"),
    "TLS 1.2 ECDHE X25519 params: signature verifies")
+# in TLS 1.2 an ECDSA scheme names the hash, not the curve (RFC 8422);
+# SHA-224 is a TLS 1.2 scheme for ECDSA and RSA PKCS#1
+for name, scheme, md in (("p256", 0x0503, "sha384"), ("p256", 0x0603, "sha512"),
+                         ("p384", 0x0403, "sha256"), ("p256", 0x0303, "sha224"),
+                         ("rsa", 0x0301, "sha224")):
+    tbs = rnd + ecparams(23, p256pt)
+    st, p = sign(name, SIGN12, scheme, tbs)
+    ok(st == ST_OK and verify(name, tbs, p[2:], md),
+       "TLS 1.2, %s scheme %04x (%s): signature verifies" % (name, scheme, md))
+
+
+def dhparams(prime, g=b"\2", y=None):
+    y = os.urandom(len(prime) - 1) if y is None else y
+    return b"".join(u16(len(v)) + v for v in (prime, g, y))
+
+
+# TLS 1.2 DHE (OpenSSL's automatic parameters, haproxy's defaults)
+for group in ("modp_2048", "ffdhe2048", "ffdhe6144"):
+    tbs = rnd + dhparams(dh_prime(group))
+    st, p = sign("rsa", SIGN12, 0x0804, tbs)
+    ok(st == ST_OK and verify("rsa", tbs, p[2:], "sha256", True),
+       "TLS 1.2 DHE params, group %s: signature verifies" % group)
+modp = dh_prime("modp_2048")
 
 # what keyproc refuses
 refusals = [
@@ -165,6 +188,20 @@ refusals = [
      TLS13 + h32, INVALID_SCHEME),
     ("an RSA scheme with an EC key", SIGN13, "p256", 0x0804, TLS13 + h32,
      INVALID_SCHEME),
+    ("ecdsa_sha224 in TLS 1.3", SIGN13, "p256", 0x0303, TLS13 + h32,
+     INVALID_SCHEME),
+    ("rsa_pkcs1_sha224 in TLS 1.3", SIGN13, "rsa", 0x0301, TLS13 + h32,
+     INVALID_SCHEME),
+    ("DHE with a prime of the edge's choosing", SIGN12, "rsa", 0x0804,
+     rnd + dhparams(modp[:-1] + bytes([modp[-1] ^ 2])), INVALID_CONTENT),
+    ("DHE with generator 5", SIGN12, "rsa", 0x0804,
+     rnd + dhparams(modp, g=b"\5"), INVALID_CONTENT),
+    ("DHE with Ys = p - 1", SIGN12, "rsa", 0x0804,
+     rnd + dhparams(modp, y=modp[:-1] + bytes([modp[-1] - 1])), INVALID_CONTENT),
+    ("DHE with Ys = 1", SIGN12, "rsa", 0x0804,
+     rnd + dhparams(modp, y=b"\1"), INVALID_CONTENT),
+    ("DHE params with a trailing byte", SIGN12, "rsa", 0x0804,
+     rnd + dhparams(modp) + b"\0", INVALID_CONTENT),
 ]
 for what, typ, name, scheme, tbs, want in refusals:
     st, p = sign(name, typ, scheme, tbs)

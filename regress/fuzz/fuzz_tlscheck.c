@@ -9,6 +9,9 @@
  *   type    even: sign_tls13, odd: sign_tls12
  *   tbs     given to tls13_check() and to tls12_check()
  */
+/* tlsoracle.h gets the RFC 7919 primes the 3.0-deprecated way */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +35,16 @@ refusal(int st, int want, const char *why)
 /*
  * Which schemes a key may use, as a table: RSA PKCS#1 only in TLS 1.2,
  * RSA-PSS "rsae" with RSA keys and "pss" with RSA-PSS keys, ECDSA with
- * the hash of its curve, EdDSA pure, SHA-1 never.  The digest NID, or
+ * the hash of its curve in TLS 1.3 and with any curve in TLS 1.2,
+ * SHA-224 only in TLS 1.2, EdDSA pure, SHA-1 never.  The digest NID, or
  * NID_undef for EdDSA; -1 for a refusal.
  */
 static int
 scheme_md(int kind, int nid, int tls13, unsigned scheme)
 {
 	switch (scheme) {
+	case 0x0301:
+		return kind == KEY_RSA && !tls13 ? NID_sha224 : -1;
 	case 0x0401:
 		return kind == KEY_RSA && !tls13 ? NID_sha256 : -1;
 	case 0x0501:
@@ -57,13 +63,17 @@ scheme_md(int kind, int nid, int tls13, unsigned scheme)
 		return kind == KEY_RSA_PSS ? NID_sha384 : -1;
 	case 0x080b:
 		return kind == KEY_RSA_PSS ? NID_sha512 : -1;
+	case 0x0303:
+		return kind == KEY_EC && !tls13 ? NID_sha224 : -1;
 	case 0x0403:
-		return kind == KEY_EC && nid == NID_X9_62_prime256v1 ?
-		    NID_sha256 : -1;
+		return kind == KEY_EC && (!tls13 ||
+		    nid == NID_X9_62_prime256v1) ? NID_sha256 : -1;
 	case 0x0503:
-		return kind == KEY_EC && nid == NID_secp384r1 ? NID_sha384 : -1;
+		return kind == KEY_EC && (!tls13 || nid == NID_secp384r1) ?
+		    NID_sha384 : -1;
 	case 0x0603:
-		return kind == KEY_EC && nid == NID_secp521r1 ? NID_sha512 : -1;
+		return kind == KEY_EC && (!tls13 || nid == NID_secp521r1) ?
+		    NID_sha512 : -1;
 	case 0x0807:
 		return kind == KEY_ED25519 ? NID_undef : -1;
 	case 0x0808:
@@ -104,13 +114,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	why = NULL;
 	st = tls12_check(tbs, len, &why);
 	if (st == 0) {
-		/* accepted: the exact form, an uncompressed point */
-		if (!tls12_form(tbs, len, &ec) || (ec && tbs[68] != 4))
+		/* accepted: the exact form, an uncompressed point, or DHE */
+		if ((!tls12_form(tbs, len, &ec) || (ec && tbs[68] != 4)) &&
+		    !tls12_dh_ok(tbs, len))
 			abort();
 	} else {
 		refusal(st, EDGE_ST_INVALID_CONTENT, why);
 		/* X25519/X448 values have no form to check beyond size */
-		if (tls12_form(tbs, len, &ec) && !ec)
+		if ((tls12_form(tbs, len, &ec) && !ec) ||
+		    tls12_dh_ok(tbs, len))
 			abort();
 	}
 

@@ -15,6 +15,8 @@ import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(TOP, "regress", "fuzz", "corpus")
+sys.path.insert(0, os.path.join(TOP, "regress"))
+from lurkclient import dh_prime  # noqa: E402
 
 # points on P-256, P-384, P-521 (uncompressed), for TLS 1.2 content
 P256 = bytes.fromhex(
@@ -32,6 +34,13 @@ P521 = bytes.fromhex(
     "33")
 
 RANDOMS = bytes(range(1, 33)) + bytes(range(101, 133))
+
+
+def dhe(p, y=None, g=b"\2"):
+    """client/server random, then ServerDHParams p, g, Ys."""
+    if y is None:
+        y = bytes([0x5a]) * (len(p) - 1)
+    return RANDOMS + b"".join(struct.pack(">H", len(v)) + v for v in (p, g, y))
 
 
 def tls13(hlen=32, ctx=b"TLS 1.3, server CertificateVerify"):
@@ -148,7 +157,29 @@ def tlscheck_seeds():
         "tls12-trailing": (K_EC, 1, 1, 0x0403, tls12(23, P256) + b"\0"),
         "tls12-bad-point": (K_EC, 1, 1, 0x0403, tls12(23, P256[:-1] + b"\0")),
         "tls12-compressed": (K_EC, 1, 1, 0x0403, tls12(23, b"\x02" + P256[1:33])),
+        # TLS 1.2: ECDSA hashes are not bound to the curve; SHA-224 exists
+        "tls12-p256-sha384": (K_EC, 1, 1, 0x0503, tls12(23, P256)),
+        "tls12-p521-sha256": (K_EC, 3, 1, 0x0403, tls12(25, P521)),
+        "tls12-ecdsa-sha224": (K_EC, 2, 1, 0x0303, tls12(29, bytes(range(32)))),
+        "tls12-rsa-sha224": (K_RSA, 0, 1, 0x0301, tls12(23, P256)),
+        "tls13-ecdsa-sha224": (K_EC, 1, 0, 0x0303, tls13()),
+        "tls13-rsa-sha224": (K_RSA, 0, 0, 0x0301, tls13()),
     }
+    modp = dh_prime("modp_2048")
+    ffdhe = dh_prime("ffdhe3072")
+    p6144 = dh_prime("ffdhe6144")
+    s.update({
+        "tls12-dhe-modp2048": (K_RSA, 0, 1, 0x0804, dhe(modp)),
+        "tls12-dhe-ffdhe3072": (K_RSA, 0, 1, 0x0401, dhe(ffdhe)),
+        "tls12-dhe-ffdhe6144": (K_PSS, 0, 1, 0x0809, dhe(p6144)),
+        "tls12-dhe-unknown-prime": (K_RSA, 0, 1, 0x0804, dhe(modp[:-1] + b"\x01")),
+        "tls12-dhe-generator-5": (K_RSA, 0, 1, 0x0804, dhe(modp, g=b"\5")),
+        "tls12-dhe-y-is-1": (K_RSA, 0, 1, 0x0804, dhe(modp, y=b"\0\1")),
+        "tls12-dhe-y-is-p-1": (K_RSA, 0, 1, 0x0804, dhe(modp, y=modp[:-1] + bytes([modp[-1] - 1]))),
+        "tls12-dhe-y-is-p-2": (K_RSA, 0, 1, 0x0804, dhe(modp, y=modp[:-1] + bytes([modp[-1] - 2]))),
+        "tls12-dhe-trailing": (K_RSA, 0, 1, 0x0804, dhe(modp) + b"\0"),
+        "tls12-dhe-truncated": (K_RSA, 0, 1, 0x0804, dhe(modp)[:-1]),
+    })
     for name, (kind, curve, typ, scheme, tbs) in s.items():
         write("fuzz_tlscheck", name, bytes([kind, curve, typ]) + struct.pack(">H", scheme) + tbs)
 
@@ -182,6 +213,11 @@ def keyop_seeds():
         "unknown-type": req(1, 9, tls13(), 0x0403),
         "bad-index": req(77, 2, tls13(), 0x0403),
         "short": req(1, 2, tls13(), 0x0403)[:30],
+        "ec-tls12-sha512": req(1, 3, tls12(23, P256), 0x0603),
+        "ec-tls12-sha224": req(1, 3, tls12(29, bytes(32)), 0x0303),
+        "rsa-tls12-sha224": req(0, 3, tls12(23, P256), 0x0301),
+        "rsa-tls12-dhe": req(0, 3, dhe(dh_prime("modp_2048")), 0x0804),
+        "rsa-tls12-dhe-ffdhe8192": req(0, 3, dhe(dh_prime("ffdhe8192")), 0x0401),
     }
     for name, data in s.items():
         write("fuzz_keyop", name, data)

@@ -15,10 +15,10 @@ stop_server() {
 }
 trap 'stop_server; cleanup' EXIT
 
-# edge_setup TYPE...: CA, leaves, lurkd.conf, lurkd started.  An RSA
-# key of type rsa2048 also allows rsa-kex.
+# edge_setup [NAME=]TYPE...: CA, leaves, lurkd.conf, lurkd started.  The
+# keys named in $RSAKEX (default: rsa2048) also allow rsa-kex.
 edge_setup() {
-	local k ops
+	local k ops name type
 	[ -f "$PROVIDER" ] && [ -x "$LURKCTL" ] && [ -x "$EDGETEST" ] ||
 	    { nok "provider, lurkctl and edgetest built"; finish; }
 	if [ "$(id -u)" = 0 ]; then
@@ -31,12 +31,13 @@ edge_setup() {
 		echo "keyprocs 1"
 	} >"$T/lurkd.conf"
 	for k; do
-		mkleaf "$k" "$k" || { nok "make key $k"; finish; }
+		name=${k%%=*} type=${k#*=}
+		mkleaf "$name" "$type" || { nok "make key $name"; finish; }
 		ops=
-		[ "$k" = rsa2048 ] &&
+		[[ " ${RSAKEX-rsa2048} " == *" $name "* ]] &&
 		    ops=$'\toperations { sign-tls13 sign-tls12 rsa-kex }\n'
 		printf 'key "%s" {\n\tprivate "%s"\n\tcertificate "%s"\n%s\tallow uid %s\n}\n' \
-		    "$k" "$T/$k.key" "$T/$k.crt" "$ops" "$(id -u)" \
+		    "$name" "$T/$name.key" "$T/$name.crt" "$ops" "$(id -u)" \
 		    >>"$T/lurkd.conf"
 	done
 	start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
