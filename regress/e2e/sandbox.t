@@ -55,7 +55,7 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	ok "lurkd started ($label)"
 	k0=$(child_pid keyproc 1); k1=$(child_pid keyproc 2); n=$(child_pid netproc)
 	check "two keyprocs and one netproc ($label)" \
-	    [ -n "$k0" ] && [ -n "$k1" ] && [ -n "$n" ]
+	    eval '[ -n "$k0" ] && [ -n "$k1" ] && [ -n "$n" ]'
 	check "parent process title 'lurkd: parent' ($label)" \
 	    grep -q "^lurkd: parent" "/proc/$LURKD_PID/cmdline"
 	[ -n "$k0" ] && check_child "$k0" "keyproc[0]" "$label"
@@ -72,7 +72,7 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	kill -KILL "$k0"
 	wait_exit 10
 	check "keyproc killed: lurkd exits non-zero ($label)" \
-	    [ "$LURKD_RC" != 0 ] && [ "$LURKD_RC" != timeout ]
+	    lurkd_exited nonzero
 	if grep -q "lost child: keyproc\[[0-9]\] pid $k0 terminated; signal 9" \
 	    "$T/lurkd.log"; then
 		ok "keyproc killed: parent logs pid and signal ($label)"
@@ -110,7 +110,7 @@ for who in keyproc netproc; do
 	LURKD_PID=$!
 	wait_exit 10
 	check "$who trips seccomp: lurkd exits non-zero" \
-	    [ "$LURKD_RC" != 0 ] && [ "$LURKD_RC" != timeout ]
+	    lurkd_exited nonzero
 	check "$who trips seccomp: parent logs SIGSYS (31)" \
 	    grep -Eq "lost child: $who(\[[0-9]+\])? pid [0-9]+ terminated; signal 31" \
 	    "$T/lurkd.log"
