@@ -111,6 +111,10 @@ for who in keyproc netproc; do
 		LURKD_TEST_TRIP=$who LURKD_TEST_TRIP_CALL=$call \
 		    "$LURKD_TEST" -d -v -f "$T/lurkd.conf" >>"$T/lurkd.log" 2>&1 &
 		LURKD_PID=$!
+		# a call that goes through leaves lurkd running: stop it
+		wait_log "lost child: $who\|was not stopped by seccomp" 10 &&
+		    grep -q 'was not stopped' "$T/lurkd.log" &&
+		    kill -TERM "$LURKD_PID"
 		wait_exit 10
 		check "$who trips seccomp ($call): lurkd exits non-zero" \
 		    lurkd_exited nonzero

@@ -59,4 +59,56 @@ LURKD_PID=$!
 check "wait_exit: a process that exits" wait_exit 5
 check "lurkd_exited 3 and nonzero: its status" \
     eval 'lurkd_exited 3 && lurkd_exited nonzero && ! lurkd_exited 0'
+
+# make mutate's harness: a mutant a command catches, one it misses, one
+# that does not build; a list that no longer fits the code
+cat >"$T/mutants" <<'LIST'
+mutant m-killed
+file   regress/self/checklint.py
+from   Finds checks that cannot fail in regress/
+to     MUTATED
+build  regress/lurk/codec_test
+cmd    ! grep -q MUTATED regress/self/checklint.py
+
+mutant m-survived
+file   regress/self/checklint.py
+from   Finds checks that cannot fail in regress/
+to     MUTATED
+build  regress/lurk/codec_test
+cmd    true
+
+mutant m-broken
+file   liblurk/lurk.c
+from   lurk_payload_len(const struct lurk_hdr *h, int mode, uint32_t *plen)
+to     lurk_payload_len(const struct lurk_hdr *h, int mode, uint32_t *plen) syntax error
+build  regress/lurk/codec_test
+cmd    true
+LIST
+MUTATE_LIST=$T/mutants "$PYTHON" regress/mutate/mutate.py >"$T/mutate.out" 2>&1
+rc=$?
+check "mutate.py: a mutant that survives or breaks the build fails it (exit $rc)" \
+    [ "$rc" = 1 ]
+check "mutate.py: KILLED, SURVIVED and BROKEN each where due" \
+    eval 'grep -q "^KILLED  *m-killed" "$T/mutate.out" &&
+    grep -q "^SURVIVED *m-survived" "$T/mutate.out" &&
+    grep -q "^BROKEN  *m-broken" "$T/mutate.out" &&
+    grep -q "3 mutants, 1 killed, 1 survived, 1 broken" "$T/mutate.out"'
+kept=$(sed -n 's/^mutate: scratch copy and logs kept in //p' "$T/mutate.out")
+case $kept in /tmp/lurkd-mutate.*) rm -rf "$kept" ;; esac
+MUTATE_LIST=$T/mutants "$PYTHON" regress/mutate/mutate.py m-killed \
+    >"$T/mutate.out" 2>&1
+check "mutate.py: every mutant killed: exit 0" [ $? = 0 ]
+sed 's/^from   Finds checks.*/from   Finds checks that cannot pass/' \
+    "$T/mutants" >"$T/stale"
+MUTATE_LIST=$T/stale "$PYTHON" regress/mutate/mutate.py >"$T/mutate.out" 2>&1
+rc=$?
+check "mutate.py: a text that no longer matches stops the run (exit $rc)" \
+    eval '[ "$rc" = 2 ] && grep -q "occurs 0 times" "$T/mutate.out" &&
+    ! grep -q "^KILLED" "$T/mutate.out"'
+sed 's/^from   lurk_payload_len(.*/from   LURK_HDR_LEN/' "$T/mutants" >"$T/stale"
+MUTATE_LIST=$T/stale "$PYTHON" regress/mutate/mutate.py m-broken \
+    >"$T/mutate.out" 2>&1
+rc=$?
+check "mutate.py: a text found more than once stops the run (exit $rc)" \
+    eval '[ "$rc" = 2 ] && grep -q "not once" "$T/mutate.out"'
 finish
