@@ -21,6 +21,7 @@ are kept anyway when a mutant is not killed); MUTATE_TIMEOUT (120)
 seconds each .t may run under a mutant; MUTATE_LIST another list.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,6 +145,11 @@ def first_failure(logdir):
         return "(no log)"
     for x in lines:
         if x.startswith("not ok - "):
+            return x[:150]
+    # a command: the first thing it said went wrong, else its last word
+    for x in lines:
+        if re.search(r"differs|error|abort|fail", x, re.I) and \
+                not x.startswith("mutate: "):
             return x[:150]
     lines = [x for x in lines if x]
     return (lines[-1] if lines else "(no output)")[:150]
