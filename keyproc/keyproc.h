@@ -29,7 +29,9 @@ struct key {
 };
 
 /* keys.c */
+#define KEYFILE_MAX	(1024 * 1024)	/* bytes of a private key file */
 int	 key_load(struct key *, char *, size_t);
+int	 key_parse_private(struct key *, uint8_t *, size_t, char *, size_t);
 void	 key_free(struct key *);
 int	 key_warmup(struct key *, char *, size_t);
 const char *key_kind_name(int);

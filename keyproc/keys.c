@@ -23,7 +23,6 @@
 #include "keyproc.h"
 #include "log.h"
 
-#define KEYFILE_MAX	(1024 * 1024)
 #define CHAIN_MAX	(200 * 1024)
 
 const char *
@@ -164,15 +163,22 @@ key_check_kind(struct key *k, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-key_load_private(struct key *k, char *err, size_t errlen)
+/*
+ * The PEM private key in buf (len bytes: a key file) into k->pkey.  buf
+ * is wiped on return, whether it parsed or not; the caller frees it.
+ */
+int
+key_parse_private(struct key *k, uint8_t *buf, size_t len, char *err,
+    size_t errlen)
 {
-	uint8_t	*buf;
-	size_t	 len;
 	BIO	*bio;
 
-	if ((buf = read_fd(k->privfd, &len, err, errlen, k->privpath)) == NULL)
-		return -1;
+	k->pkey = NULL;
+	if (len > KEYFILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", k->privpath,
+		    KEYFILE_MAX);
+		goto done;
+	}
 	if ((bio = BIO_new_mem_buf(buf, len)) == NULL) {
 		snprintf(err, errlen, "%s: %s", k->privpath, ssl_error());
 		goto done;
@@ -184,8 +190,21 @@ key_load_private(struct key *k, char *err, size_t errlen)
 		    "encrypted): %s", k->privpath, ssl_error());
  done:
 	explicit_bzero(buf, len);
-	free(buf);
 	return k->pkey == NULL ? -1 : 0;
+}
+
+static int
+key_load_private(struct key *k, char *err, size_t errlen)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rc;
+
+	if ((buf = read_fd(k->privfd, &len, err, errlen, k->privpath)) == NULL)
+		return -1;
+	rc = key_parse_private(k, buf, len, err, errlen);
+	free(buf);
+	return rc;
 }
 
 /* The leaf and its chain, as a TLS certificate_list of cert<3> entries. */

@@ -35,9 +35,11 @@ void
 keyproc_sandbox(void)
 {
 	struct sandbox_policy	 pol = {
-		keyproc_allow, sizeof(keyproc_allow) / sizeof(int),
-		keyproc_soft, sizeof(keyproc_soft) / sizeof(int),
-		1
+		.allow = keyproc_allow,
+		.nallow = sizeof(keyproc_allow) / sizeof(int),
+		.soft = keyproc_soft,
+		.nsoft = sizeof(keyproc_soft) / sizeof(int),
+		.no_exec = 1,
 	};
 
 	sandbox_load("keyproc", &pol);

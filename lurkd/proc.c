@@ -4,6 +4,7 @@
  * no key bytes and no address-space layout from the parent.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -239,11 +240,14 @@ proc_child_ready(void)
 
 #ifdef LURKD_TEST_HOOKS
 static void	 proc_trip(enum proc_id);
+static void	 proc_trip_call(const char *);
 
 /*
  * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
  * call socket(2), which its seccomp filter forbids, once it is running;
  * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead.
+ * LURKD_TEST_TRIP_CALL=mmap-exec or mprotect-exec asks for executable
+ * memory instead of a socket (the filters allow memory, never PROT_EXEC).
  * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
  * after freeing it instead: ASan must report it from inside the sandbox.
  */
@@ -290,9 +294,40 @@ proc_trip(enum proc_id id)
 #endif
 		return;
 	}
-	log_info("test hook: calling socket(2) under seccomp");
-	(void)socket(AF_INET, SOCK_STREAM, 0);
-	log_warnx("test hook: socket(2) was not stopped by seccomp");
+	proc_trip_call(getenv("LURKD_TEST_TRIP_CALL"));
+}
+
+static void
+proc_trip_call(const char *call)
+{
+	void	*p;
+
+	if (call != NULL && strcmp(call, "mmap-exec") == 0) {
+		log_info("test hook: calling mmap(2) PROT_EXEC under seccomp");
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		log_warnx("test hook: mmap(2) PROT_EXEC was not stopped by "
+		    "seccomp (%s)", p == MAP_FAILED ? strerror(errno) : "mapped");
+	} else if (call != NULL && strcmp(call, "mprotect-exec") == 0) {
+		/* writable memory is allowed; making it executable is not */
+		if ((p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+			log_warn("test hook: mmap(2) PROT_READ|PROT_WRITE");
+			return;
+		}
+		log_info("test hook: calling mprotect(2) PROT_EXEC under "
+		    "seccomp");
+		if (mprotect(p, 4096, PROT_READ | PROT_EXEC) == -1)
+			log_warn("test hook: mprotect(2) PROT_EXEC was not "
+			    "stopped by seccomp");
+		else
+			log_warnx("test hook: mprotect(2) PROT_EXEC was not "
+			    "stopped by seccomp (done)");
+	} else {
+		log_info("test hook: calling socket(2) under seccomp");
+		(void)socket(AF_INET, SOCK_STREAM, 0);
+		log_warnx("test hook: socket(2) was not stopped by seccomp");
+	}
 }
 #else
 void

@@ -7,6 +7,7 @@ LURKD_TEST=${LURKD_TEST:-$TOP/lurkd/lurkd-test}
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 FAILED=0
 LURKD_PID=
+LURKD_RC=
 T=$(mktemp -d /tmp/lurkd-test.XXXXXX)
 chmod 0755 "$T"
 
@@ -80,7 +81,7 @@ start_lurkd() {
 	local conf=$1 bin=${2:-$LURKD}; shift; [ $# -gt 0 ] && shift
 	: >"$T/lurkd.log"
 	"$@" "$bin" -d -v -f "$conf" >>"$T/lurkd.log" 2>&1 &
-	LURKD_PID=$!
+	LURKD_PID=$! LURKD_RC=
 	wait_log "parent: ready:" 10
 }
 
@@ -96,7 +97,9 @@ wait_log() {
 	return 1
 }
 
-# wait_exit SECONDS: waits for lurkd to exit; sets LURKD_RC
+# wait_exit SECONDS: waits for lurkd to exit; sets LURKD_RC, clears
+# LURKD_PID.  One that does not exit in time is killed (it would break
+# the next case): LURKD_RC=timeout, and wait_exit fails.
 wait_exit() {
 	local i
 	for ((i = 0; i < $1 * 20; i++)); do
@@ -106,8 +109,23 @@ wait_exit() {
 		fi
 		sleep 0.05
 	done
-	LURKD_RC=timeout
+	echo "lurkd pid $LURKD_PID did not exit within $1 s: killed" >&2
+	kill -KILL "$LURKD_PID" 2>/dev/null
+	wait "$LURKD_PID" 2>/dev/null
+	LURKD_RC=timeout LURKD_PID=
 	return 1
+}
+
+# lurkd_exited 0|nonzero|N: lurkd exited so (see wait_exit); never true
+# for one that had to be killed or was not waited for
+lurkd_exited() {
+	case $LURKD_RC in
+	''|timeout) return 1 ;;
+	esac
+	case $1 in
+	nonzero) [ "$LURKD_RC" != 0 ] ;;
+	*) [ "$LURKD_RC" = "$1" ] ;;
+	esac
 }
 
 stop_lurkd() {

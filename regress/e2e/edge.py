@@ -166,6 +166,16 @@ refusals = [
      TLS13C + h32, INVALID_CONTENT),
     ("a 40-byte TLS 1.3 hash", SIGN13, "p256", 0x0403, TLS13 + os.urandom(40),
      INVALID_CONTENT),
+    ("TLS 1.3: the server context, a NUL first in the padding", SIGN13,
+     "p256", 0x0403, b"\x00" + TLS13[1:] + h32, INVALID_CONTENT),
+    ("TLS 1.3: the server context, a tab last in the padding", SIGN13,
+     "p256", 0x0403, TLS13[:63] + b"\t" + TLS13[64:] + h32, INVALID_CONTENT),
+    ("TLS 1.3: the server context after 64 zero bytes", SIGN13, "p256",
+     0x0403, bytes(64) + TLS13[64:] + h32, INVALID_CONTENT),
+    ("TLS 1.3: the padding, then another context string", SIGN13, "p256",
+     0x0403, TLS13[:-2] + b"z\x00" + h32, INVALID_CONTENT),
+    ("TLS 1.3: the server context without its separator byte", SIGN13,
+     "p256", 0x0403, TLS13[:-1] + b"\x01" + h32, INVALID_CONTENT),
     ("TLS 1.3 content with a trailing byte", SIGN13, "p256", 0x0403,
      TLS13 + h32 + b"\x00", INVALID_CONTENT),
     ("TLS 1.2 params with a trailing byte", SIGN12, "p256", 0x0403,
@@ -273,10 +283,18 @@ if len(sys.argv) > 2 and sys.argv[2] == "nobody":
         os.setgid(nb.pw_gid)
         os.setuid(nb.pw_uid)
         c = connect()
-        st, p = sign("p256", SIGN13, 0x0403, TLS13 + h32, c)
-        st2, p2 = sign("ed25519", SIGN13, 0x0807, TLS13 + h32, c)
-        os._exit(0 if (st == UNAUTHORIZED and st2 == ST_OK) else 1)
+        got = [sign("p256", SIGN13, 0x0403, TLS13 + h32, c)[0],
+               sign("p256", SIGN12, 0x0403, rnd + ecparams(23, p256pt),
+                    c)[0],
+               call(PREMASTER, kid("rsa") + u16(0x0303) + u16(0x0303) +
+                    u16(len(ct)) + ct, c)[0],
+               sign("ed25519", SIGN13, 0x0807, TLS13 + h32, c)[0],
+               sign("ed25519", SIGN12, 0x0807, rnd + ecparams(23, p256pt),
+                    c)[0]]
+        want = [UNAUTHORIZED] * 3 + [ST_OK] * 2
+        os._exit(0 if got == want else 1)
     _, status = os.waitpid(pid, 0)
-    ok(status == 0, "a uid the key does not allow -> unauthorized; "
-       "a key that allows its group still works")
+    ok(status == 0, "a uid the key does not allow -> unauthorized for "
+       "sign_tls13, sign_tls12 and rsa_premaster; a key that allows its "
+       "group still works")
 finish()

@@ -70,5 +70,5 @@ check "SIGUSR1: counters of successes and refusals per key" \
 check "no private key material in the log" \
     bash -c "! grep -q 'PRIVATE' '$T/lurkd.log'"
 stop_lurkd
-check "lurkd exits 0 after the run" [ "$LURKD_RC" = 0 ]
+check "lurkd exits 0 after the run" lurkd_exited 0
 finish

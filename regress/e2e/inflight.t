@@ -13,5 +13,5 @@ kill -CONT "$KP" 2>/dev/null
 check "the refusal is logged with the reason" \
     grep -q "temporary_failure key \"p256\" sign-tls13.*too many operations of this uid in flight" "$T/lurkd.log"
 stop_lurkd
-check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
+check "lurkd exits 0" lurkd_exited 0
 finish

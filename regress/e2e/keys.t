@@ -40,7 +40,7 @@ refuse() {	# refuse WHAT KEYFILE CERTFILE PATTERN
 	"$LURKD" -d -f "$T/bad.conf" >>"$T/lurkd.log" 2>&1 &
 	LURKD_PID=$!
 	wait_exit 10
-	if [ "$LURKD_RC" != 0 ] && [ "$LURKD_RC" != timeout ] &&
+	if lurkd_exited nonzero &&
 	    grep -q -- "$4" "$T/lurkd.log"; then
 		ok "refused: $1"
 	else

@@ -44,5 +44,5 @@ sys.exit(0 if h[3] == 1 and h[4] == 7 else 1)
 PY
 then ok "key_info is served after all that"; else nok "key_info is served after all that"; fi
 stop_lurkd
-check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
+check "lurkd exits 0" lurkd_exited 0
 finish

@@ -9,5 +9,5 @@ LURK_SOCKET=$T/lurk.sock "$PYTHON" "$TOP/regress/e2e/load.py" \
     "$(child_pid netproc)" "$T" || nok "load checks ran to the end"
 check "lurkd still running" kill -0 "$LURKD_PID"
 stop_lurkd
-check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
+check "lurkd exits 0" lurkd_exited 0
 finish

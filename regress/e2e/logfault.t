@@ -34,12 +34,10 @@ run_case() {
 	kill -TERM "$LURKD_PID"
 	if wait_exit 10; then
 		check "$label: lurkd stops on SIGTERM, exit 0" \
-		    [ "$LURKD_RC" = 0 ]
+		    lurkd_exited 0
 	else
 		nok "$label: lurkd stops on SIGTERM within 10 s"
-		kill -KILL "$LURKD_PID" 2>/dev/null
 	fi
-	LURKD_PID=
 }
 
 # 1. stderr is a full device: every write fails with ENOSPC

@@ -36,7 +36,7 @@ if [ "$(id -u)" = 0 ]; then
 		check "start says root mode" grep -q "starting as root" "$T/lurkd.log"
 		run_protocol root
 		stop_lurkd
-		check "SIGTERM: exit status 0" [ "$LURKD_RC" = 0 ]
+		check "SIGTERM: exit status 0" lurkd_exited 0
 		check "SIGTERM: socket removed" [ ! -e "$SOCK" ]
 	else
 		nok "lurkd started as root"
@@ -87,7 +87,7 @@ CONF
 			    grep -q "not root" "$T/lurkd.log"
 			run_protocol nobody
 			stop_lurkd
-			check "nobody: exit status 0" [ "$LURKD_RC" = 0 ]
+			check "nobody: exit status 0" lurkd_exited 0
 		else
 			nok "lurkd started as nobody"
 		fi

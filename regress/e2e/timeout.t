@@ -11,5 +11,5 @@ check "the half-sent message is logged" \
 check "the peer that does not read is logged" \
     grep -q "does not read its answers: closed" "$T/lurkd.log"
 stop_lurkd
-check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
+check "lurkd exits 0" lurkd_exited 0
 finish

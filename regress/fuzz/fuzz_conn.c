@@ -10,7 +10,9 @@
  *   flags  bit 0: length counts the whole message; bits 1-2: maximum
  *          message size (1024, 16384, 65536, 1 MiB)
  *   peer   bits 0-1: uid/gid (0/0, 33/33, 1000/1000, 65534/65534);
- *          bit 2: supplementary group 100; bit 3: a small socket buffer,
+ *          bit 6: the gid is the next one of those instead (33/1000,
+ *          1000/65534, 65534/0, 0/33): uid != gid;
+ *          bit 2: supplementary groups 5 and 100; bit 3: a small socket buffer,
  *          so that netproc's writes come out short; bit 4: a rate
  *          limit of 3 requests a second (burst 3); bit 5: the uid
  *          already has its one allowed connection, so this one is over
@@ -24,6 +26,10 @@
  *  - a key operation reaches keyproc only for a peer the key allows, an
  *    operation the key's policy allows, a key index that exists, and in
  *    a form keyproc's own parser (keyop_req_parse) accepts;
+ *  - and the other way round: an unauthorized answer only to a request
+ *    that names a key the peer may not use (a wrongful refusal is a
+ *    finding too: a check against the wrong credential refuses some
+ *    peers and admits others);
  *  - every connection and every pending operation is gone at the end,
  *    and so is the client's state unless its bucket is still refilling.
  */
@@ -175,6 +181,84 @@ may_use(const struct conn *c, const struct netkey *k)
 	return 0;
 }
 
+/*
+ * Requests in the input stream that netproc must refuse as unauthorized:
+ * a key operation naming a key that exists and that the peer may not
+ * use.  An unauthorized answer with an id not on this list (or more of
+ * them than the list has) is a wrongful refusal.
+ */
+static struct denied {
+	uint64_t	 id;
+	unsigned	 n;
+} *denied;
+static size_t		 ndenied, denied_cap;
+
+static void
+denied_add(uint64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < ndenied; i++)
+		if (denied[i].id == id) {
+			denied[i].n++;
+			return;
+		}
+	if (ndenied == denied_cap) {
+		denied_cap = denied_cap ? denied_cap * 2 : 64;
+		if ((denied = reallocarray(denied, denied_cap,
+		    sizeof(*denied))) == NULL)
+			abort();
+	}
+	denied[ndenied].id = id;
+	denied[ndenied++].n = 1;
+}
+
+/* An unauthorized answer: it must use up one denied request of its id. */
+static void
+denied_take(uint64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < ndenied; i++)
+		if (denied[i].id == id && denied[i].n > 0) {
+			denied[i].n--;
+			return;
+		}
+	abort();	/* refused a peer the key allows */
+}
+
+/* The stream as netproc frames it: note every request to be refused. */
+static void
+denied_scan(const struct conn *c, const uint8_t *p, size_t len)
+{
+	struct lurk_hdr	 h;
+	uint32_t	 plen;
+	size_t		 i;
+
+	ndenied = 0;
+	while (len >= LURK_HDR_LEN) {
+		lurk_hdr_decode(p, &h);
+		if (lurk_payload_len(&h, np->lenmode, &plen) == -1 ||
+		    plen > np->max_message - LURK_HDR_LEN ||
+		    len - LURK_HDR_LEN < plen)
+			break;
+		if (h.designation == LURK_DESIG_EDGE &&
+		    h.version == LURK_V1 && h.status == LURK_ST_REQUEST &&
+		    (h.type == EDGE_TYPE_SIGN_TLS13 ||
+		    h.type == EDGE_TYPE_SIGN_TLS12 ||
+		    h.type == EDGE_TYPE_RSA_PREMASTER) &&
+		    plen >= EDGE_KEY_ID_LEN)
+			for (i = 0; i < NKEYS; i++)
+				if (memcmp(p + LURK_HDR_LEN,
+				    keys[i].pub.spki_sha256,
+				    EDGE_KEY_ID_LEN) == 0 &&
+				    !may_use(c, &keys[i]))
+					denied_add(h.id);
+		p += LURK_HDR_LEN + plen;
+		len -= LURK_HDR_LEN + plen;
+	}
+}
+
 /* The keyproc channel: check what netproc sends, remember it. */
 void
 netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
@@ -299,6 +383,9 @@ peer_check(struct peer *pr)
 			abort();	/* a response netproc framed wrongly */
 		if (h.status == LURK_ST_REQUEST)
 			abort();
+		if (h.designation == LURK_DESIG_EDGE &&
+		    h.status == EDGE_ST_UNAUTHORIZED)
+			denied_take(h.id);
 		if (plen > LURKD_MSG_MAX + 16 * 1024)
 			abort();
 		if (pr->len - off < LURK_HDR_LEN + (size_t)plen)
@@ -394,6 +481,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->tag.fd = c->fd = sv[0];
 	c->serial = ++np->serial;
 	c->uid = c->gid = ids[data[1] & 3];
+	if (data[1] & 64)
+		c->gid = ids[(data[1] + 1) & 3];
 	if (data[1] & 4) {
 		if ((c->groups = malloc(2 * sizeof(gid_t))) == NULL)
 			abort();
@@ -428,6 +517,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	data += 3;
 	size -= 3;
+	denied_scan(c, data, size);
 	closed = 0;
 	for (off = 0; off < size && !closed; off += n) {
 		/* reads of one byte, a few, a message or so, or all */

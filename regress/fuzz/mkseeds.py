@@ -132,6 +132,26 @@ def conn_seeds():
     s["rate-limited"] = bytes([0, 16 | 1, 37]) + pipelined
     s["over-user-limit"] = bytes([0, 32, 38]) + ping + caps
     s["over-limit-rate-limited"] = bytes([0, 32 | 16 | 4, 39]) + pipelined
+    # authorisation: every key operation from a peer the key does not
+    # allow; uid != gid (peer bit 64) both ways; supplementary groups only
+    s["sign-tls12-unauthorized"] = bytes([0, 3, 40]) + hdr(192, 3, keyop(KEYID[0], 0x0403, tls12(23, P256)))
+    s["premaster-unauthorized"] = bytes([0, 2, 41]) + hdr(192, 4, premaster(KEYID[1], bytes(256)))
+    s["unauthorized-every-type"] = bytes([0, 3, 42]) + b"".join([
+        hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()), ident=1),
+        hdr(192, 3, keyop(KEYID[0], 0x0403, tls12(23, P256)), ident=2),
+        hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=3),
+        hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=4),
+        hdr(192, 3, keyop(KEYID[1], 0x0401, tls12(23, P256)), ident=5),
+    ])
+    s["sign-gid-not-uid"] = bytes([0, 64 | 2, 43]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
+    s["sign-uid-equals-allowed-gid"] = bytes([0, 64 | 1, 44]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
+    s["sign-uid-not-gid"] = bytes([0, 64 | 2, 46]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
+    s["sign-gid-equals-allowed-uid"] = bytes([0, 64 | 1, 47]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
+    s["supplementary-only-every-type"] = bytes([0, 4 | 3, 45]) + b"".join([
+        hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=1),
+        hdr(192, 3, keyop(KEYID[1], 0x0401, tls12(23, P256)), ident=2),
+        hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=3),
+    ])
     for name, data in s.items():
         write("fuzz_conn", name, data)
 
@@ -148,6 +168,13 @@ def tlscheck_seeds():
         "tls13-ed25519": (K_ED25519, 0, 0, 0x0807, tls13()),
         "tls13-ed448-sha1": (K_ED448, 0, 0, 0x0203, tls13(48)),
         "tls13-short-hash": (K_EC, 1, 0, 0x0403, tls13(20)),
+        # the right context, the wrong padding; the right padding, another
+        # context or no separator byte
+        "tls13-padding-first-byte": (K_EC, 1, 0, 0x0403, b"\0" + tls13()[1:]),
+        "tls13-padding-last-byte": (K_EC, 1, 0, 0x0403, tls13()[:63] + b"\t" + tls13()[64:]),
+        "tls13-padding-zeros": (K_EC, 1, 0, 0x0403, bytes(64) + tls13()[64:]),
+        "tls13-other-context": (K_EC, 1, 0, 0x0403, tls13(ctx=b"TLS 1.3, server CertificateVerifz")),
+        "tls13-no-separator": (K_EC, 1, 0, 0x0403, tls13()[:97] + b"\x01" + tls13()[98:]),
         "tls12-p256": (K_EC, 1, 1, 0x0403, tls12(23, P256)),
         "tls12-p384": (K_EC, 2, 1, 0x0503, tls12(24, P384)),
         "tls12-p521": (K_EC, 3, 1, 0x0603, tls12(25, P521)),
@@ -201,6 +228,9 @@ def keyop_seeds():
         "ec-tls13": req(1, 2, tls13(), 0x0403),
         "ec-tls12": req(1, 3, tls12(23, P256), 0x0403),
         "ec-tls13-sha1": req(1, 2, tls13(), 0x0203),
+        "ec-tls13-bad-padding": req(1, 2, b"\0" + tls13()[1:], 0x0403),
+        "ec-tls13-other-context": req(1, 2, tls13(ctx=b"TLS 1.3, server CertificateVerifz"), 0x0403),
+        "rsa-premaster-tls13-version": req(0, 4, bytes(range(256)), cv=0x0304, nv=0x0303),
         "ec-tls13-wrong-curve": req(1, 2, tls13(48), 0x0503),
         "ec-premaster": req(1, 4, bytes(256), cv=0x0303, nv=0x0303),
         "ed25519-tls13": req(2, 2, tls13(), 0x0807),

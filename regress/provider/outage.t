@@ -25,7 +25,7 @@ hs "handshake right after lurkd answers again" -tls1_3
 
 # lurkd down
 stop_lurkd
-check "lurkd stopped" [ "$LURKD_RC" = 0 ]
+check "lurkd stopped" lurkd_exited 0
 t0=$(ms)
 check "handshake fails while lurkd is down" eval '! handshake -tls1_3'
 dt=$(($(ms) - t0))
