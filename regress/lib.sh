@@ -181,3 +181,68 @@ wait_port() {
 	done
 	return 1
 }
+
+# --- restarts under load (regress/provider/restart.t, regress/stock/) -----
+HSLOAD=${HSLOAD:-$TOP/bench/hsload}
+
+# restart_under_load PORT SECONDS RESTARTS SIGALGS...: one bench/hsload
+# per signature algorithm (TLS 1.3, 2 connections at a time) against
+# 127.0.0.1:PORT for SECONDS while lurkd is restarted RESTARTS times
+# (stop, start, each waited for) at even intervals; before each stop
+# lurkd logs its counters, so each instance's signatures can be counted.
+# Sets HS_RUN (handshakes attempted), HS_FAILED, RESTART_MS (the longest
+# gap between stop and ready) and RESTARTS_DONE.
+restart_under_load() {
+	local port=$1 secs=$2 n=$3 i sa out t0 gap step pids=() outs=()
+	shift 3
+	for sa; do
+		out=$T/hsload.$sa
+		"$HSLOAD" -p "$port" -c 2 -t "$secs" -w 0 -s "$sa" \
+		    >"$out" 2>&1 &
+		pids+=($!)
+		outs+=("$out")
+	done
+	RESTART_MS=0 RESTARTS_DONE=0
+	step=$((secs * 1000 / (n + 1) - 200))
+	for ((i = 1; i <= n; i++)); do
+		sleep "$((step / 1000)).$(printf %03d $((step % 1000)))"
+		kill -USR1 "$LURKD_PID"
+		sleep 0.2
+		cp "$T/lurkd.log" "$T/lurkd.log.$i"
+		t0=$(date +%s%N)
+		stop_lurkd || break
+		start_lurkd "$T/lurkd.conf" || break
+		gap=$((($(date +%s%N) - t0) / 1000000))
+		[ "$gap" -gt "$RESTART_MS" ] && RESTART_MS=$gap
+		RESTARTS_DONE=$i
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	kill -USR1 "$LURKD_PID"
+	sleep 0.2
+	cp "$T/lurkd.log" "$T/lurkd.log.$((n + 1))"
+	HS_RUN=0 HS_FAILED=0
+	for out in "${outs[@]}"; do
+		local ok err
+		ok=$(sed -n 's/.* hs_total=\([0-9]*\).*/\1/p' "$out")
+		err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$out")
+		if [ -z "$ok" ] || [ -z "$err" ]; then
+			echo "hsload: no result in $out:" >&2
+			cat "$out" >&2
+			HS_FAILED=$((HS_FAILED + 1))
+			continue
+		fi
+		HS_RUN=$((HS_RUN + ok + err))
+		HS_FAILED=$((HS_FAILED + err))
+		grep -v '^ok ' "$out" >&2
+	done
+}
+
+# signed_by_each_instance N KEY: every one of the N lurkd instances of
+# restart_under_load made TLS 1.3 signatures with KEY
+signed_by_each_instance() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		grep -Eq "stats: key \"$2\": .*sign-tls13 [1-9]" \
+		    "$T/lurkd.log.$i" || return 1
+	done
+}
