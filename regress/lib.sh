@@ -147,6 +147,106 @@ mkleaf() {
 	    2>/dev/null
 }
 
+# stock_require SERVER COMMAND PACKAGE USER: ends the test (skip) unless
+# COMMAND exists, we are root and USER exists; the provider must be
+# built.  lurkd's socket will be $SOCK.
+stock_require() {
+	SOCK=$T/run/lurk.sock
+	mkdir -p "$T/run"
+	command -v "$2" >/dev/null ||
+	    { skip "$1: package $3 not installed"; finish; }
+	[ "$(id -u)" = 0 ] || { skip "$1: needs root (user $4)"; finish; }
+	getent passwd "$4" >/dev/null || { skip "$1: no user $4"; finish; }
+	[ -f "$PROVIDER" ] || { nok "provider built"; finish; }
+	ensure_user || { nok "create user _lurkd"; finish; }
+}
+
+# stock_lurkd USER KEYPROCS LISTEN-LINE...: lurkd started with the
+# given listen lines and the CA-signed leaves "rsa" (rsa2048) and "ec"
+# (p256), both allowed to USER, and $T/rsa.ref, $T/ec.ref made through
+# $SOCK (naming it unless REF_SOCKET=no).  Ends the test on failure.
+stock_lurkd() {
+	local user=$1 kp=$2 line k
+	shift 2
+	mkca && mkleaf rsa rsa2048 && mkleaf ec p256 ||
+	    { nok "make CA and keys"; finish; }
+	{
+		for line; do echo "$line"; done
+		echo "keyprocs $kp"
+		for k in rsa ec; do
+			printf 'key "%s" {\n\tprivate "%s"\n\tcertificate "%s"\n\tallow user "%s"\n}\n' \
+			    "$k" "$T/$k.key" "$T/$k.crt" "$user"
+		done
+	} >"$T/lurkd.conf"
+	start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
+	for k in rsa ec; do
+		if [ "${REF_SOCKET:-}" = no ]; then
+			LURK_SOCKET=$SOCK "$LURKCTL" keyref "$T/$k.crt"
+		else
+			"$LURKCTL" keyref -S "$SOCK" "$T/$k.crt"
+		fi >"$T/$k.ref" || { nok "lurkctl keyref $k"; finish; }
+	done
+}
+
+# stock_sclient [s_client args...]: a verified handshake with test.lurk
+# on 127.0.0.1:$PORT (after STARTTLS if $STARTTLS names the protocol),
+# -brief output
+stock_sclient() {
+	echo QUIT | timeout 15 openssl s_client -connect "127.0.0.1:$PORT" \
+	    ${STARTTLS:+-starttls "$STARTTLS"} -servername test.lurk \
+	    -CAfile "$T/ca.crt" -verify_return_error -brief "$@" 2>&1
+}
+
+# stock_tls WHAT SIGNATURE-TYPE [s_client args...]: ok if the handshake
+# verifies and the server signed with SIGNATURE-TYPE ("RSA-PSS", "ECDSA";
+# "RSA" takes both RSA kinds)
+stock_tls() {
+	local what=$1 sig=$2 out
+	shift 2
+	out=$(stock_sclient "$@")
+	if grep -q "Signature type: $sig" <<<"$out" &&
+	    grep -q 'Verification: OK' <<<"$out"; then
+		ok "$what"
+	else
+		nok "$what"
+		echo "$out" | head -5
+	fi
+}
+
+# stock_signed USER WHO: lurkd signed TLS 1.3 and 1.2 with both stock
+# keys, every time for USER's uid
+stock_signed() {
+	local uid k
+	uid=$(id -u "$1")
+	kill -USR1 "$LURKD_PID"
+	wait_log 'stats: key "ec"' 5
+	for k in rsa ec; do
+		check "lurkd signed TLS 1.3 and 1.2 with the key \"$k\"" \
+		    grep -Eq "stats: key \"$k\": .*sign-tls13 [1-9].* sign-tls12 [1-9]" \
+		    "$T/lurkd.log"
+	done
+	check "... asked by $2, uid $1 ($uid)" \
+	    eval 'grep -q "uid $uid: sign-tls13 key" "$T/lurkd.log" &&
+	    ! grep -E ": sign-tls1[23] key" "$T/lurkd.log" | grep -vq "uid $uid:"'
+}
+
+# stock_outage SERVER LOG: lurkd stopped, a handshake fails and the
+# server's LOG says lurkd is not reachable; lurkd started again, TLS 1.3
+# RSA and TLS 1.2 ECDSA handshakes succeed (the server is not restarted)
+stock_outage() {
+	local out
+	stop_lurkd
+	out=$(stock_sclient -tls1_3)
+	check "lurkd stopped: the handshake fails" \
+	    eval '! grep -q "Verification: OK" <<<"$out"'
+	check "... and $1 logs why" grep -q 'lurkd not reachable' "$2"
+	start_lurkd "$T/lurkd.conf" || nok "lurkd restarted"
+	stock_tls "lurkd restarted: TLS 1.3 RSA again, $1 not restarted" \
+	    RSA-PSS -tls1_3 -sigalgs rsa_pss_rsae_sha256
+	stock_tls "... TLS 1.2 ECDHE-ECDSA again" ECDSA \
+	    -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+}
+
 # provider_conf FILE SOCKET [timeout_ms]: an openssl.cnf that loads the
 # default provider and lurk.so
 provider_conf() {
