@@ -10,7 +10,19 @@
  * A socket (struct lc_sock) is reference-counted by the requests using
  * it; one that broke is shut down at once (so everybody using it learns
  * quickly) and closed when its last user lets go.  The next request
- * makes a new one.
+ * makes a new one: one thread connects, without the lock, while the
+ * others wait for it.
+ *
+ * Restarts: a lurkd restart removes the socket (ENOENT), leaves a socket
+ * nobody listens on (ECONNREFUSED) or closes connections with requests in
+ * flight.  Connecting is retried, with a short backoff, until the
+ * request's deadline, and a request whose connection broke is sent again
+ * on a new one (every edge operation is idempotent: lurkd keeps no state
+ * between requests), at most LC_MAX_RESENDS times.  Once lurkd has been
+ * unreachable for longer than a whole timeout it is down, not restarting:
+ * each request then tries once and fails at once, until a connection
+ * works again, so that a server does not stall a whole timeout on every
+ * handshake of a long outage.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -49,6 +61,10 @@ struct lc_waiter {
 #define W_BROKEN	2	/* the connection broke: worth a retry */
 #define W_PROTO		3	/* a response that breaks the protocol */
 
+#define LC_MAX_RESENDS	3	/* sends of one request after the first */
+#define BACKOFF_MIN_MS	5	/* between connection attempts */
+#define BACKOFF_MAX_MS	50
+
 struct lc_sock {
 	TAILQ_ENTRY(lc_sock)	 entry;
 	int			 fd;
@@ -56,6 +72,7 @@ struct lc_sock {
 	int			 dead;
 	int			 dead_err;
 	int			 reading;
+	int			 lenmode;	/* LURK_LEN_*, found or set */
 	uint8_t			*rbuf;		/* owned by the reader */
 	size_t			 rlen, rcap;
 	TAILQ_HEAD(, lc_waiter)	 waiters;
@@ -64,11 +81,14 @@ struct lc_sock {
 struct lc_conn {
 	TAILQ_ENTRY(lc_conn)	 entry;
 	char			*path;
+	int			 lenmode;	/* LURK_LEN_*, LC_LEN_AUTO */
 	pid_t			 pid;
 	pthread_mutex_t		 mu;	/* everything below */
 	pthread_mutex_t		 wmu;	/* one writer at a time */
 	pthread_cond_t		 cv;
 	struct lc_sock		*cur;
+	int			 connecting;	/* a thread is, without mu */
+	int64_t			 unreachable;	/* since (ms), 0: reachable */
 	TAILQ_HEAD(, lc_sock)	 socks;
 	uint64_t		 nextid;
 };
@@ -109,6 +129,14 @@ left_ms(int64_t deadline)
 	return d < 0 ? 0 : d > 0x7fffffff ? 0x7fffffff : (int)d;
 }
 
+/* a CLOCK_MONOTONIC deadline (ms) as a timespec for cv */
+static void
+deadline_ts(int64_t deadline, struct timespec *ts)
+{
+	ts->tv_sec = deadline / 1000;
+	ts->tv_nsec = (deadline % 1000) * 1000000;
+}
+
 static void
 cond_init(pthread_cond_t *cv)
 {
@@ -146,6 +174,8 @@ conn_forget(struct lc_conn *c)
 	while ((s = TAILQ_FIRST(&c->socks)) != NULL)
 		sock_free(c, s);
 	c->cur = NULL;
+	c->connecting = 0;	/* the parent's connecting thread */
+	c->unreachable = 0;
 	c->pid = getpid();
 }
 
@@ -190,16 +220,23 @@ atfork_register(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-/* The connection for a socket path; made on first use, never freed. */
+/*
+ * The connection for a socket path and framing (LURK_LEN_PAYLOAD,
+ * LURK_LEN_MESSAGE, or LC_LEN_AUTO to ask lurkd); made on first use,
+ * never freed.
+ */
 struct lc_conn *
-lc_conn_get(const char *path)
+lc_conn_get_len(const char *path, int lenmode)
 {
 	struct lc_conn	*c;
 
+	if (lenmode != LC_LEN_AUTO && lenmode != LURK_LEN_PAYLOAD &&
+	    lenmode != LURK_LEN_MESSAGE)
+		return NULL;
 	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&conns_mu);
 	TAILQ_FOREACH(c, &conns, entry)
-		if (strcmp(c->path, path) == 0)
+		if (strcmp(c->path, path) == 0 && c->lenmode == lenmode)
 			goto out;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
@@ -207,6 +244,7 @@ lc_conn_get(const char *path)
 		c = NULL;
 		goto out;
 	}
+	c->lenmode = lenmode;
 	c->pid = getpid();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->wmu, NULL);
@@ -217,6 +255,12 @@ lc_conn_get(const char *path)
  out:
 	pthread_mutex_unlock(&conns_mu);
 	return c;
+}
+
+struct lc_conn *
+lc_conn_get(const char *path)
+{
+	return lc_conn_get_len(path, LC_LEN_AUTO);
 }
 
 static void
@@ -244,68 +288,6 @@ sock_unref(struct lc_conn *c, struct lc_sock *s)
 {
 	if (--s->refs == 0 && s->dead)
 		sock_free(c, s);
-}
-
-/* Called with c->mu held; may sleep up to the deadline on EAGAIN. */
-static struct lc_sock *
-sock_connect(struct lc_conn *c, int64_t deadline, struct lc_error *e)
-{
-	struct sockaddr_un	 sun;
-	struct lc_sock		*s;
-	struct pollfd		 pfd;
-	socklen_t		 sl;
-	int			 fd, err;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(c->path) >= sizeof(sun.sun_path)) {
-		seterr(e, LC_EINVAL, "socket path too long: %s", c->path);
-		return NULL;
-	}
-	memcpy(sun.sun_path, c->path, strlen(c->path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
-		e->sys_errno = errno;
-		seterr(e, LC_ECONNECT, "socket: %s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			break;
-		err = errno;
-		if (err == EINTR)
-			continue;
-		if (err == EAGAIN && left_ms(deadline) > 0) {
-			/* listen backlog full: lurkd is busy, try again */
-			poll(NULL, 0, 5);
-			continue;
-		}
-		if (err == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, left_ms(deadline)) == 1) {
-				sl = sizeof(err);
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-				    &sl) == 0 && err == 0)
-					break;
-			} else
-				err = ETIMEDOUT;
-		}
-		close(fd);
-		e->sys_errno = err;
-		seterr(e, err == ETIMEDOUT || err == EAGAIN ? LC_ETIMEOUT :
-		    LC_ECONNECT, "connect %s: %s", c->path, strerror(err));
-		return NULL;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		close(fd);
-		seterr(e, LC_ENOMEM, "out of memory");
-		return NULL;
-	}
-	s->fd = fd;
-	TAILQ_INIT(&s->waiters);
-	TAILQ_INSERT_TAIL(&c->socks, s, entry);
-	return s;
 }
 
 static int
@@ -336,6 +318,286 @@ send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 }
 
 /*
+ * The errors of a connection attempt after which lurkd may answer a
+ * moment later: what a restart looks like from here.
+ */
+static int
+transient(int err)
+{
+	switch (err) {
+	case ENOENT:		/* socket removed, not yet bound again */
+	case ECONNREFUSED:	/* a socket file nobody listens on */
+	case EAGAIN:		/* listen backlog full */
+	case EACCES:		/* just bound, mode and group not yet set */
+	case ECONNRESET:	/* accepted by a lurkd on its way out */
+	case EPIPE:
+	case 0:			/* the same, seen as EOF */
+		return 1;
+	}
+	return 0;
+}
+
+/* One attempt: a connected socket, or -1 and *errp. */
+static int
+connect_one(const char *path, int64_t deadline, int *errp)
+{
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	socklen_t		 sl;
+	int			 fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));	/* length checked */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		*errp = errno;
+		return -1;
+	}
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return fd;
+		if ((err = errno) != EINTR)
+			break;
+	}
+	if (err == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, left_ms(deadline)) == 1) {
+			sl = sizeof(err);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) ==
+			    0 && err == 0)
+				return fd;
+		} else
+			err = ETIMEDOUT;
+	}
+	close(fd);
+	*errp = err;
+	return -1;
+}
+
+/* Exactly len bytes by the deadline: 0, or -1 and errno (0: EOF). */
+static int
+recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 r;
+
+	while (off < len) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if ((r = poll(&pfd, 1, left_ms(deadline))) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		n = recv(fd, buf + off, len - off, 0);
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		if (n == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		off += n;
+	}
+	return 0;
+}
+
+#define PROBE_ERR	(-1)	/* *errp: the connection failed */
+#define PROBE_STATUS	(-2)	/* *status: lurkd refused the ping */
+#define PROBE_PROTO	(-3)	/* not a LURK server */
+
+/*
+ * Which length framing lurkd uses (LC_LEN_AUTO): a ping with a
+ * payload-only length of 0.  A lurkd counting the payload answers with a
+ * length of 0 (success) or 4 (an error and its lurk_state).  One counting
+ * the whole message must refuse a length below the header's with an
+ * invalid_format whose length counts the header too (20), and hangs up.
+ * No other answer is possible: a length of 16 or more means whole
+ * messages.  The ping is the lurk extension's, answered for any peer.
+ */
+static int
+probe(int fd, int64_t deadline, uint8_t *status, int *errp)
+{
+	struct lurk_hdr	 h;
+	uint8_t		 buf[LURK_HDR_LEN];
+
+	memset(&h, 0, sizeof(h));
+	h.designation = LURK_DESIG_LURK;
+	h.version = LURK_V1;
+	h.type = LURK_TYPE_PING;
+	h.status = LURK_ST_REQUEST;
+	lurk_hdr_encode(&h, buf);
+	if (send_all(fd, buf, sizeof(buf), deadline) == -1 ||
+	    recv_all(fd, buf, sizeof(buf), deadline) == -1) {
+		*errp = errno;
+		return PROBE_ERR;
+	}
+	lurk_hdr_decode(buf, &h);
+	if (h.designation != LURK_DESIG_LURK || h.version != LURK_V1 ||
+	    h.type != LURK_TYPE_PING || h.id != 0 ||
+	    h.status == LURK_ST_REQUEST)
+		return PROBE_PROTO;
+	if (h.length >= LURK_HDR_LEN)
+		return LURK_LEN_MESSAGE;
+	/* payload-only: read what is left of the answer */
+	if (h.length > 0 && recv_all(fd, buf, h.length, deadline) == -1) {
+		*errp = errno;
+		return PROBE_ERR;
+	}
+	if (h.status != LURK_ST_SUCCESS) {
+		*status = h.status;
+		return PROBE_STATUS;
+	}
+	return LURK_LEN_PAYLOAD;
+}
+
+/*
+ * Connects (and in LC_LEN_AUTO finds the framing), retrying transient
+ * failures until the deadline, or only once.  Called without c->mu by
+ * the one thread connecting; c->path and c->lenmode never change.
+ * *first_fail: when the first transient failure happened, 0 if none.
+ */
+static struct lc_sock *
+sock_open(struct lc_conn *c, int64_t deadline, int once, int64_t *first_fail,
+    struct lc_error *e)
+{
+	struct lc_sock	*s;
+	uint8_t		 status = 0;
+	int		 fd, err = 0, mode = c->lenmode, found, wait = 0;
+
+	*first_fail = 0;
+	if (strlen(c->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		seterr(e, LC_EINVAL, "socket path too long: %s", c->path);
+		return NULL;
+	}
+	for (;;) {
+		if (wait > 0) {
+			poll(NULL, 0, wait < left_ms(deadline) ? wait :
+			    left_ms(deadline));
+			wait = wait * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+			    wait * 2;
+		}
+		if ((fd = connect_one(c->path, deadline, &err)) != -1 &&
+		    mode == LC_LEN_AUTO) {
+			found = probe(fd, deadline, &status, &err);
+			if (found == LURK_LEN_MESSAGE) {
+				/* it hung up after refusing the ping */
+				close(fd);
+				mode = LURK_LEN_MESSAGE;
+				continue;
+			}
+			if (found == PROBE_STATUS || found == PROBE_PROTO) {
+				close(fd);
+				e->status = status;
+				if (found == PROBE_STATUS)
+					seterr(e, LC_ESTATUS, "lurkd answered "
+					    "%s (%u)", edge_status_name(status),
+					    status);
+				else
+					seterr(e, LC_EPROTO, "%s: not a lurkd "
+					    "socket (unexpected answer to a "
+					    "ping)", c->path);
+				return NULL;
+			}
+			if (found == PROBE_ERR) {
+				close(fd);
+				fd = -1;
+			} else
+				mode = found;
+		}
+		if (fd != -1)
+			break;
+		if (!transient(err) || once || left_ms(deadline) == 0)
+			break;
+		if (*first_fail == 0)
+			*first_fail = now_ms();
+		if (wait == 0)
+			wait = BACKOFF_MIN_MS;
+	}
+	if (fd == -1) {
+		if (transient(err) && *first_fail == 0)
+			*first_fail = now_ms();
+		e->sys_errno = err;
+		if (err == ETIMEDOUT)
+			seterr(e, LC_ETIMEOUT, "lurkd at %s: no answer in time",
+			    c->path);
+		else
+			seterr(e, LC_ECONNECT, "connect %s: %s%s", c->path,
+			    err ? strerror(err) : "closed by lurkd",
+			    once ? " (down for longer than the timeout: "
+			    "not retried)" : "");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		close(fd);
+		seterr(e, LC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->fd = fd;
+	s->lenmode = mode;
+	TAILQ_INIT(&s->waiters);
+	return s;
+}
+
+/*
+ * The socket to send on, with c->mu held (dropped while connecting): the
+ * current one, the one another thread is making, or a new one.
+ */
+static struct lc_sock *
+conn_sock(struct lc_conn *c, int timeout_ms, int64_t deadline,
+    struct lc_error *e)
+{
+	struct lc_sock	*s;
+	struct timespec	 ts;
+	int64_t		 first_fail;
+	int		 once;
+
+	for (;;) {
+		if (c->pid != getpid())
+			conn_forget(c);	/* no atfork handler ran */
+		if (c->cur != NULL)
+			return c->cur;
+		if (!c->connecting)
+			break;
+		if (left_ms(deadline) == 0) {
+			seterr(e, c->unreachable ? LC_ECONNECT : LC_ETIMEOUT,
+			    "lurkd at %s: no connection in time", c->path);
+			return NULL;
+		}
+		deadline_ts(deadline, &ts);
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	once = c->unreachable != 0 && now_ms() - c->unreachable >= timeout_ms;
+	c->connecting = 1;
+	pthread_mutex_unlock(&c->mu);
+	s = sock_open(c, deadline, once, &first_fail, e);
+	pthread_mutex_lock(&c->mu);
+	c->connecting = 0;
+	pthread_cond_broadcast(&c->cv);
+	if (s == NULL) {
+		if (first_fail == 0)
+			c->unreachable = 0;	/* it answered, somehow */
+		else if (c->unreachable == 0)
+			c->unreachable = first_fail;
+		return NULL;
+	}
+	c->unreachable = 0;
+	TAILQ_INSERT_TAIL(&c->socks, s, entry);
+	c->cur = s;
+	return s;
+}
+
+/*
  * Hands every complete response in the read buffer to its waiter.
  * Returns -1 if the stream breaks the protocol (the socket must go).
  */
@@ -345,13 +607,15 @@ dispatch(struct lc_sock *s)
 	struct lurk_hdr		 h;
 	struct lc_waiter	*w;
 	size_t			 off = 0, mlen;
+	uint32_t		 plen;
 
 	while (s->rlen - off >= LURK_HDR_LEN) {
 		lurk_hdr_decode(s->rbuf + off, &h);
 		if (h.designation != LURK_DESIG_EDGE || h.version != LURK_V1 ||
-		    h.length > LC_MAX_RESPONSE)
+		    lurk_payload_len(&h, s->lenmode, &plen) == -1 ||
+		    plen > LC_MAX_RESPONSE)
 			return -1;
-		mlen = LURK_HDR_LEN + (size_t)h.length;
+		mlen = LURK_HDR_LEN + (size_t)plen;
 		if (s->rlen - off < mlen)
 			break;
 		TAILQ_FOREACH(w, &s->waiters, entry)
@@ -361,14 +625,13 @@ dispatch(struct lc_sock *s)
 		if (w != NULL) {
 			if (h.type != w->type || h.status == LURK_ST_REQUEST)
 				w->done = W_PROTO;
-			else if ((w->resp = malloc(h.length ? h.length : 1)) ==
-			    NULL) {
+			else if ((w->resp = malloc(plen ? plen : 1)) == NULL) {
 				w->done = W_PROTO;
 				w->err = ENOMEM;
 			} else {
 				memcpy(w->resp, s->rbuf + off + LURK_HDR_LEN,
-				    h.length);
-				w->resplen = h.length;
+				    plen);
+				w->resplen = plen;
 				w->status = h.status;
 				w->done = W_ANSWERED;
 			}
@@ -431,9 +694,9 @@ read_some(struct lc_sock *s, int64_t deadline)
 
 /* One try: LC_OK or an error; *retry set if the connection broke. */
 static enum lc_result
-request_once(struct lc_conn *c, int64_t deadline, uint8_t type,
-    uint8_t *msg, size_t msglen, struct lc_waiter *w, int *retry,
-    struct lc_error *e)
+request_once(struct lc_conn *c, int timeout_ms, int64_t deadline,
+    uint8_t type, uint8_t *msg, size_t msglen, struct lc_waiter *w,
+    int *retry, struct lc_error *e)
 {
 	struct lurk_hdr	 h;
 	struct lc_sock	*s;
@@ -442,14 +705,9 @@ request_once(struct lc_conn *c, int64_t deadline, uint8_t type,
 
 	*retry = 0;
 	pthread_mutex_lock(&c->mu);
-	if (c->pid != getpid())
-		conn_forget(c);	/* no atfork handler ran: fork by hand */
-	if ((s = c->cur) == NULL) {
-		if ((s = sock_connect(c, deadline, e)) == NULL) {
-			pthread_mutex_unlock(&c->mu);
-			return e->result;
-		}
-		c->cur = s;
+	if ((s = conn_sock(c, timeout_ms, deadline, e)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		return e->result;
 	}
 	s->refs++;
 	memset(w, 0, sizeof(*w));
@@ -464,7 +722,7 @@ request_once(struct lc_conn *c, int64_t deadline, uint8_t type,
 	h.type = type;
 	h.status = LURK_ST_REQUEST;
 	h.id = w->id;
-	h.length = msglen - LURK_HDR_LEN;
+	h.length = lurk_length_field(msglen - LURK_HDR_LEN, s->lenmode);
 	lurk_hdr_encode(&h, msg);
 	/*
 	 * Another writer may hold the socket up to its deadline, not ours.
@@ -490,8 +748,7 @@ request_once(struct lc_conn *c, int64_t deadline, uint8_t type,
 	if (r == -1)
 		/* a partial message breaks the framing for everybody */
 		sock_kill(c, s, err, err == ETIMEDOUT ? W_PROTO : W_BROKEN);
-	ts.tv_sec = deadline / 1000;
-	ts.tv_nsec = (deadline % 1000) * 1000000;
+	deadline_ts(deadline, &ts);
 	while (w->done == W_WAITING) {
 		if (left_ms(deadline) == 0)
 			break;
@@ -548,9 +805,9 @@ request_once(struct lc_conn *c, int64_t deadline, uint8_t type,
 
 /*
  * Sends one request of the edge extension and waits for its answer, at
- * most timeout_ms in all (retry included).  On LC_OK, *resp (free with
- * lc_free_response) holds the success payload; an error status from
- * lurkd is LC_ESTATUS with e->status set.
+ * most timeout_ms in all (reconnections and resends included).  On
+ * LC_OK, *resp (free with lc_free_response) holds the success payload;
+ * an error status from lurkd is LC_ESTATUS with e->status set.
  */
 int
 lc_request(struct lc_conn *c, int timeout_ms, uint8_t type,
@@ -560,7 +817,7 @@ lc_request(struct lc_conn *c, int timeout_ms, uint8_t type,
 	struct lc_waiter	 w;
 	uint8_t			*msg;
 	int64_t			 deadline = now_ms() + timeout_ms;
-	int			 r, retry, tries;
+	int			 r, retry, sends;
 
 	memset(e, 0, sizeof(*e));
 	*resp = NULL;
@@ -575,11 +832,13 @@ lc_request(struct lc_conn *c, int timeout_ms, uint8_t type,
 	}
 	if (reqlen > 0)
 		memcpy(msg + LURK_HDR_LEN, req, reqlen);
-	for (tries = 0; tries < 2; tries++) {
+	/* lost with its connection: send again, on a new one */
+	for (sends = 0;; sends++) {
 		memset(e, 0, sizeof(*e));
-		r = request_once(c, deadline, type, msg, LURK_HDR_LEN + reqlen,
-		    &w, &retry, e);
-		if (r != LC_EIO || !retry)
+		r = request_once(c, timeout_ms, deadline, type, msg,
+		    LURK_HDR_LEN + reqlen, &w, &retry, e);
+		if (r != LC_EIO || !retry || sends == LC_MAX_RESENDS ||
+		    left_ms(deadline) == 0)
 			break;
 	}
 	free(msg);

@@ -127,7 +127,7 @@ lurk_call(struct lurk_prov *p, const char *socket, const char *keyname,
 	struct lc_error	 e;
 	int		 reason;
 
-	if ((c = lc_conn_get(socket)) == NULL) {
+	if ((c = lc_conn_get_len(socket, p->lenmode)) == NULL) {
 		LURK_ERR(p, LURK_R_INTERNAL, "out of memory");
 		return 0;
 	}
@@ -285,14 +285,31 @@ parse_timeout(const char *s, int *ms)
 	return 0;
 }
 
+static int
+parse_length(const char *s, int *mode)
+{
+	if (strcmp(s, "auto") == 0)
+		*mode = LC_LEN_AUTO;
+	else if (strcmp(s, "payload") == 0)
+		*mode = LURK_LEN_PAYLOAD;
+	else if (strcmp(s, "message") == 0)
+		*mode = LURK_LEN_MESSAGE;
+	else
+		return -1;
+	return 0;
+}
+
 int	OSSL_provider_init(const OSSL_CORE_HANDLE *, const OSSL_DISPATCH *,
 	    const OSSL_DISPATCH **, void **);
 
 /*
  * Settings, each from the first place that has it: environment
  * (LURK_SOCKET, LURK_TIMEOUT_MS), the provider's section of openssl.cnf
- * (socket, timeout_ms), the defaults.  A key reference that names a
- * socket overrides all of them for its key.
+ * (socket, timeout_ms, length), the defaults.  A key reference that
+ * names a socket overrides all of them for its key.  The environment is
+ * read with secure_getenv: a set-id program that loads this provider
+ * (through a system-wide openssl.cnf) is not pointed at another socket
+ * by whoever runs it.
  */
 int
 OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -303,7 +320,8 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	const OSSL_DISPATCH		*d;
 	const char			*sock, *tmo;
 	char				*cnf_sock = NULL, *cnf_tmo = NULL;
-	OSSL_PARAM			 cp[3];
+	char				*cnf_len = NULL;
+	OSSL_PARAM			 cp[4];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return 0;
@@ -330,21 +348,28 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 	cp[0] = OSSL_PARAM_construct_utf8_ptr("socket", &cnf_sock, 0);
 	cp[1] = OSSL_PARAM_construct_utf8_ptr("timeout_ms", &cnf_tmo, 0);
-	cp[2] = OSSL_PARAM_construct_end();
+	cp[2] = OSSL_PARAM_construct_utf8_ptr("length", &cnf_len, 0);
+	cp[3] = OSSL_PARAM_construct_end();
 	if (get_params != NULL && !get_params(handle, cp))
-		cnf_sock = cnf_tmo = NULL;
+		cnf_sock = cnf_tmo = cnf_len = NULL;
 
-	if ((sock = getenv("LURK_SOCKET")) == NULL || *sock == '\0')
+	if ((sock = secure_getenv("LURK_SOCKET")) == NULL || *sock == '\0')
 		sock = cnf_sock != NULL && *cnf_sock != '\0' ? cnf_sock :
 		    LC_DEFAULT_SOCKET;
 	if ((p->socket = strdup(sock)) == NULL)
 		goto fail;
 	p->timeout_ms = LC_DEFAULT_TIMEOUT_MS;
-	if ((tmo = getenv("LURK_TIMEOUT_MS")) == NULL || *tmo == '\0')
+	if ((tmo = secure_getenv("LURK_TIMEOUT_MS")) == NULL || *tmo == '\0')
 		tmo = cnf_tmo;
 	if (tmo != NULL && parse_timeout(tmo, &p->timeout_ms) == -1) {
 		LURK_ERR(p, LURK_R_BAD_PARAMETER,
 		    "timeout_ms \"%s\": want 1 to 600000", tmo);
+		goto fail;
+	}
+	p->lenmode = LC_LEN_AUTO;
+	if (cnf_len != NULL && parse_length(cnf_len, &p->lenmode) == -1) {
+		LURK_ERR(p, LURK_R_BAD_PARAMETER,
+		    "length \"%s\": want auto, payload or message", cnf_len);
 		goto fail;
 	}
 

@@ -45,6 +45,7 @@ struct lurk_prov {
 	OSSL_LIB_CTX		*corectx;	/* only for core BIOs */
 	char			*socket;	/* LURK_SOCKET, cnf, or default */
 	int			 timeout_ms;
+	int			 lenmode;	/* LC_LEN_AUTO, LURK_LEN_* */
 	OSSL_FUNC_core_new_error_fn		*new_error;
 	OSSL_FUNC_core_set_error_debug_fn	*set_error_debug;
 	OSSL_FUNC_core_vset_error_fn		*vset_error;

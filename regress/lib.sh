@@ -165,6 +165,106 @@ mkleaf() {
 	    2>/dev/null
 }
 
+# stock_require SERVER COMMAND PACKAGE USER: ends the test (skip) unless
+# COMMAND exists, we are root and USER exists; the provider must be
+# built.  lurkd's socket will be $SOCK.
+stock_require() {
+	SOCK=$T/run/lurk.sock
+	mkdir -p "$T/run"
+	command -v "$2" >/dev/null ||
+	    { skip "$1: package $3 not installed"; finish; }
+	[ "$(id -u)" = 0 ] || { skip "$1: needs root (user $4)"; finish; }
+	getent passwd "$4" >/dev/null || { skip "$1: no user $4"; finish; }
+	[ -f "$PROVIDER" ] || { nok "provider built"; finish; }
+	ensure_user || { nok "create user _lurkd"; finish; }
+}
+
+# stock_lurkd USER KEYPROCS LISTEN-LINE...: lurkd started with the
+# given listen lines and the CA-signed leaves "rsa" (rsa2048) and "ec"
+# (p256), both allowed to USER, and $T/rsa.ref, $T/ec.ref made through
+# $SOCK (naming it unless REF_SOCKET=no).  Ends the test on failure.
+stock_lurkd() {
+	local user=$1 kp=$2 line k
+	shift 2
+	mkca && mkleaf rsa rsa2048 && mkleaf ec p256 ||
+	    { nok "make CA and keys"; finish; }
+	{
+		for line; do echo "$line"; done
+		echo "keyprocs $kp"
+		for k in rsa ec; do
+			printf 'key "%s" {\n\tprivate "%s"\n\tcertificate "%s"\n\tallow user "%s"\n}\n' \
+			    "$k" "$T/$k.key" "$T/$k.crt" "$user"
+		done
+	} >"$T/lurkd.conf"
+	start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
+	for k in rsa ec; do
+		if [ "${REF_SOCKET:-}" = no ]; then
+			LURK_SOCKET=$SOCK "$LURKCTL" keyref "$T/$k.crt"
+		else
+			"$LURKCTL" keyref -S "$SOCK" "$T/$k.crt"
+		fi >"$T/$k.ref" || { nok "lurkctl keyref $k"; finish; }
+	done
+}
+
+# stock_sclient [s_client args...]: a verified handshake with test.lurk
+# on 127.0.0.1:$PORT (after STARTTLS if $STARTTLS names the protocol),
+# -brief output
+stock_sclient() {
+	echo QUIT | timeout 15 openssl s_client -connect "127.0.0.1:$PORT" \
+	    ${STARTTLS:+-starttls "$STARTTLS"} -servername test.lurk \
+	    -CAfile "$T/ca.crt" -verify_return_error -brief "$@" 2>&1
+}
+
+# stock_tls WHAT SIGNATURE-TYPE [s_client args...]: ok if the handshake
+# verifies and the server signed with SIGNATURE-TYPE ("RSA-PSS", "ECDSA";
+# "RSA" takes both RSA kinds)
+stock_tls() {
+	local what=$1 sig=$2 out
+	shift 2
+	out=$(stock_sclient "$@")
+	if grep -q "Signature type: $sig" <<<"$out" &&
+	    grep -q 'Verification: OK' <<<"$out"; then
+		ok "$what"
+	else
+		nok "$what"
+		echo "$out" | head -5
+	fi
+}
+
+# stock_signed USER WHO: lurkd signed TLS 1.3 and 1.2 with both stock
+# keys, every time for USER's uid
+stock_signed() {
+	local uid k
+	uid=$(id -u "$1")
+	kill -USR1 "$LURKD_PID"
+	wait_log 'stats: key "ec"' 5
+	for k in rsa ec; do
+		check "lurkd signed TLS 1.3 and 1.2 with the key \"$k\"" \
+		    grep -Eq "stats: key \"$k\": .*sign-tls13 [1-9].* sign-tls12 [1-9]" \
+		    "$T/lurkd.log"
+	done
+	check "... asked by $2, uid $1 ($uid)" \
+	    eval 'grep -q "uid $uid: sign-tls13 key" "$T/lurkd.log" &&
+	    ! grep -E ": sign-tls1[23] key" "$T/lurkd.log" | grep -vq "uid $uid:"'
+}
+
+# stock_outage SERVER LOG: lurkd stopped, a handshake fails and the
+# server's LOG says lurkd is not reachable; lurkd started again, TLS 1.3
+# RSA and TLS 1.2 ECDSA handshakes succeed (the server is not restarted)
+stock_outage() {
+	local out
+	stop_lurkd
+	out=$(stock_sclient -tls1_3)
+	check "lurkd stopped: the handshake fails" \
+	    eval '! grep -q "Verification: OK" <<<"$out"'
+	check "... and $1 logs why" grep -q 'lurkd not reachable' "$2"
+	start_lurkd "$T/lurkd.conf" || nok "lurkd restarted"
+	stock_tls "lurkd restarted: TLS 1.3 RSA again, $1 not restarted" \
+	    RSA-PSS -tls1_3 -sigalgs rsa_pss_rsae_sha256
+	stock_tls "... TLS 1.2 ECDHE-ECDSA again" ECDSA \
+	    -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+}
+
 # provider_conf FILE SOCKET [timeout_ms]: an openssl.cnf that loads the
 # default provider and lurk.so
 provider_conf() {
@@ -198,4 +298,69 @@ wait_port() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# --- restarts under load (regress/provider/restart.t, regress/stock/) -----
+HSLOAD=${HSLOAD:-$TOP/bench/hsload}
+
+# restart_under_load PORT SECONDS RESTARTS SIGALGS...: one bench/hsload
+# per signature algorithm (TLS 1.3, 2 connections at a time) against
+# 127.0.0.1:PORT for SECONDS while lurkd is restarted RESTARTS times
+# (stop, start, each waited for) at even intervals; before each stop
+# lurkd logs its counters, so each instance's signatures can be counted.
+# Sets HS_RUN (handshakes attempted), HS_FAILED, RESTART_MS (the longest
+# gap between stop and ready) and RESTARTS_DONE.
+restart_under_load() {
+	local port=$1 secs=$2 n=$3 i sa out t0 gap step pids=() outs=()
+	shift 3
+	for sa; do
+		out=$T/hsload.$sa
+		"$HSLOAD" -p "$port" -c 2 -t "$secs" -w 0 -s "$sa" \
+		    >"$out" 2>&1 &
+		pids+=($!)
+		outs+=("$out")
+	done
+	RESTART_MS=0 RESTARTS_DONE=0
+	step=$((secs * 1000 / (n + 1) - 200))
+	for ((i = 1; i <= n; i++)); do
+		sleep "$((step / 1000)).$(printf %03d $((step % 1000)))"
+		kill -USR1 "$LURKD_PID"
+		sleep 0.2
+		cp "$T/lurkd.log" "$T/lurkd.log.$i"
+		t0=$(date +%s%N)
+		stop_lurkd || break
+		start_lurkd "$T/lurkd.conf" || break
+		gap=$((($(date +%s%N) - t0) / 1000000))
+		[ "$gap" -gt "$RESTART_MS" ] && RESTART_MS=$gap
+		RESTARTS_DONE=$i
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	kill -USR1 "$LURKD_PID"
+	sleep 0.2
+	cp "$T/lurkd.log" "$T/lurkd.log.$((n + 1))"
+	HS_RUN=0 HS_FAILED=0
+	for out in "${outs[@]}"; do
+		local ok err
+		ok=$(sed -n 's/.* hs_total=\([0-9]*\).*/\1/p' "$out")
+		err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$out")
+		if [ -z "$ok" ] || [ -z "$err" ]; then
+			echo "hsload: no result in $out:" >&2
+			cat "$out" >&2
+			HS_FAILED=$((HS_FAILED + 1))
+			continue
+		fi
+		HS_RUN=$((HS_RUN + ok + err))
+		HS_FAILED=$((HS_FAILED + err))
+		grep -v '^ok ' "$out" >&2
+	done
+}
+
+# signed_by_each_instance N KEY: every one of the N lurkd instances of
+# restart_under_load made TLS 1.3 signatures with KEY
+signed_by_each_instance() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		grep -Eq "stats: key \"$2\": .*sign-tls13 [1-9]" \
+		    "$T/lurkd.log.$i" || return 1
+	done
 }

@@ -1,9 +1,10 @@
 /*
  * The edge client against a fake lurkd in a thread: answers matched by id
  * when they come in reverse order, a connection closed under a request
- * (lurkd restarted) retried once, a silent server timing out on time,
- * error statuses, an absent server, and a forked child making its own
- * connection.
+ * sent again, a silent server timing out on time, error statuses, a
+ * forked child making its own connection; restarts (socket missing, then
+ * refusing, then back) within and beyond the timeout; both length
+ * framings, found by the ping probe or configured.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,8 @@
 #include "provider/client.h"
 #include "regress/test.h"
 
-enum mode { ECHO, REVERSE, DROP_FIRST, SILENT, STATUS };
+enum mode { ECHO, REVERSE, DROP_FIRST, DROP_ALL, SILENT, STATUS,
+    PING_TEMPFAIL };
 
 #define MAXCONN	8
 #define NREV	4
@@ -34,7 +37,10 @@ static struct {
 	volatile int	 mode;
 	volatile int	 stop;
 	volatile int	 accepts;
-	volatile int	 requests;
+	volatile int	 requests;	/* of the edge extension */
+	volatile int	 pings;
+	volatile int	 refused;	/* framing lost */
+	volatile int	 lenmode;	/* LURK_LEN_* */
 	int		 conns[MAXCONN];
 	int		 nconns;
 	uint8_t		 held[NREV][LURK_HDR_LEN + 64];
@@ -69,9 +75,10 @@ answer(int fd, uint8_t *msg, size_t len, uint8_t status)
 		memcpy(msg + LURK_HDR_LEN, state, 4);
 		len = LURK_HDR_LEN + 4;
 	}
-	h.length = len - LURK_HDR_LEN;
+	h.length = lurk_length_field(len - LURK_HDR_LEN, srv.lenmode);
 	lurk_hdr_encode(&h, msg);
-	if (write(fd, msg, len) != (ssize_t)len)
+	/* EPIPE: a client that gave up (a timed-out ping) */
+	if (write(fd, msg, len) != (ssize_t)len && errno != EPIPE)
 		perror("fake lurkd: write");
 }
 
@@ -88,6 +95,7 @@ server(void *arg)
 	struct pollfd	 pfd[MAXCONN + 1];
 	struct lurk_hdr	 h;
 	uint8_t		 msg[LURK_HDR_LEN + 64];
+	uint32_t	 plen;
 	size_t		 len;
 	int		 i, fd, n;
 
@@ -115,16 +123,37 @@ server(void *arg)
 				continue;
 			}
 			lurk_hdr_decode(msg, &h);
-			if (h.length > 64 ||
-			    readn(fd, msg + LURK_HDR_LEN, h.length) == -1) {
+			if (lurk_payload_len(&h, srv.lenmode, &plen) == -1) {
+				/* as lurkd: invalid_format, hang up */
+				answer(fd, msg, LURK_HDR_LEN,
+				    LURK_ST_INVALID_FORMAT);
+				srv.refused++;
 				drop(i);
 				continue;
 			}
-			len = LURK_HDR_LEN + h.length;
+			if (plen > 64 ||
+			    readn(fd, msg + LURK_HDR_LEN, plen) == -1) {
+				drop(i);
+				continue;
+			}
+			len = LURK_HDR_LEN + plen;
+			if (h.designation == LURK_DESIG_LURK &&
+			    h.type == LURK_TYPE_PING) {
+				srv.pings++;
+				answer(fd, msg, len, srv.mode == PING_TEMPFAIL ?
+				    LURK_ST_TEMPORARY_FAILURE :
+				    plen == 0 ? LURK_ST_SUCCESS :
+				    LURK_ST_INVALID_FORMAT);
+				continue;
+			}
 			srv.requests++;
 			switch (srv.mode) {
 			case ECHO:
+			case PING_TEMPFAIL:
 				answer(fd, msg, len, LURK_ST_SUCCESS);
+				break;
+			case DROP_ALL:
+				drop(i);
 				break;
 			case STATUS:
 				answer(fd, msg, len, EDGE_ST_UNAUTHORIZED);
@@ -160,12 +189,47 @@ server(void *arg)
 }
 
 static char	 path[108];
+static pthread_t st;
+
+static void
+srv_listen(void)
+{
+	struct sockaddr_un	 sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((srv.lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(srv.lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(srv.lfd, 8) == -1) {
+		perror("fake lurkd");
+		exit(1);
+	}
+}
+
+static void
+srv_start(void)
+{
+	srv_listen();
+	srv.stop = 0;
+	pthread_create(&st, NULL, server, NULL);
+}
+
+/* stale: leave a socket file nobody listens on (ECONNREFUSED) */
+static void
+srv_stop(int stale)
+{
+	srv.stop = 1;
+	pthread_join(st, NULL);
+	close(srv.lfd);
+	if (!stale)
+		unlink(path);
+}
 
 /* one request whose payload is its own tag; 1 if the echo is ours */
 static int
-echo(int timeout, uint32_t tag, struct lc_error *e)
+echo_on(struct lc_conn *c, int timeout, uint32_t tag, struct lc_error *e)
 {
-	struct lc_conn	*c = lc_conn_get(path);
 	uint8_t		 req[4], *resp;
 	size_t		 resplen;
 	int		 r, ok;
@@ -181,6 +245,12 @@ echo(int timeout, uint32_t tag, struct lc_error *e)
 	ok = resplen == 4 && memcmp(resp, req, 4) == 0;
 	lc_free_response(resp, resplen);
 	return ok;
+}
+
+static int
+echo(int timeout, uint32_t tag, struct lc_error *e)
+{
+	return echo_on(lc_conn_get(path), timeout, tag, e);
 }
 
 static int	 rev_ok[NREV];
@@ -204,33 +274,48 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* a restart: no socket, then a stale one, each for gap ms, then back */
+static void *
+restart_thread(void *arg)
+{
+	struct sockaddr_un	 sun;
+	int			 gap = (int)(intptr_t)arg, fd;
+
+	srv_stop(0);
+	poll(NULL, 0, gap);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		perror("stale socket");
+	close(fd);
+	poll(NULL, 0, gap);
+	unlink(path);
+	srv_start();
+	return NULL;
+}
+
 int
 main(void)
 {
-	struct sockaddr_un	 sun;
 	struct lc_error		 e;
 	struct lc_conn		*c;
-	pthread_t		 st, t[NREV];
+	pthread_t		 rt, t[NREV];
 	char			 dir[] = "/tmp/lurk-client-test.XXXXXX";
-	char			 longpath[200];
+	char			 longpath[200], path2[120];
 	uint8_t			*resp;
 	size_t			 resplen;
 	int64_t			 t0, dt;
 	pid_t			 pid;
 	int			 i, all, status, r;
 
+	/* the fake lurkd answers connections the client gave up on */
+	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/lurk.sock", dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((srv.lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
-	    bind(srv.lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(srv.lfd, 8) == -1) {
-		perror("fake lurkd");
-		return 1;
-	}
+	srv_listen();	/* not accepting yet */
 
 	c = lc_conn_get(path);
 	{
@@ -245,12 +330,15 @@ main(void)
 	    "nobody answers (listen backlog only): times out");
 
 	srv.mode = ECHO;
+	srv.stop = 0;
 	pthread_create(&st, NULL, server, NULL);
-	/* the timed-out request's answer arrives late and is dropped */
 	CHECK(echo(2000, 1, &e), "echo: answer matched to its request");
-	CHECK(srv.accepts == 1, "one connection");
+	CHECK(srv.accepts == 2 && srv.pings == 2 && srv.requests == 1,
+	    "one connection, found payload framing with a ping (and the "
+	    "timed-out one)");
 
 	srv.mode = REVERSE;
+	srv.accepts = 0;
 	for (i = 0; i < NREV; i++)
 		pthread_create(&t[i], NULL, rev_thread, (void *)(intptr_t)i);
 	all = 1;
@@ -259,13 +347,26 @@ main(void)
 		all &= rev_ok[i];
 	}
 	CHECK(all, "4 threads, answers in reverse order: each gets its own");
-	CHECK(srv.accepts == 1, "... over the one connection");
+	CHECK(srv.accepts == 0, "... over the one connection");
 
 	srv.mode = DROP_FIRST;
 	srv.requests = 0;
+	srv.accepts = 0;
 	CHECK(echo(2000, 2, &e),
 	    "connection closed under a request: reconnected and resent");
-	CHECK(srv.accepts == 2, "... on a second connection");
+	CHECK(srv.accepts == 1 && srv.requests == 2,
+	    "... on a second connection");
+
+	srv.mode = DROP_ALL;
+	srv.requests = 0;
+	t0 = now_ms();
+	r = lc_request(lc_conn_get(path), 2000, EDGE_TYPE_KEY_INFO,
+	    (const uint8_t *)"x", 1, &resp, &resplen, &e);
+	dt = now_ms() - t0;
+	CHECK(r == LC_EIO && srv.requests == 4,
+	    "a request that always loses its connection: sent 4 times, "
+	    "LC_EIO");
+	CHECK(dt < 1000, "... at once, not at the deadline");
 
 	srv.mode = STATUS;
 	r = lc_request(lc_conn_get(path), 2000, EDGE_TYPE_KEY_INFO,
@@ -296,16 +397,85 @@ main(void)
 	CHECK(echo(2000, 5, &e) && srv.accepts == 1,
 	    "parent: still on its own connection");
 
-	srv.stop = 1;
-	pthread_join(st, NULL);
-	close(srv.lfd);
-	unlink(path);
-	rmdir(dir);
+	/* restarts: the socket missing, then refusing, then back */
+	srv.accepts = 0;
+	pthread_create(&rt, NULL, restart_thread, (void *)(intptr_t)150);
+	poll(NULL, 0, 50);
+	t0 = now_ms();
+	r = echo(2000, 6, &e);
+	dt = now_ms() - t0;
+	pthread_join(rt, NULL);
+	CHECK(r, "restart shorter than the timeout (socket gone, then "
+	    "refusing): the request is answered");
+	CHECK(dt >= 200 && srv.accepts == 1,
+	    "... after waiting for the new server, on a new connection");
 
+	pthread_create(&rt, NULL, restart_thread, (void *)(intptr_t)700);
+	poll(NULL, 0, 50);
+	t0 = now_ms();
 	r = lc_request(lc_conn_get(path), 1000, EDGE_TYPE_KEY_INFO, NULL, 0,
 	    &resp, &resplen, &e);
-	CHECK(r == LC_ECONNECT,
-	    "server gone: connection lost, the reconnection fails");
+	dt = now_ms() - t0;
+	CHECK(r == LC_ECONNECT && e.sys_errno == ECONNREFUSED,
+	    "restart longer than the timeout: LC_ECONNECT, ECONNREFUSED");
+	CHECK(dt >= 990 && dt < 1300, "... at the deadline, not later");
+	t0 = now_ms();
+	r = lc_request(lc_conn_get(path), 1000, EDGE_TYPE_KEY_INFO, NULL, 0,
+	    &resp, &resplen, &e);
+	dt = now_ms() - t0;
+	CHECK(r == LC_ECONNECT && dt < 100,
+	    "unreachable for longer than a timeout: the next request fails "
+	    "at once");
+	pthread_join(rt, NULL);
+	CHECK(echo(1000, 7, &e), "server back: answered again");
+	srv_stop(0);
+	t0 = now_ms();
+	r = lc_request(lc_conn_get(path), 300, EDGE_TYPE_KEY_INFO, NULL, 0,
+	    &resp, &resplen, &e);
+	dt = now_ms() - t0;
+	CHECK(r == LC_ECONNECT && e.sys_errno == ENOENT && dt >= 290,
+	    "server gone: connection lost, reconnections fail until the "
+	    "deadline: LC_ECONNECT, ENOENT");
+
+	/* both framings, found or configured */
+	srv.lenmode = LURK_LEN_MESSAGE;
+	srv.accepts = srv.pings = srv.requests = srv.refused = 0;
+	srv_start();
+	CHECK(echo(1000, 8, &e), "whole-message framing found by the ping");
+	CHECK(srv.accepts == 2 && srv.refused == 1 && srv.requests == 1,
+	    "... refused (shorter than a header), then a connection "
+	    "framed so");
+	srv.accepts = srv.pings = srv.requests = 0;
+	CHECK(echo_on(lc_conn_get_len(path, LURK_LEN_MESSAGE), 1000, 9, &e) &&
+	    srv.accepts == 1 && srv.pings == 0,
+	    "whole-message framing configured: no ping");
+	srv.accepts = 0;
+	r = lc_request(lc_conn_get_len(path, LURK_LEN_PAYLOAD), 300,
+	    EDGE_TYPE_KEY_INFO, (const uint8_t *)"x", 1, &resp, &resplen, &e);
+	CHECK(r != LC_OK && srv.requests == 1,
+	    "payload framing configured against a whole-message server: "
+	    "fails");
+	srv_stop(0);
+	srv.lenmode = LURK_LEN_PAYLOAD;
+	srv_start();
+	srv.accepts = srv.pings = srv.requests = 0;
+	CHECK(echo_on(lc_conn_get_len(path, LURK_LEN_PAYLOAD), 1000, 10, &e) &&
+	    srv.accepts == 1 && srv.pings == 0 && srv.requests == 1,
+	    "payload framing configured: no ping");
+	CHECK(lc_conn_get_len(path, 7) == NULL, "unknown framing: refused");
+
+	/* another name for the socket: a new connection, so a new ping */
+	srv.mode = PING_TEMPFAIL;
+	srv.requests = 0;
+	snprintf(path2, sizeof(path2), "%s//lurk.sock", dir);
+	r = lc_request(lc_conn_get(path2), 1000, EDGE_TYPE_KEY_INFO, NULL, 0,
+	    &resp, &resplen, &e);
+	CHECK(r == LC_ESTATUS && e.status == LURK_ST_TEMPORARY_FAILURE &&
+	    srv.requests == 0,
+	    "ping answered temporary_failure: that status, request not sent");
+	srv_stop(0);
+	rmdir(dir);
+
 	r = lc_request(lc_conn_get(path), 1000, EDGE_TYPE_KEY_INFO, NULL, 0,
 	    &resp, &resplen, &e);
 	CHECK(r == LC_ECONNECT && e.sys_errno == ENOENT,

@@ -2,33 +2,12 @@
 # haproxy, with the lurk key reference in the crt bundle: curl gets 200.
 . "$LURKD_TOP/regress/lib.sh"
 
-command -v haproxy >/dev/null || { skip "haproxy: package haproxy not installed"; finish; }
-[ "$(id -u)" = 0 ] || { skip "haproxy: needs root (user haproxy)"; finish; }
-[ -f "$PROVIDER" ] || { nok "provider built"; finish; }
-ensure_user || { nok "create user _lurkd"; finish; }
-getent passwd haproxy >/dev/null || { skip "haproxy: no user haproxy"; finish; }
+stock_require haproxy haproxy haproxy haproxy
 
-mkca && mkleaf ec p256 && mkleaf rsa rsa2048 || { nok "make CA and keys"; finish; }
-SOCK=$T/run/lurk.sock
-mkdir -p "$T/run"
-cat >"$T/lurkd.conf" <<CONF
-listen on unix "$SOCK" mode 0666
-keyprocs 1
-key "ec" {
-	private "$T/ec.key"
-	certificate "$T/ec.crt"
-	allow user "haproxy"
-}
-key "rsa" {
-	private "$T/rsa.key"
-	certificate "$T/rsa.crt"
-	allow user "haproxy"
-}
-CONF
-start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
+stock_lurkd haproxy 1 "listen on unix \"$SOCK\" mode 0666"
 for k in ec rsa; do
-	{ cat "$T/$k.crt"; "$LURKCTL" keyref -S "$SOCK" "$T/$k.crt"; } \
-	    >"$T/$k.pem" || { nok "crt bundle for $k"; finish; }
+	cat "$T/$k.crt" "$T/$k.ref" >"$T/$k.pem" ||
+	    { nok "crt bundle for $k"; finish; }
 done
 check "the crt bundles hold no private key" \
     bash -c "! grep -q 'PRIVATE KEY' '$T/ec.pem' '$T/rsa.pem'"
