@@ -68,7 +68,7 @@ stop_server
 provider_conf "$T/openssl.cnf" "$SOCK" 2000
 out=$(OPENSSL_CONF=$T/openssl.cnf openssl list -providers 2>&1)
 check "openssl list -providers shows the lurk provider active" \
-    grep -A3 '^  lurk$' <<<"$out" | grep -q 'status: active'
+    grep -q 'status: active' <<<"$(grep -A3 '^  lurk$' <<<"$out")"
 sed -i '/^timeout_ms/a length = words' "$T/openssl.cnf"
 out=$(OPENSSL_CONF=$T/openssl.cnf openssl list -providers 2>&1)
 check "provider length words: the provider does not load" \

@@ -79,8 +79,9 @@ stock_tls "STARTTLS TLS 1.2 ECDHE-ECDSA" ECDSA \
     -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
 
 SMTPD=$(ps -o pid=,comm= --ppid "$MASTER" | awk '$2 == "smtpd" { print $1; exit }')
-check "smtpd runs chrooted in the queue directory" \
-    [ -n "$SMTPD" ] && [ "$(readlink "/proc/$SMTPD/root")" = "$QUEUE" ]
+check "smtpd is running" [ -n "$SMTPD" ]
+check "... chrooted in the queue directory" \
+    [ "$(readlink "/proc/${SMTPD:-0}/root")" = "$QUEUE" ]
 check "... as user postfix" [ "$(ps -o user= -p "$SMTPD")" = postfix ]
 stock_signed postfix smtpd
 stock_outage smtpd "$P/maillog"
