@@ -1,10 +1,12 @@
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <paths.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ static log_sink_fn	 log_sink;
 static int		 log_facility = LOG_DAEMON;
 static int		 log_fd = -1;		/* syslog socket */
 static unsigned long long log_dropped;		/* lines not written */
+static int		 log_tee_fd = -1;	/* the invoker, while starting */
 
 /*
  * syslog(3) waits when the syslog daemon does not read its socket, and a
@@ -140,6 +143,36 @@ log_setsink(log_sink_fn sink)
 	log_sink = sink;
 }
 
+/*
+ * Until lurkd is ready, the process that started it waits on a pipe and
+ * shows the warnings and errors on its stderr (lurkd.c): a start that
+ * fails says why even with no syslog daemon.
+ */
+void
+log_settee(int fd)
+{
+	log_tee_fd = fd;
+}
+
+static void
+log_tee(int pri, const char *line)
+{
+	struct iovec	 iov[2];
+	ssize_t		 n;
+
+	if (log_tee_fd == -1 || pri > LOG_WARNING)
+		return;
+	iov[0].iov_base = (void *)(uintptr_t)line;
+	iov[0].iov_len = strlen(line);
+	iov[1].iov_base = (void *)(uintptr_t)"\n";
+	iov[1].iov_len = 1;
+	do
+		n = writev(log_tee_fd, iov, 2);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_tee_fd = -1;	/* the invoker is gone */
+}
+
 void
 log_emit(int pri, const char *line)
 {
@@ -152,6 +185,7 @@ log_emit(int pri, const char *line)
 		errno = saved;
 		return;
 	}
+	log_tee(pri, line);
 	out = log_debug_mode ? log_stderr : syslog_line;
 	if (log_dropped > 0) {
 		snprintf(note, sizeof(note), "%s: %llu log lines dropped: the "

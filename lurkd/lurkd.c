@@ -28,9 +28,11 @@
 #include "imsg.h"
 #include "log.h"
 #include "lurkd.h"
+#include "parent.h"
 #include "proc.h"
 
 static struct lurkd_conf	*conf;
+static pid_t			 parent_pid;
 static struct child		*children;
 static int			 nchildren, nready;
 static int			 debug, verbose;
@@ -163,6 +165,16 @@ remove_sockets(void)
 		return;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		unlink(l->path);
+}
+
+/* Whatever way the parent exits: leave no pid file of ours behind. */
+static void
+parent_exit(void)
+{
+	/* a child between fork and exec runs this too */
+	if (getpid() != parent_pid)
+		return;
+	pidfile_unlink();
 }
 
 static void
@@ -403,10 +415,13 @@ dispatch_child(struct child *c)
 			log_emit(pri & LOG_PRIMASK, line);
 			break;
 		case IMSG_READY:
-			if (++nready == nchildren)
-				log_info("ready: %d keyprocs, netproc; %s mode",
-				    nchildren - 1, getuid() == 0 ?
-				    "root (chroot, setuid)" : "unprivileged");
+			if (++nready < nchildren)
+				break;
+			pidfile_create(conf->pidfile);
+			log_info("ready: %d keyprocs, netproc; %s mode",
+			    nchildren - 1, getuid() == 0 ?
+			    "root (chroot, setuid)" : "unprivileged");
+			daemon_ready();
 			break;
 		default:
 			fatalx("unexpected imsg %u from %s",
@@ -607,6 +622,20 @@ main(int argc, char *argv[], char *envp[])
 		exit(0);
 	}
 
+	/*
+	 * Without -d, fork now: what fails from here on reaches the
+	 * invoker's stderr through daemon_start's pipe, and its exit status.
+	 */
+	signal(SIGPIPE, SIG_IGN);	/* a reader gone is EPIPE */
+	if (!debug)
+		daemon_start();
+	log_init(debug, LOG_DAEMON);
+	log_procinit("parent");
+	setproctitle("%s", "parent");
+	parent_pid = getpid();
+	if (atexit(parent_exit) != 0)
+		fatalx("atexit");
+
 	memset(&sb, 0, sizeof(sb));
 	sb.root = geteuid() == 0;
 	if (sb.root) {
@@ -624,16 +653,12 @@ main(int argc, char *argv[], char *envp[])
 		strlcpy(sb.chroot, conf->chroot, sizeof(sb.chroot));
 		check_chroot(conf->chroot);
 	}
+	if (pidfile_ok(conf->pidfile) == -1)
+		exit(1);
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	self[n] = '\0';
 	nkp = conf->keyprocs ? conf->keyprocs : ncpus();
-
-	if (!debug && daemon(0, 0) == -1)
-		fatal("daemon");
-	log_init(debug, LOG_DAEMON);
-	log_procinit("parent");
-	setproctitle("%s", "parent");
 
 	/* signals arrive through a descriptor the main loop polls */
 	sigemptyset(&mask);
@@ -646,7 +671,6 @@ main(int argc, char *argv[], char *envp[])
 		fatal("sigprocmask");
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("signalfd");
-	signal(SIGPIPE, SIG_IGN);
 
 	if (sb.root)
 		log_info("starting as root: children chroot to %s and run as "

@@ -84,6 +84,7 @@ struct lurkd_conf {
 	uint32_t		 limit_user_burst;	/* requests */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
+	char			 pidfile[PATH_MAX];	/* "": none */
 };
 
 /* parse.y */

@@ -116,7 +116,7 @@ static struct {
 /* Global settings given so far: each may be given once. */
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
-	int		 tidle, tmsg, lconns, luconns, lurate;
+	int		 tidle, tmsg, lconns, luconns, lurate, pidfile;
 } seen;
 
 /* The listen statement and the key block being parsed. */
@@ -166,7 +166,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 
 %token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
-%token	<v.string>	PAYLOAD TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST NONE
+%token	<v.string>	PAYLOAD PIDFILE TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST
+%token	<v.string>	NONE
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -196,7 +197,7 @@ value		: STRING
 
 keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| KEY | KEYPROCS | LENGTH | LISTEN | LURK | MAX | MESSAGE | MODE
-		| ON | PAYLOAD | PRIVATE | SIZE | UID | UNIX | USER
+		| ON | PAYLOAD | PIDFILE | PRIVATE | SIZE | UID | UNIX | USER
 		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
 		;
 
@@ -217,6 +218,11 @@ global		: USER string {
 		| CHROOT string {
 			set_string(conf->chroot, sizeof(conf->chroot),
 			    &seen.chroot, "chroot", "directory", $2,
+			    $<fname>1, $<lineno>1, 1);
+		}
+		| PIDFILE string {
+			set_string(conf->pidfile, sizeof(conf->pidfile),
+			    &seen.pidfile, "pidfile", "path", $2,
 			    $<fname>1, $<lineno>1, 1);
 		}
 		| KEYPROCS NUMBER {
@@ -462,6 +468,7 @@ static const struct keyword {
 	{ "on",		 ON },
 	{ "operations",	 OPERATIONS },
 	{ "payload",	 PAYLOAD },
+	{ "pidfile",	 PIDFILE },
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
 	{ "size",	 SIZE },
@@ -582,7 +589,7 @@ is_global(int tok)
 {
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
-	    tok == KEY || tok == TIMEOUT || tok == LIMIT;
+	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE;
 }
 
 static int	lgetc(void);

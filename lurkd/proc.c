@@ -30,7 +30,10 @@ static const char *proc_titles[PROC_MAX] = {
 static struct imsgbuf	 parent_ibuf;
 static int		 parent_ibuf_ok;
 static char		 child_name[32];
+static enum proc_id	 child_id;
 static unsigned long long log_dropped;	/* lines the parent could not take */
+
+static void	 proc_trip_start(enum proc_id);
 
 /*
  * Log lines waiting for the parent.  A parent stuck on its own log (a
@@ -212,6 +215,7 @@ proc_child_init(enum proc_id id, int instance)
 		fatal("%s: imsgbuf_set_maxsize", __func__);
 	parent_ibuf_ok = 1;
 	strlcpy(child_name, name, sizeof(child_name));
+	child_id = id;
 	atexit(proc_log_drain);
 	log_setsink(proc_log_sink);
 	/* a dead peer is noticed through EPIPE, never SIGPIPE */
@@ -233,6 +237,7 @@ proc_compose_parent(uint32_t type, int fd, const void *data, size_t len)
 void
 proc_child_ready(void)
 {
+	proc_trip_start(child_id);
 	if (proc_compose_parent(IMSG_READY, -1, NULL, 0) == -1)
 		fatal("%s: compose", __func__);
 }
@@ -243,7 +248,8 @@ static void	 proc_trip(enum proc_id);
 /*
  * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
  * call socket(2), which its seccomp filter forbids, once it is running;
- * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead.
+ * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead,
+ * and with LURKD_TEST_TRIP_AT=0 before it says READY (a failed start).
  * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
  * after freeing it instead: ASan must report it from inside the sandbox.
  */
@@ -256,6 +262,18 @@ proc_trip_hook(enum proc_id id)
 	    getenv("LURKD_TEST_TRIP_AT") != NULL)
 		return;
 	proc_trip(id);
+}
+
+/* With LURKD_TEST_TRIP_AT=0: before the child says READY. */
+static void
+proc_trip_start(enum proc_id id)
+{
+	const char	*who = getenv("LURKD_TEST_TRIP");
+	const char	*at = getenv("LURKD_TEST_TRIP_AT");
+
+	if (who != NULL && at != NULL && strcmp(who, proc_title(id)) == 0 &&
+	    strcmp(at, "0") == 0)
+		proc_trip(id);
 }
 
 void
@@ -295,6 +313,11 @@ proc_trip(enum proc_id id)
 	log_warnx("test hook: socket(2) was not stopped by seccomp");
 }
 #else
+static void
+proc_trip_start(enum proc_id id)
+{
+}
+
 void
 proc_trip_hook(enum proc_id id)
 {
