@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static int		 net_ok;
 static struct key	*keys;
 static size_t		 nkeys;
 static int		 instance;
+static int		 checking;	/* lurkd -n: load, report, exit */
 
 static struct key *
 key_slot(uint32_t index)
@@ -64,35 +66,64 @@ keyproc_send_public(void)
 		fatal("%s", __func__);
 }
 
+/*
+ * Load every key.  A key that fails stops a start; for lurkd -n it is
+ * reported and the others are still checked.  keyproc[0] tells the
+ * parent each key's SPKI hash, by which it finds two blocks of one key.
+ */
 static void
 keyproc_load_keys(void)
 {
-	char	 err[512];
-	size_t	 i;
+	struct key_loaded	 kl;
+	char			 err[512];
+	size_t			 i;
+	int			 ok;
 
 	for (i = 0; i < nkeys; i++) {
 		struct key *k = &keys[i];
 
+		/* lurkd -n sends no fds for files it could not open */
+		if (checking && k->privfd == -1 && k->certfd == -1)
+			continue;
 		if (k->privfd == -1 || k->certfd == -1)
 			fatalx("key \"%s\": missing key or certificate fd",
 			    k->pub.name);
+		err[0] = '\0';
 		if (key_load(k, err, sizeof(err)) == -1 ||
 		    key_warmup(k, err, sizeof(err)) == -1)
-			fatalx("key \"%s\": %s", k->pub.name, err);
-		if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
-		    k->pub.kind != KEY_RSA)
-			fatalx("key \"%s\": rsa-kex needs an RSA key, %s is %s",
-			    k->pub.name, k->privpath,
+			ok = 0;
+		else if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
+		    k->pub.kind != KEY_RSA) {
+			snprintf(err, sizeof(err), "rsa-kex needs an RSA key, "
+			    "%.400s is %s", k->privpath,
 			    key_kind_name(k->pub.kind));
+			ok = 0;
+		} else
+			ok = 1;
 		close(k->privfd);
 		close(k->certfd);
 		k->privfd = k->certfd = -1;
-		if (instance == 0)
-			log_info("key \"%s\": %s %d bits, spki sha256 "
-			    "%02x%02x%02x%02x...", k->pub.name,
-			    key_kind_name(k->pub.kind), k->pub.bits,
-			    k->pub.spki_sha256[0], k->pub.spki_sha256[1],
-			    k->pub.spki_sha256[2], k->pub.spki_sha256[3]);
+		if (!ok) {
+			if (!checking)
+				fatalx("key \"%s\": %s", k->pub.name, err);
+			log_warnx("key \"%s\": %s", k->pub.name, err);
+			continue;
+		}
+		if (instance == 0) {
+			(checking ? log_debug : log_info)("key \"%s\": %s %d "
+			    "bits, spki sha256 %02x%02x%02x%02x...",
+			    k->pub.name, key_kind_name(k->pub.kind),
+			    k->pub.bits, k->pub.spki_sha256[0],
+			    k->pub.spki_sha256[1], k->pub.spki_sha256[2],
+			    k->pub.spki_sha256[3]);
+			memset(&kl, 0, sizeof(kl));
+			kl.index = k->pub.index;
+			memcpy(kl.spki_sha256, k->pub.spki_sha256,
+			    sizeof(kl.spki_sha256));
+			if (proc_compose_parent(IMSG_KEY_LOADED, -1, &kl,
+			    sizeof(kl)) == -1)
+				fatal("%s: compose", __func__);
+		}
 	}
 }
 
@@ -117,7 +148,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		break;
 	case IMSG_CTL_PROCFD:
 		if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
-		    pf.proc != PROC_NETPROC || net_ok ||
+		    pf.proc != PROC_NETPROC || net_ok || checking ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
 		if (imsgbuf_init(&net, fd) == -1 ||
@@ -159,8 +190,13 @@ keyproc_dispatch_conf(struct imsg *imsg)
 			strlcpy(k->certpath, ck.path, sizeof(k->certpath));
 		}
 		break;
+	case IMSG_CONF_CHECK:
+		if (checking || net_ok)
+			fatalx("%s: bad IMSG_CONF_CHECK", __func__);
+		checking = 1;
+		break;
 	case IMSG_CONF_END:
-		if (keys == NULL || !net_ok)
+		if (keys == NULL || (!net_ok && !checking))
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		return 1;
 	default:
@@ -280,6 +316,12 @@ keyproc_main(int inst, int verbose)
 	}
 
 	keyproc_load_keys();
+	if (checking) {
+		/* locked down as for real, then done */
+		keyproc_sandbox();
+		proc_child_ready();
+		exit(0);
+	}
 	keyproc_send_public();
 	keyproc_sandbox();
 	proc_child_ready();

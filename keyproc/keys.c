@@ -196,7 +196,7 @@ key_load_chain(struct key *k, char *err, size_t errlen)
 	size_t		 len;
 	BIO		*bio = NULL;
 	X509		*x, *leaf = NULL;
-	int		 dlen, rc = -1, n = 0;
+	int		 dlen, rc = -1, n = 0, mine = 0;
 
 	if ((buf = read_fd(k->certfd, &len, err, errlen, k->certpath)) == NULL)
 		return -1;
@@ -225,10 +225,15 @@ key_load_chain(struct key *k, char *err, size_t errlen)
 		memcpy(k->chain + k->chain_len, der, dlen);
 		k->chain_len += dlen;
 		OPENSSL_free(der);
+		/* which certificate is the key's, if not the first */
 		if (n++ == 0)
 			leaf = x;
-		else
+		else {
+			if (mine == 0 &&
+			    EVP_PKEY_eq(X509_get0_pubkey(x), k->pkey) == 1)
+				mine = n;
 			X509_free(x);
+		}
 	}
 	ERR_clear_error();	/* the loop ends on "no start line" */
 	if (leaf == NULL) {
@@ -236,8 +241,13 @@ key_load_chain(struct key *k, char *err, size_t errlen)
 		goto done;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), k->pkey) != 1) {
-		snprintf(err, errlen, "%s does not match private key %s",
-		    k->certpath, k->privpath);
+		if (mine > 0)
+			snprintf(err, errlen, "%s: the key's own certificate "
+			    "must come first (it is certificate %d of %d)",
+			    k->certpath, mine, n);
+		else
+			snprintf(err, errlen, "%s does not match private key "
+			    "%s", k->certpath, k->privpath);
 		goto done;
 	}
 	rc = 0;

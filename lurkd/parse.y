@@ -1428,6 +1428,9 @@ key_begin(const char *name, const char *fname, int lineno)
 	curkey.lineno = lineno;
 	curkey.fname = fname;
 	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
+	/* for messages after parsing: the arena's file names are gone */
+	strlcpy(curkey.k->file, fname, sizeof(curkey.k->file));
+	curkey.k->line = lineno;
 
 	if (!valid_key_name(name)) {
 		conferr(fname, lineno, "invalid key name \"%s\": use 1..%d "

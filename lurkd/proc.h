@@ -33,6 +33,7 @@ struct child {
 	int		 instance;
 	pid_t		 pid;
 	int		 alive;
+	int		 ready;		/* it said IMSG_READY */
 	int		 signaled;	/* the signal we stopped it with */
 	struct imsgbuf	 ibuf;		/* the parent's end */
 	char		 name[32];	/* "keyproc[0]", "netproc" */
