@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -101,13 +100,14 @@ ncpus(void)
 	return n > LURKD_KEYPROCS_MAX ? LURKD_KEYPROCS_MAX : (int)n;
 }
 
-/* Whatever way the parent exits: leave no pid file of ours behind. */
+/* Whatever way the parent exits: no socket or pid file of ours left. */
 static void
 parent_exit(void)
 {
 	/* a child between fork and exec runs this too */
 	if (getpid() != parent_pid)
 		return;
+	listen_remove();
 	pidfile_unlink();
 }
 
@@ -510,7 +510,6 @@ parent_loop(int sfd)
 			if (children[i].ibuf.fd != -1)
 				dispatch_child(&children[i]);
 		shutdown_children();
-		listen_remove(conf);
 		log_info("exiting");
 		exit(rc);
 	}

@@ -26,6 +26,6 @@ int	 chroot_ok(const char *, int, int *);
 /* listen.c */
 int	 listen_check(const struct listenconf *);
 int	 listen_unix(struct listenconf *);
-void	 listen_remove(const struct lurkd_conf *);
+void	 listen_remove(void);
 
 #endif

@@ -5,11 +5,7 @@
 # also while a lurkd runs on the same socket.  lurkd -nn: syntax only.
 . "$LURKD_TOP/regress/lib.sh"
 
-root=0
-if [ "$(id -u)" = 0 ]; then
-	root=1
-	ensure_user || { nok "create user _lurkd"; finish; }
-fi
+root_setup
 mkca || { nok "make a CA"; finish; }
 mkleaf k p256 && mkkey other p256 || { nok "make keys"; finish; }
 mkdir -p "$T/run"
@@ -88,7 +84,7 @@ bad "missing pid file directory" "$T/c.conf" "pidfile $T/no/lurkd.pid: directory
 echo "not a socket" >"$T/run/file.sock"
 mkconf "$T/c.conf" "$T/k.key" "$T/k.crt"
 sed -i "s|$T/run/lurk.sock|$T/run/file.sock|" "$T/c.conf"
-bad "a regular file at the socket path" "$T/c.conf" "$T/run/file.sock: exists and is not a socket"
+bad "a regular file at the socket path" "$T/c.conf" "$T/run/file.sock: the path exists and is a regular file"
 if [ $root = 1 ]; then
 	mkconf "$T/c.conf" "$T/k.key" "$T/k.crt" 'user "lurkd-no-such-user"'
 	bad "unknown user (as root)" "$T/c.conf" "unknown user lurkd-no-such-user"

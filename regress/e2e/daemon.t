@@ -5,11 +5,7 @@
 # a pid file.
 . "$LURKD_TOP/regress/lib.sh"
 
-root=0
-if [ "$(id -u)" = 0 ]; then
-	root=1
-	ensure_user || { nok "create user _lurkd"; finish; }
-fi
+root_setup
 mkkey k p256 && mkkey other p256 || { nok "make keys"; finish; }
 
 # mkconf FILE KEY CERT SOCKET [LINE...]: one key, one socket, a pid file
