@@ -24,6 +24,7 @@ static int		 log_facility = LOG_DAEMON;
 static int		 log_fd = -1;		/* syslog socket */
 static unsigned long long log_dropped;		/* lines not written */
 static int		 log_tee_fd = -1;	/* the invoker, while starting */
+static int		 log_stamps;		/* stderr lines get the time */
 
 /*
  * syslog(3) waits when the syslog daemon does not read its socket, and a
@@ -81,16 +82,34 @@ syslog_line(int pri, const char *line)
 	return -1;
 }
 
+/* Local time to the millisecond, with the offset from UTC. */
+static void
+log_timestamp(char *buf, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 date[24], zone[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf, len, "%s.%03ld%s ", date, ts.tv_nsec / 1000000, zone);
+}
+
 /* stderr (-d): write only what it takes now, a line at once. */
 static int
 log_stderr(int pri, const char *line)
 {
 	struct pollfd	 pfd;
-	char		 buf[1200];
+	char		 buf[1300], stamp[64];
 	ssize_t		 n;
 	int		 len;
 
-	len = snprintf(buf, sizeof(buf), "%s\n", line);
+	stamp[0] = '\0';
+	if (log_stamps)
+		log_timestamp(stamp, sizeof(stamp));
+	len = snprintf(buf, sizeof(buf), "%s%s\n", stamp, line);
 	if (len < 0)
 		return -1;
 	if (len >= (int)sizeof(buf)) {
@@ -116,6 +135,13 @@ log_init(int debug, int facility)
 	tzset();
 	if (!debug)
 		syslog_connect();
+}
+
+/* lurkd -d: each line on stderr begins with the date and time. */
+void
+log_settimestamps(int on)
+{
+	log_stamps = on;
 }
 
 void

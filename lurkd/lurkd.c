@@ -132,6 +132,23 @@ open_key_file(const char *path, const char *what, const char *key)
 	return fd;
 }
 
+/*
+ * A private key others may read is worth a warning, not a refusal:
+ * Kubernetes Secret volumes are 0644 unless told (defaultMode: 0400).
+ */
+static void
+key_mode_warn(int fd, const struct keyconf *k)
+{
+	struct stat	 st;
+
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warnx("key \"%s\": private key %s is readable by %s "
+		    "(mode %04o): make it 0400 or 0600 (a Kubernetes Secret "
+		    "volume: defaultMode: 0400)", k->name, k->private,
+		    (st.st_mode & S_IROTH) ? "others" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+}
+
 static void
 send_key_fd(struct child *c, uint32_t type, uint32_t idx,
     const struct keyconf *k, const char *path, int fd)
@@ -163,6 +180,8 @@ send_keys(struct child *kp, int nkp)
 		k = keytab[idx];
 		kfd = open_key_file(k->private, "private key", k->name);
 		cfd = open_key_file(k->certificate, "certificate", k->name);
+		if (kfd != -1)
+			key_mode_warn(kfd, k);
 		if (kfd != -1 && cfd != -1)
 			for (i = 0; i < nkp; i++) {
 				send_key_fd(&kp[i], IMSG_CONF_KEY, idx, k,
@@ -735,6 +754,7 @@ main(int argc, char *argv[], char *envp[])
 	if (!debug)
 		daemon_start();
 	log_init(debug, LOG_DAEMON);
+	log_settimestamps(debug);
 	log_procinit("parent");
 	setproctitle("%s", "parent");
 	parent_pid = getpid();

@@ -1559,7 +1559,8 @@ key_allow(enum allow_type type, const char *s, const char *fname, int lineno)
 static void
 key_end(void)
 {
-	struct keyconf	*k = curkey.k;
+	struct keyconf	*k = curkey.k, *o;
+	const char	*what;
 
 	if (k == NULL)
 		return;
@@ -1570,6 +1571,22 @@ key_end(void)
 	if (!curkey.has_certificate && !curkey.syntaxerr)
 		conferr(curkey.fname, curkey.lineno,
 		    "key \"%s\": certificate missing", k->name);
+	/* one block per key: its rules would be split, the second unused */
+	TAILQ_FOREACH(o, &conf->keys, entry) {
+		if (curkey.bad || !curkey.has_private ||
+		    !curkey.has_certificate)
+			break;
+		if (strcmp(o->private, k->private) == 0)
+			what = "private key";
+		else if (strcmp(o->certificate, k->certificate) == 0)
+			what = "certificate";
+		else
+			continue;
+		conferr(curkey.fname, curkey.lineno, "key \"%s\": its %s is "
+		    "key \"%s\"'s too (%s:%d): give each key one block",
+		    k->name, what, o->name, o->file, o->line);
+		curkey.bad = 1;
+	}
 	if (curkey.bad || !curkey.has_private || !curkey.has_certificate)
 		free_key(k);
 	else {

@@ -36,6 +36,7 @@ bad() {
 }
 
 # 1. good
+chmod 0600 "$T/k.key"
 mkconf "$T/good.conf" "$T/k.key" "$T/k.crt"
 "$LURKD" -n -f "$T/good.conf" >"$T/out" 2>"$T/err"
 rc=$?
@@ -58,10 +59,10 @@ mkconf "$T/c.conf" "$T/k.key" "$T/nosuch.crt"
 bad "missing certificate" "$T/c.conf" "key \"k\": certificate $T/nosuch.crt: No such file"
 openssl pkey -in "$T/k.key" -aes128 -passout pass:x -out "$T/enc.key" 2>/dev/null
 mkconf "$T/c.conf" "$T/enc.key" "$T/k.crt"
-bad "encrypted key" "$T/c.conf" "encrypted"
+bad "encrypted key" "$T/c.conf" "key \"k\": $T/enc.key: encrypted keys are not supported; decrypt it with \`openssl pkey\`"
 openssl pkey -in "$T/k.key" -outform DER -out "$T/der.key"
 mkconf "$T/c.conf" "$T/der.key" "$T/k.crt"
-bad "DER key" "$T/c.conf" "key \"k\": $T/der.key"
+bad "DER key" "$T/c.conf" "key \"k\": $T/der.key: a DER (binary) key: lurkd reads PEM"
 mkconf "$T/c.conf" "$T/other.key" "$T/k.crt"
 bad "mismatched key" "$T/c.conf" "$T/k.crt does not match private key $T/other.key"
 cat "$T/ca.crt" "$T/k.crt" >"$T/wrong.crt"
@@ -74,6 +75,29 @@ bad "two bad keys: the second reported" "$T/c.conf" "key \"again\": certificate 
 check "two bad keys: the first reported too, 2 problems" \
     grep -q "configuration check failed: 2 problems" "$T/err" &&
     grep -q "$T/k.crt does not match private key $T/other.key" "$T/err"
+
+# a private key others may read: a warning, not an error
+cp -p "$T/k.key" "$T/open.key"; chmod 0644 "$T/open.key"
+mkconf "$T/c.conf" "$T/open.key" "$T/k.crt"
+"$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
+check "key readable by others: passes (exit $?)" grep -qx "configuration OK" "$T/err"
+check "key readable by others: a warning that says what to do" \
+    grep -q "key \"k\": private key $T/open.key is readable by others (mode 0644): make it 0400 or 0600 (a Kubernetes Secret volume: defaultMode: 0400)" "$T/err"
+chmod 0640 "$T/open.key"
+"$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
+check "key readable by its group: a warning" \
+    grep -q "$T/open.key is readable by its group (mode 0640)" "$T/err"
+chmod 0400 "$T/open.key"
+"$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
+check "key 0400: no warning" [ "$(cat "$T/err")" = "configuration OK" ]
+
+# two blocks of one key (two copies of the file): both lines named
+cp -p "$T/k.key" "$T/copy.key"; cp "$T/k.crt" "$T/copy.crt"
+mkconf "$T/c.conf" "$T/k.key" "$T/k.crt"
+printf 'key "again" {\n\tprivate "%s"\n\tcertificate "%s"\n}\n' \
+    "$T/copy.key" "$T/copy.crt" >>"$T/c.conf"
+bad "one key in two blocks" "$T/c.conf" \
+    "$T/c.conf:7: key \"again\" is the same key as key \"k\" ($T/c.conf:3): give each key one block"
 
 # 3. directories, user, chroot
 mkconf "$T/c.conf" "$T/k.key" "$T/k.crt"

@@ -7,6 +7,7 @@
 
 root_setup
 mkkey k p256 && mkkey other p256 || { nok "make keys"; finish; }
+chmod 0600 "$T/k.key"	# no warning about its mode
 
 # mkconf FILE KEY CERT SOCKET [LINE...]: one key, one socket, a pid file
 mkconf() {
@@ -92,6 +93,12 @@ fails "missing socket directory" "$T/nodir.conf" "$T/no/such/dir"
 mkconf "$T/nopiddir.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock"
 sed -i "s|^pidfile .*|pidfile \"$T/no/lurkd.pid\"|" "$T/nopiddir.conf"
 fails "missing pid file directory" "$T/nopiddir.conf" "pidfile $T/no/lurkd.pid: directory $T/no"
+cp "$T/k.key" "$T/copy.key"; cp "$T/k.crt" "$T/copy.crt"
+mkconf "$T/twice.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock"
+printf 'key "again" {\n\tprivate "%s"\n\tcertificate "%s"\n}\n' \
+    "$T/copy.key" "$T/copy.crt" >>"$T/twice.conf"
+fails "one key in two blocks" "$T/twice.conf" \
+    "$T/twice.conf:8: key \"again\" is the same key as key \"k\" ($T/twice.conf:4): give each key one block"
 if [ $root = 1 ]; then
 	mkconf "$T/user.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock" \
 	    'user "lurkd-no-such-user"'
@@ -113,7 +120,16 @@ else
 	nok "lurkd-test built"
 fi
 
-# 4. the pid file replaces a pid file, nothing else
+# 4. -d: log lines on stderr begin with the local time
+if start_lurkd "$T/good.conf"; then
+	check "-d: every line on stderr begins with a timestamp" \
+	    bash -c "! grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} (parent|keyproc\[0\]|netproc): ' '$T/lurkd.log' && [ -s '$T/lurkd.log' ]"
+	stop_lurkd
+else
+	nok "lurkd -d started"
+fi
+
+# 5. the pid file replaces a pid file, nothing else
 mkconf "$T/pf.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock"
 echo 123 >"$T/lurkd.pid"
 run stale "$T/pf.conf"
