@@ -224,19 +224,66 @@ log_emit(int pri, const char *line)
 	errno = saved;
 }
 
+/*
+ * Make text safe for a log line: printable ASCII stays, a backslash is
+ * doubled, and every other byte is written as \n, \r, \t or \xHH, so
+ * that no text, whoever wrote it, can end a line, start another or
+ * drive a terminal.  Cut where dst is full.
+ */
+void
+log_escape(char *dst, size_t size, const char *src, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	char			 e[5];
+	size_t			 i, n = 0, el;
+
+	for (i = 0; i < len && size > 0; i++) {
+		c = src[i];
+		el = 0;
+		if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			e[el++] = '\\';
+			e[el++] = c == '\n' ? 'n' : c == '\r' ? 'r' :
+			    c == '\t' ? 't' : '\\';
+		} else if (c < 0x20 || c >= 0x7f) {
+			e[el++] = '\\';
+			e[el++] = 'x';
+			e[el++] = hex[c >> 4];
+			e[el++] = hex[c & 0xf];
+		} else
+			e[el++] = c;
+		if (n + el >= size)
+			break;
+		memcpy(dst + n, e, el);
+		n += el;
+	}
+	if (size > 0)
+		dst[n] = '\0';
+}
+
+/* One line "who: text", text escaped: who is what the writer knows. */
+void
+log_line(int pri, const char *who, const char *text, size_t len)
+{
+	char	 safe[1024], line[1100];
+
+	log_escape(safe, sizeof(safe), text, len);
+	snprintf(line, sizeof(line), "%s: %s", who, safe);
+	log_emit(pri, line);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	 msg[1024], line[1100];
+	char	 msg[1024];
 	int	 saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Escape control characters: a peer's bytes must not forge lines. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	snprintf(line, sizeof(line), "%s: %s", log_procname, msg);
-	log_emit(pri, line);
+	if (log_sink != NULL)
+		/* a child: the parent escapes it and says who wrote it */
+		log_sink(pri, msg);
+	else
+		log_line(pri, log_procname, msg, strlen(msg));
 	errno = saved;
 }
 

@@ -417,7 +417,7 @@ dispatch_child(struct child *c)
 	struct imsg	 imsg;
 	struct ibuf	 ib;
 	char		 line[1200];
-	int		 n, pri;
+	int		 n, pri, fd;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1 && errno != ECONNRESET)
 		fatal("read from %s", c->name);
@@ -431,22 +431,38 @@ dispatch_child(struct child *c)
 			fatal("bad message from %s", c->name);
 		if (n == 0)
 			break;
+		/* descriptors go from the parent to the children only */
+		if ((fd = imsg_get_fd(&imsg)) != -1) {
+			close(fd);
+			fatalx("%s sent a file descriptor (imsg %u): no child "
+			    "may", c->name, imsg_get_type(&imsg));
+		}
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_LOG:
-			/* int priority, then a NUL-terminated line */
+			/*
+			 * int priority (no more urgent than LOG_ERR), then
+			 * a NUL-terminated line.  The line is escaped and
+			 * said to be the child's as the parent knows it,
+			 * whatever the child claims in it.
+			 */
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_get(&ib, &pri, sizeof(pri)) == -1 ||
+			    pri < LOG_ERR || pri > LOG_DEBUG ||
 			    (n = ibuf_size(&ib)) == 0 ||
 			    (size_t)n > sizeof(line) ||
 			    ibuf_get(&ib, line, n) == -1 ||
 			    line[n - 1] != '\0')
 				fatalx("bad IMSG_LOG from %s", c->name);
-			log_emit(pri & LOG_PRIMASK, line);
+			log_line(pri, c->name, line, n - 1);
 			break;
 		case IMSG_KEY_LOADED:
 			key_loaded(c, &imsg);
 			break;
 		case IMSG_READY:
+			if (imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_READY from %s", c->name);
+			if (c->ready)
+				fatalx("%s said READY twice", c->name);
 			c->ready = 1;
 			if (++nready < nchildren || checking)
 				break;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "imsg.h"
@@ -143,7 +144,7 @@ proc_log_sink(int pri, const char *line)
 	char	 note[128];
 
 	if (!parent_ibuf_ok) {
-		fprintf(stderr, "%s\n", line);
+		fprintf(stderr, "%s: %s\n", child_name, line);
 		return;
 	}
 	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX)
@@ -153,9 +154,8 @@ proc_log_sink(int pri, const char *line)
 		return;
 	}
 	if (log_dropped > 0) {
-		snprintf(note, sizeof(note), "%s: %llu log lines dropped: "
-		    "the parent did not take them in time", child_name,
-		    log_dropped);
+		snprintf(note, sizeof(note), "%llu log lines dropped: the "
+		    "parent did not take them in time", log_dropped);
 		log_dropped = 0;
 		log_queue(LOG_ERR, note);
 	}
@@ -253,10 +253,55 @@ static void	 proc_trip(enum proc_id);
  * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
  * after freeing it instead: ASan must report it from inside the sandbox.
  */
+/*
+ * Test builds only: LURKD_TEST_FORGE=netproc:WHAT (or keyproc:WHAT)
+ * makes that child, once ready, do to the parent what a compromised one
+ * could: "log" a line with a newline, another process's name and
+ * terminal escapes in it, "pri" a line at LOG_EMERG, "fd" pass a
+ * descriptor, "ready" say READY again.
+ */
+static void
+proc_forge(enum proc_id id)
+{
+	struct iovec	 iov[2];
+	const char	*f = getenv("LURKD_TEST_FORGE");
+	char		 line[] = "test hook: a line with a descriptor";
+	size_t		 n = strlen(proc_title(id));
+	int		 pri = LOG_INFO;
+
+	if (f == NULL || strncmp(f, proc_title(id), n) != 0 || f[n] != ':')
+		return;
+	f += n + 1;
+	if (strcmp(f, "log") == 0)
+		log_queue(LOG_INFO, "test hook\nkeyproc[0]: key \"k\": "
+		    "forged\x1b[2J\\x41");
+	else if (strcmp(f, "pri") == 0)
+		log_queue(LOG_EMERG, "test hook: an emergency");
+	else if (strcmp(f, "fd") == 0) {
+		/* a good log line, but with a descriptor */
+		iov[0].iov_base = &pri;
+		iov[0].iov_len = sizeof(pri);
+		iov[1].iov_base = line;
+		iov[1].iov_len = sizeof(line);
+		if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, STDIN_FILENO,
+		    iov, 2) == -1)
+			fatal("%s: compose", __func__);
+	} else if (strcmp(f, "ready") == 0) {
+		if (imsg_compose(&parent_ibuf, IMSG_READY, 0, 0, -1, NULL,
+		    0) == -1)
+			fatal("%s: compose", __func__);
+	} else
+		fatalx("LURKD_TEST_FORGE: unknown \"%s\"", f);
+	if (imsgbuf_flush(&parent_ibuf) == -1)
+		fatal("%s: flush", __func__);
+}
+
 void
 proc_trip_hook(enum proc_id id)
 {
 	const char	*who = getenv("LURKD_TEST_TRIP");
+
+	proc_forge(id);
 
 	if (who == NULL || strcmp(who, proc_title(id)) != 0 ||
 	    getenv("LURKD_TEST_TRIP_AT") != NULL)
