@@ -116,10 +116,7 @@ keyproc_load_keys(void)
 			    k->pub.bits, k->pub.spki_sha256[0],
 			    k->pub.spki_sha256[1], k->pub.spki_sha256[2],
 			    k->pub.spki_sha256[3]);
-			memset(&kl, 0, sizeof(kl));
-			kl.index = k->pub.index;
-			memcpy(kl.spki_sha256, k->pub.spki_sha256,
-			    sizeof(kl.spki_sha256));
+			key_loaded_fill(&kl, k);
 			if (proc_compose_parent(IMSG_KEY_LOADED, -1, &kl,
 			    sizeof(kl)) == -1)
 				fatal("%s: compose", __func__);
@@ -241,32 +238,24 @@ static void
 keyproc_keyop(struct imsg *imsg)
 {
 	struct keyop_req	 req;
-	struct keyop_res	 res;
 	struct ibuf		 ib;
-	struct iovec		 iov[2];
 	struct key		*k;
 	const char		*why = "";
 	const uint8_t		*data;
-	uint8_t			 out[1024];
+	uint8_t			 out[1024], status;
 	size_t			 outlen = sizeof(out);
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
 		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
 	k = key_slot(req.index);
-	res.status = keyop_run(k, &req, data, out, &outlen, &why);
-	if (res.status != LURK_ST_SUCCESS) {
+	status = keyop_run(k, &req, data, out, &outlen, &why);
+	if (status != LURK_ST_SUCCESS) {
 		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}
-	res.len = outlen;
-	iov[0].iov_base = &res;
-	iov[0].iov_len = sizeof(res);
-	iov[1].iov_base = out;
-	iov[1].iov_len = outlen;
-	if (imsg_composev(&net, IMSG_KEYOP_RES, imsg_get_id(imsg), 0, -1,
-	    iov, 2) == -1)
+	if (keyop_reply(&net, imsg_get_id(imsg), status, out, outlen) == -1)
 		fatal("%s: compose", __func__);
 	/* the premaster now lives in the queue, which wipes when freed */
 	explicit_bzero(out, outlen);
