@@ -112,12 +112,14 @@ bad "a regular file at the socket path" "$T/c.conf" "$T/run/file.sock: the path 
 if [ $root = 1 ]; then
 	mkconf "$T/c.conf" "$T/k.key" "$T/k.crt" 'user "lurkd-no-such-user"'
 	bad "unknown user (as root)" "$T/c.conf" "unknown user lurkd-no-such-user"
-	mkconf "$T/c.conf" "$T/k.key" "$T/k.crt" "chroot \"$T/newroot/empty\""
+	# below root-only directories (not /tmp, which everybody may write)
+	nr=/var/lib/lurkd-regress-none.$$
+	mkconf "$T/c.conf" "$T/k.key" "$T/k.crt" "chroot \"$nr/empty\""
 	"$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
 	rc=$?
 	check "missing chroot: passes, says it will be made ($rc)" \
 	    [ "$rc" = 0 ] && grep -q "does not exist: lurkd makes it at start" "$T/err"
-	check "missing chroot: lurkd -n does not make it" [ ! -e "$T/newroot" ]
+	check "missing chroot: lurkd -n does not make it" [ ! -e "$nr" ]
 else
 	skip "unknown user, missing chroot: need root"
 fi
