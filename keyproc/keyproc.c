@@ -8,6 +8,8 @@
  * reads only its two channels and accepts nothing it does not expect.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -122,6 +124,66 @@ keyproc_load_keys(void)
 				fatal("%s: compose", __func__);
 		}
 	}
+}
+
+/*
+ * Keep key bytes out of swap.  With no limit on locked memory (started
+ * as root, the parent lifts it), lock what is mapped and all that will
+ * be, before the keys are read.  Under a finite RLIMIT_MEMLOCK, lock
+ * only what is mapped once the keys are in: locking later allocations
+ * too would make them fail when the limit is reached.  Either way, say
+ * at start when memory is not locked.
+ */
+static void
+keyproc_mlock(int keys_loaded)
+{
+	static int	 done;
+	struct rlimit	 rl;
+	int		 flags = MCL_CURRENT, unlimited;
+
+	if (done)
+		return;
+#ifdef LURKD_ASAN
+	/* ASan's shadow memory is terabytes of reserved address space */
+	done = 1;
+	if (instance == 0)
+		log_info("sanitizer build: memory not locked");
+	return;
+#endif
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+		if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+			fatal("%s: getrlimit", __func__);
+	}
+	unlimited = rl.rlim_cur == RLIM_INFINITY;
+	if (unlimited == keys_loaded)
+		return;		/* not the moment for this limit */
+	done = 1;
+	if (unlimited)
+		flags |= MCL_FUTURE;
+#ifdef MCL_ONFAULT
+	/* what is never touched holds no secret: lock pages as touched */
+	flags |= MCL_ONFAULT;
+#endif
+	if (mlockall(flags) == -1) {
+		if (instance == 0)
+			log_warnx("memory not locked: mlockall: %s "
+			    "(RLIMIT_MEMLOCK %llu KiB, and keyproc maps some "
+			    "8 MiB): key bytes may be swapped out; start lurkd "
+			    "as root with CAP_SYS_RESOURCE, or allow locked "
+			    "memory (systemd: LimitMEMLOCK=infinity)",
+			    strerror(errno),
+			    (unsigned long long)rl.rlim_cur / 1024);
+		return;
+	}
+	if (!unlimited && instance == 0)
+		log_warnx("memory locked at start, later allocations not: "
+		    "RLIMIT_MEMLOCK is %llu KiB, not unlimited",
+		    (unsigned long long)rl.rlim_cur / 1024);
+	log_debug("memory locked (mlockall)");
 }
 
 /* One message from the parent during start-up; 1 when the config is done. */
@@ -304,7 +366,9 @@ keyproc_main(int inst, int verbose)
 			break;
 	}
 
+	keyproc_mlock(0);
 	keyproc_load_keys();
+	keyproc_mlock(1);
 	if (checking) {
 		/* locked down as for real, then done */
 		keyproc_sandbox();

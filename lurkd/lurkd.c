@@ -467,6 +467,8 @@ dispatch_child(struct child *c)
 			if (++nready < nchildren || checking)
 				break;
 			pidfile_create(conf->pidfile);
+			/* from here on, the parent needs no more than this */
+			sandbox_parent(geteuid() == 0);
 			log_info("ready: %d keyprocs, netproc; %s mode",
 			    nchildren - 1, getuid() == 0 ?
 			    "root (chroot, setuid)" : "unprivileged");
@@ -807,7 +809,7 @@ main(int argc, char *argv[], char *envp[])
 		    (unsigned)getuid());
 	raise_nofile(conf->limit_conns);
 	start_children(nkp, &sb);
-	/* the parent keeps root for reload, but nothing more */
+	/* no core, not dumpable, no_new_privs; capabilities go at ready */
 	sandbox_harden();
 	parent_loop(sfd);
 }

@@ -5,6 +5,7 @@
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -104,6 +105,18 @@ proc_exec(const char *self, enum proc_id id, int instance, int fd,
 	} else if (dup2(fd, PARENT_SOCK_FILENO) == -1)
 		fatal("%s: dup2", __func__);
 	closefrom(PARENT_SOCK_FILENO + 1);
+
+	/*
+	 * keyproc locks its memory (mlockall): started as root, with
+	 * CAP_SYS_RESOURCE, let it lock all it needs.  Without, keyproc
+	 * says so; nothing may be logged here, where fd 3 is the channel
+	 * and the syslog socket may have been it.
+	 */
+	if (id == PROC_KEYPROC && geteuid() == 0) {
+		struct rlimit	 rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
 
 	snprintf(inst, sizeof(inst), "%d", instance);
 	strlcpy(title, proc_title(id), sizeof(title));

@@ -58,6 +58,7 @@ void		 proc_trip_request(enum proc_id);
 /* sandbox.c */
 void	 sandbox_drop(const struct conf_sandbox *, const char *);
 void	 sandbox_harden(void);
+void	 sandbox_parent(int);
 
 struct sandbox_policy {
 	const int	*allow;		/* syscall numbers allowed outright */

@@ -22,6 +22,9 @@ mkconf() {
 	} >"$f"
 }
 
+# stderr but keyproc's note where RLIMIT_MEMLOCK is too low (mlock.t)
+said() { grep -v 'keyproc\[0\]: memory not locked: ' "$T/err"; }
+
 # bad NAME CONF PATTERN: lurkd -n exits 1 and says PATTERN
 bad() {
 	"$LURKD" -n -f "$2" >"$T/out" 2>"$T/err"
@@ -42,7 +45,7 @@ mkconf "$T/good.conf" "$T/k.key" "$T/k.crt"
 rc=$?
 check "good configuration: exit 0 ($rc)" [ "$rc" = 0 ]
 check "good configuration: says configuration OK, nothing else" \
-    [ "$(cat "$T/err")" = "configuration OK" ]
+    [ "$(said)" = "configuration OK" ]
 check "no socket is bound" [ ! -e "$T/run/lurk.sock" ]
 cat "$T/k.crt" "$T/ca.crt" >"$T/chain.crt"
 mkconf "$T/chain.conf" "$T/k.key" "$T/chain.crt"
@@ -89,7 +92,7 @@ check "key readable by its group: a warning" \
     grep -q "$T/open.key is readable by its group (mode 0640)" "$T/err"
 chmod 0400 "$T/open.key"
 "$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
-check "key 0400: no warning" [ "$(cat "$T/err")" = "configuration OK" ]
+check "key 0400: no warning" [ "$(said)" = "configuration OK" ]
 
 # two blocks of one key (two copies of the file): both lines named
 cp -p "$T/k.key" "$T/copy.key"; cp "$T/k.crt" "$T/copy.crt"

@@ -62,7 +62,9 @@ fails() {
 mkconf "$T/good.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock"
 run good "$T/good.conf"
 check "good configuration: exit 0 ($RC)" [ "$RC" = 0 ]
-check "good configuration: nothing on stderr" [ ! -s "$T/good.err" ]
+# (where RLIMIT_MEMLOCK is too low, keyproc says so: mlock.t)
+check "good configuration: nothing on stderr but the memory lock note" \
+    bash -c "! grep -v 'keyproc\[0\]: memory not locked: ' '$T/good.err' | grep -q ."
 pid=$(cat "$T/lurkd.pid" 2>/dev/null)
 check "pid file written, holding the parent's pid" \
     grep -q '^lurkd: parent' "/proc/${pid:-0}/cmdline"
