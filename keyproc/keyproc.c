@@ -146,8 +146,7 @@ keyproc_mlock(int keys_loaded)
 #ifdef LURKD_ASAN
 	/* ASan's shadow memory is terabytes of reserved address space */
 	done = 1;
-	if (instance == 0)
-		log_info("sanitizer build: memory not locked");
+	log_debug("sanitizer build: memory not locked");
 	return;
 #endif
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)

@@ -109,5 +109,6 @@ main(void)
 	    "key_loaded: index and hash as given");
 	CHECK(sizeof(kl) == sizeof(kl.index) + sizeof(kl.spki_sha256),
 	    "key_loaded: no padding to leak");
+	imsgbuf_clear(&ib);
 	TEST_EXIT();
 }
