@@ -179,9 +179,9 @@ keyproc_mlock(int keys_loaded)
 		return;
 	}
 	if (!unlimited && instance == 0)
-		log_warnx("memory locked at start, later allocations not: "
-		    "RLIMIT_MEMLOCK is %llu KiB, not unlimited",
-		    (unsigned long long)rl.rlim_cur / 1024);
+		(checking ? log_debug : log_info)("memory locked at start, "
+		    "later allocations not: RLIMIT_MEMLOCK is %llu KiB, not "
+		    "unlimited", (unsigned long long)rl.rlim_cur / 1024);
 	log_debug("memory locked (mlockall)");
 }
 
