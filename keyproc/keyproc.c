@@ -8,9 +8,12 @@
  * reads only its two channels and accepts nothing it does not expect.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +35,7 @@ static int		 net_ok;
 static struct key	*keys;
 static size_t		 nkeys;
 static int		 instance;
+static int		 checking;	/* lurkd -n: load, report, exit */
 
 static struct key *
 key_slot(uint32_t index)
@@ -64,36 +68,121 @@ keyproc_send_public(void)
 		fatal("%s", __func__);
 }
 
+/*
+ * Load every key.  A key that fails stops a start; for lurkd -n it is
+ * reported and the others are still checked.  keyproc[0] tells the
+ * parent each key's SPKI hash, by which it finds two blocks of one key.
+ */
 static void
 keyproc_load_keys(void)
 {
-	char	 err[512];
-	size_t	 i;
+	struct key_loaded	 kl;
+	char			 err[512];
+	size_t			 i;
+	int			 ok;
 
 	for (i = 0; i < nkeys; i++) {
 		struct key *k = &keys[i];
 
+		/* lurkd -n sends no fds for files it could not open */
+		if (checking && k->privfd == -1 && k->certfd == -1)
+			continue;
 		if (k->privfd == -1 || k->certfd == -1)
 			fatalx("key \"%s\": missing key or certificate fd",
 			    k->pub.name);
+		err[0] = '\0';
 		if (key_load(k, err, sizeof(err)) == -1 ||
 		    key_warmup(k, err, sizeof(err)) == -1)
-			fatalx("key \"%s\": %s", k->pub.name, err);
-		if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
-		    k->pub.kind != KEY_RSA)
-			fatalx("key \"%s\": rsa-kex needs an RSA key, %s is %s",
-			    k->pub.name, k->privpath,
+			ok = 0;
+		else if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
+		    k->pub.kind != KEY_RSA) {
+			snprintf(err, sizeof(err), "rsa-kex needs an RSA key, "
+			    "%.400s is %s", k->privpath,
 			    key_kind_name(k->pub.kind));
+			ok = 0;
+		} else
+			ok = 1;
 		close(k->privfd);
 		close(k->certfd);
 		k->privfd = k->certfd = -1;
-		if (instance == 0)
-			log_info("key \"%s\": %s %d bits, spki sha256 "
-			    "%02x%02x%02x%02x...", k->pub.name,
-			    key_kind_name(k->pub.kind), k->pub.bits,
-			    k->pub.spki_sha256[0], k->pub.spki_sha256[1],
-			    k->pub.spki_sha256[2], k->pub.spki_sha256[3]);
+		if (!ok) {
+			if (!checking)
+				fatalx("key \"%s\": %s", k->pub.name, err);
+			log_warnx("key \"%s\": %s", k->pub.name, err);
+			continue;
+		}
+		if (instance == 0) {
+			(checking ? log_debug : log_info)("key \"%s\": %s %d "
+			    "bits, spki sha256 %02x%02x%02x%02x...",
+			    k->pub.name, key_kind_name(k->pub.kind),
+			    k->pub.bits, k->pub.spki_sha256[0],
+			    k->pub.spki_sha256[1], k->pub.spki_sha256[2],
+			    k->pub.spki_sha256[3]);
+			key_loaded_fill(&kl, k);
+			if (proc_compose_parent(IMSG_KEY_LOADED, -1, &kl,
+			    sizeof(kl)) == -1)
+				fatal("%s: compose", __func__);
+		}
 	}
+}
+
+/*
+ * Keep key bytes out of swap.  With no limit on locked memory (started
+ * as root, the parent lifts it), lock what is mapped and all that will
+ * be, before the keys are read.  Under a finite RLIMIT_MEMLOCK, lock
+ * only what is mapped once the keys are in: locking later allocations
+ * too would make them fail when the limit is reached.  Either way, say
+ * at start when memory is not locked.
+ */
+static void
+keyproc_mlock(int keys_loaded)
+{
+	static int	 done;
+	struct rlimit	 rl;
+	int		 flags = MCL_CURRENT, unlimited;
+
+	if (done)
+		return;
+#ifdef LURKD_ASAN
+	/* ASan's shadow memory is terabytes of reserved address space */
+	done = 1;
+	log_debug("sanitizer build: memory not locked");
+	return;
+#endif
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+		if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+			fatal("%s: getrlimit", __func__);
+	}
+	unlimited = rl.rlim_cur == RLIM_INFINITY;
+	if (unlimited == keys_loaded)
+		return;		/* not the moment for this limit */
+	done = 1;
+	if (unlimited)
+		flags |= MCL_FUTURE;
+#ifdef MCL_ONFAULT
+	/* what is never touched holds no secret: lock pages as touched */
+	flags |= MCL_ONFAULT;
+#endif
+	if (mlockall(flags) == -1) {
+		if (instance == 0)
+			log_warnx("memory not locked: mlockall: %s "
+			    "(RLIMIT_MEMLOCK %llu KiB, and keyproc maps some "
+			    "8 MiB): key bytes may be swapped out; start lurkd "
+			    "as root with CAP_SYS_RESOURCE, or allow locked "
+			    "memory (systemd: LimitMEMLOCK=infinity)",
+			    strerror(errno),
+			    (unsigned long long)rl.rlim_cur / 1024);
+		return;
+	}
+	if (!unlimited && instance == 0)
+		(checking ? log_debug : log_info)("memory locked at start, "
+		    "later allocations not: RLIMIT_MEMLOCK is %llu KiB, not "
+		    "unlimited", (unsigned long long)rl.rlim_cur / 1024);
+	log_debug("memory locked (mlockall)");
 }
 
 /* One message from the parent during start-up; 1 when the config is done. */
@@ -117,7 +206,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		break;
 	case IMSG_CTL_PROCFD:
 		if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
-		    pf.proc != PROC_NETPROC || net_ok ||
+		    pf.proc != PROC_NETPROC || net_ok || checking ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
 		if (imsgbuf_init(&net, fd) == -1 ||
@@ -159,8 +248,13 @@ keyproc_dispatch_conf(struct imsg *imsg)
 			strlcpy(k->certpath, ck.path, sizeof(k->certpath));
 		}
 		break;
+	case IMSG_CONF_CHECK:
+		if (checking || net_ok)
+			fatalx("%s: bad IMSG_CONF_CHECK", __func__);
+		checking = 1;
+		break;
 	case IMSG_CONF_END:
-		if (keys == NULL || !net_ok)
+		if (keys == NULL || (!net_ok && !checking))
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		return 1;
 	default:
@@ -205,32 +299,24 @@ static void
 keyproc_keyop(struct imsg *imsg)
 {
 	struct keyop_req	 req;
-	struct keyop_res	 res;
 	struct ibuf		 ib;
-	struct iovec		 iov[2];
 	struct key		*k;
 	const char		*why = "";
 	const uint8_t		*data;
-	uint8_t			 out[1024];
+	uint8_t			 out[1024], status;
 	size_t			 outlen = sizeof(out);
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
 		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
 	k = key_slot(req.index);
-	res.status = keyop_run(k, &req, data, out, &outlen, &why);
-	if (res.status != LURK_ST_SUCCESS) {
+	status = keyop_run(k, &req, data, out, &outlen, &why);
+	if (status != LURK_ST_SUCCESS) {
 		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}
-	res.len = outlen;
-	iov[0].iov_base = &res;
-	iov[0].iov_len = sizeof(res);
-	iov[1].iov_base = out;
-	iov[1].iov_len = outlen;
-	if (imsg_composev(&net, IMSG_KEYOP_RES, imsg_get_id(imsg), 0, -1,
-	    iov, 2) == -1)
+	if (keyop_reply(&net, imsg_get_id(imsg), status, out, outlen) == -1)
 		fatal("%s: compose", __func__);
 	/* the premaster now lives in the queue, which wipes when freed */
 	explicit_bzero(out, outlen);
@@ -279,9 +365,17 @@ keyproc_main(int inst, int verbose)
 			break;
 	}
 
+	keyproc_mlock(0);
 	keyproc_load_keys();
+	keyproc_mlock(1);
 	if (tlscheck_init() == -1)
 		fatalx("cannot make the DH groups of TLS 1.2 DHE");
+	if (checking) {
+		/* locked down as for real, then done */
+		keyproc_sandbox();
+		proc_child_ready();
+		exit(0);
+	}
 	keyproc_send_public();
 	keyproc_sandbox();
 	proc_child_ready();

@@ -50,6 +50,13 @@ int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
 	    uint8_t *, size_t *, const char **);
 
+
+/* wire.c */
+struct imsgbuf;
+int	 keyop_reply(struct imsgbuf *, uint32_t, uint8_t, const uint8_t *,
+	    size_t);
+void	 key_loaded_fill(struct key_loaded *, const struct key *);
+
 /* sandbox.c */
 void	 keyproc_sandbox(void);
 

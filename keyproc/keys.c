@@ -94,6 +94,14 @@ read_fd(int fd, size_t *lenp, char *err, size_t errlen, const char *path)
 	return NULL;
 }
 
+/* No PEM armour, and a DER SEQUENCE's first byte: the same file in DER. */
+static int
+is_der(const uint8_t *buf, size_t len)
+{
+	return len > 2 && buf[0] == 0x30 &&
+	    memmem(buf, len, "-----BEGIN", 10) == NULL;
+}
+
 static int
 no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -185,9 +193,20 @@ key_parse_private(struct key *k, uint8_t *buf, size_t len, char *err,
 	}
 	k->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
-	if (k->pkey == NULL)
-		snprintf(err, errlen, "%s: not a PEM private key (or it is "
-		    "encrypted): %s", k->privpath, ssl_error());
+	if (k->pkey != NULL)
+		;
+	else if (memmem(buf, len, "ENCRYPTED", 9) != NULL)
+		/* "BEGIN ENCRYPTED PRIVATE KEY", or "Proc-Type: 4,ENCRYPTED" */
+		snprintf(err, errlen, "%s: encrypted keys are not supported; "
+		    "decrypt it with `openssl pkey`", k->privpath);
+	else if (is_der(buf, len))
+		snprintf(err, errlen, "%s: a DER (binary) key: lurkd reads "
+		    "PEM; convert it with `openssl pkey -inform DER`",
+		    k->privpath);
+	else
+		snprintf(err, errlen, "%s: not a PEM private key: %s",
+		    k->privpath, ssl_error());
+	ERR_clear_error();
  done:
 	explicit_bzero(buf, len);
 	return k->pkey == NULL ? -1 : 0;
@@ -215,7 +234,7 @@ key_load_chain(struct key *k, char *err, size_t errlen)
 	size_t		 len;
 	BIO		*bio = NULL;
 	X509		*x, *leaf = NULL;
-	int		 dlen, rc = -1, n = 0;
+	int		 dlen, rc = -1, n = 0, mine = 0;
 
 	if ((buf = read_fd(k->certfd, &len, err, errlen, k->certpath)) == NULL)
 		return -1;
@@ -244,19 +263,31 @@ key_load_chain(struct key *k, char *err, size_t errlen)
 		memcpy(k->chain + k->chain_len, der, dlen);
 		k->chain_len += dlen;
 		OPENSSL_free(der);
+		/* which certificate is the key's, if not the first */
 		if (n++ == 0)
 			leaf = x;
-		else
+		else {
+			if (mine == 0 &&
+			    EVP_PKEY_eq(X509_get0_pubkey(x), k->pkey) == 1)
+				mine = n;
 			X509_free(x);
+		}
 	}
 	ERR_clear_error();	/* the loop ends on "no start line" */
 	if (leaf == NULL) {
-		snprintf(err, errlen, "%s: no PEM certificate", k->certpath);
+		snprintf(err, errlen, "%s: no PEM certificate%s", k->certpath,
+		    is_der(buf, len) ? " (a DER certificate? convert it with "
+		    "`openssl x509 -inform DER`)" : "");
 		goto done;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), k->pkey) != 1) {
-		snprintf(err, errlen, "%s does not match private key %s",
-		    k->certpath, k->privpath);
+		if (mine > 0)
+			snprintf(err, errlen, "%s: the key's own certificate "
+			    "must come first (it is certificate %d of %d)",
+			    k->certpath, mine, n);
+		else
+			snprintf(err, errlen, "%s does not match private key "
+			    "%s", k->certpath, k->privpath);
 		goto done;
 	}
 	rc = 0;

@@ -191,3 +191,20 @@ edge_status_name(uint8_t st)
 
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }
+
+/* Bytes as lower-case hex in buf, cut to what fits; returns buf. */
+const char *
+lurk_hex(const uint8_t *p, size_t len, char *buf, size_t size)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	if (size == 0)
+		return buf;
+	for (i = 0; i < len && 2 * i + 2 < size; i++) {
+		buf[2 * i] = digits[p[i] >> 4];
+		buf[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	buf[2 * i] = '\0';
+	return buf;
+}

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +110,13 @@ socket_path(const struct env *env)
 	return LC_DEFAULT_SOCKET;
 }
 
-/* One request; exits with the right status on failure. */
+/*
+ * One request; exits with the right status on failure.  what names the
+ * key asked for, for the message when lurkd does not hold it.
+ */
 static void
 request(const struct env *env, uint8_t type, const uint8_t *req,
-    size_t reqlen, uint8_t **resp, size_t *resplen)
+    size_t reqlen, uint8_t **resp, size_t *resplen, const char *what)
 {
 	struct lc_conn	*c;
 	struct lc_error	 e;
@@ -132,7 +136,11 @@ request(const struct env *env, uint8_t type, const uint8_t *req,
 		warnmsg("daemon not reachable: %s", e.msg);
 		exit(EXIT_UNREACHABLE);
 	case LC_ESTATUS:
-		warnmsg("%s: %s", path, e.msg);
+		if (e.status == EDGE_ST_UNKNOWN_KEY)
+			warnmsg("%s: %s: lurkd does not hold %s", path, e.msg,
+			    what);
+		else
+			warnmsg("%s: %s", path, e.msg);
 		exit(1);
 	default:
 		warnmsg("%s", e.msg);
@@ -157,6 +165,33 @@ read_cert(const char *file)
 	return x;
 }
 
+/*
+ * keyref -n NAME for a certificate whose key lurkd calls otherwise: say
+ * whether lurkd holds NAME at all, or holds it for another key.
+ */
+static void
+check_name(const struct env *env, const char *name, const uint8_t *key_id,
+    const char *cert, const struct edge_keyinfo *mine)
+{
+	struct edge_keyinfo	 ki;
+	uint8_t			 req[2 + KEYREF_NAME_MAX], *resp = NULL;
+	char			 what[KEYREF_NAME_MAX + 32];
+	size_t			 len = strlen(name), resplen = 0;
+
+	req[0] = EDGE_SEL_NAME;
+	req[1] = len;
+	memcpy(req + 2, name, len);
+	snprintf(what, sizeof(what), "a key named \"%s\"", name);
+	request(env, EDGE_TYPE_KEY_INFO, req, 2 + len, &resp, &resplen, what);
+	if (edge_keyinfo_decode(resp, resplen, &ki) == -1)
+		warnmsg("%s: malformed key_info answer", socket_path(env));
+	else
+		warnmsg("key \"%s\" in lurkd is another key than the one of "
+		    "%s, which lurkd calls \"%.*s\"", name, cert,
+		    (int)mine->namelen, mine->name);
+	lc_free_response(resp, resplen);
+}
+
 static int
 cmd_keyref(struct env *env, int argc, char *argv[])
 {
@@ -165,6 +200,8 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 	X509			*x;
 	BIO			*out;
 	uint8_t			 req[2 + EDGE_KEY_ID_LEN], *resp = NULL;
+	char			 what[PATH_MAX + 128];
+	char			 hex[EDGE_KEY_ID_LEN * 2 + 1];
 	uint8_t			*blob = NULL;
 	unsigned char		*spki = NULL;
 	const char		*name = NULL;
@@ -213,12 +250,21 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 	req[0] = EDGE_SEL_SPKI_SHA256;
 	req[1] = EDGE_KEY_ID_LEN;
 	memcpy(req + 2, ref.key_id, EDGE_KEY_ID_LEN);
-	request(env, EDGE_TYPE_KEY_INFO, req, sizeof(req), &resp, &resplen);
+	snprintf(what, sizeof(what), "the key of %s (key id %s)", argv[0],
+	    lurk_hex(ref.key_id, EDGE_KEY_ID_LEN, hex, sizeof(hex)));
+	request(env, EDGE_TYPE_KEY_INFO, req, sizeof(req), &resp, &resplen,
+	    what);
 	if (edge_keyinfo_decode(resp, resplen, &ki) == -1 ||
 	    memcmp(ki.key_id, ref.key_id, EDGE_KEY_ID_LEN) != 0 ||
 	    ki.spkilen != (size_t)spkilen ||
 	    memcmp(ki.spki, spki, spkilen) != 0) {
 		warnmsg("%s: malformed key_info answer", socket_path(env));
+		goto out;
+	}
+	/* -n: the name lurkd knows this very key by, nothing else */
+	if (name != NULL && (strlen(name) != ki.namelen ||
+	    memcmp(name, ki.name, ki.namelen) != 0)) {
+		check_name(env, name, ref.key_id, argv[0], &ki);
 		goto out;
 	}
 

@@ -1,10 +1,12 @@
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <paths.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ static log_sink_fn	 log_sink;
 static int		 log_facility = LOG_DAEMON;
 static int		 log_fd = -1;		/* syslog socket */
 static unsigned long long log_dropped;		/* lines not written */
+static int		 log_tee_fd = -1;	/* the invoker, while starting */
+static int		 log_stamps;		/* stderr lines get the time */
 
 /*
  * syslog(3) waits when the syslog daemon does not read its socket, and a
@@ -78,16 +82,34 @@ syslog_line(int pri, const char *line)
 	return -1;
 }
 
+/* Local time to the millisecond, with the offset from UTC. */
+static void
+log_timestamp(char *buf, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 date[24], zone[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf, len, "%s.%03ld%s ", date, ts.tv_nsec / 1000000, zone);
+}
+
 /* stderr (-d): write only what it takes now, a line at once. */
 static int
 log_stderr(int pri, const char *line)
 {
 	struct pollfd	 pfd;
-	char		 buf[1200];
+	char		 buf[1300], stamp[64];
 	ssize_t		 n;
 	int		 len;
 
-	len = snprintf(buf, sizeof(buf), "%s\n", line);
+	stamp[0] = '\0';
+	if (log_stamps)
+		log_timestamp(stamp, sizeof(stamp));
+	len = snprintf(buf, sizeof(buf), "%s%s\n", stamp, line);
 	if (len < 0)
 		return -1;
 	if (len >= (int)sizeof(buf)) {
@@ -115,6 +137,13 @@ log_init(int debug, int facility)
 		syslog_connect();
 }
 
+/* lurkd -d: each line on stderr begins with the date and time. */
+void
+log_settimestamps(int on)
+{
+	log_stamps = on;
+}
+
 void
 log_procinit(const char *procname)
 {
@@ -140,6 +169,36 @@ log_setsink(log_sink_fn sink)
 	log_sink = sink;
 }
 
+/*
+ * Until lurkd is ready, the process that started it waits on a pipe and
+ * shows the warnings and errors on its stderr (lurkd.c): a start that
+ * fails says why even with no syslog daemon.
+ */
+void
+log_settee(int fd)
+{
+	log_tee_fd = fd;
+}
+
+static void
+log_tee(int pri, const char *line)
+{
+	struct iovec	 iov[2];
+	ssize_t		 n;
+
+	if (log_tee_fd == -1 || pri > LOG_WARNING)
+		return;
+	iov[0].iov_base = (void *)(uintptr_t)line;
+	iov[0].iov_len = strlen(line);
+	iov[1].iov_base = (void *)(uintptr_t)"\n";
+	iov[1].iov_len = 1;
+	do
+		n = writev(log_tee_fd, iov, 2);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_tee_fd = -1;	/* the invoker is gone */
+}
+
 void
 log_emit(int pri, const char *line)
 {
@@ -152,6 +211,7 @@ log_emit(int pri, const char *line)
 		errno = saved;
 		return;
 	}
+	log_tee(pri, line);
 	out = log_debug_mode ? log_stderr : syslog_line;
 	if (log_dropped > 0) {
 		snprintf(note, sizeof(note), "%s: %llu log lines dropped: the "
@@ -164,19 +224,66 @@ log_emit(int pri, const char *line)
 	errno = saved;
 }
 
+/*
+ * Make text safe for a log line: printable ASCII stays, a backslash is
+ * doubled, and every other byte is written as \n, \r, \t or \xHH, so
+ * that no text, whoever wrote it, can end a line, start another or
+ * drive a terminal.  Cut where dst is full.
+ */
+void
+log_escape(char *dst, size_t size, const char *src, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	char			 e[5];
+	size_t			 i, n = 0, el;
+
+	for (i = 0; i < len && size > 0; i++) {
+		c = src[i];
+		el = 0;
+		if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			e[el++] = '\\';
+			e[el++] = c == '\n' ? 'n' : c == '\r' ? 'r' :
+			    c == '\t' ? 't' : '\\';
+		} else if (c < 0x20 || c >= 0x7f) {
+			e[el++] = '\\';
+			e[el++] = 'x';
+			e[el++] = hex[c >> 4];
+			e[el++] = hex[c & 0xf];
+		} else
+			e[el++] = c;
+		if (n + el >= size)
+			break;
+		memcpy(dst + n, e, el);
+		n += el;
+	}
+	if (size > 0)
+		dst[n] = '\0';
+}
+
+/* One line "who: text", text escaped: who is what the writer knows. */
+void
+log_line(int pri, const char *who, const char *text, size_t len)
+{
+	char	 safe[1024], line[1100];
+
+	log_escape(safe, sizeof(safe), text, len);
+	snprintf(line, sizeof(line), "%s: %s", who, safe);
+	log_emit(pri, line);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	 msg[1024], line[1100];
+	char	 msg[1024];
 	int	 saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Escape control characters: a peer's bytes must not forge lines. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	snprintf(line, sizeof(line), "%s: %s", log_procname, msg);
-	log_emit(pri, line);
+	if (log_sink != NULL)
+		/* a child: the parent escapes it and says who wrote it */
+		log_sink(pri, msg);
+	else
+		log_line(pri, log_procname, msg, strlen(msg));
 	errno = saved;
 }
 

@@ -18,6 +18,10 @@ void	log_setverbose(int verbose);
 int	log_getverbose(void);
 void	log_setsink(log_sink_fn sink);
 void	log_emit(int pri, const char *line);	/* raw line, no prefix */
+void	log_settee(int fd);
+void	log_escape(char *, size_t, const char *, size_t);
+void	log_line(int, const char *, const char *, size_t);
+void	log_settimestamps(int on);
 
 void	log_warn(const char *, ...) __attribute__((__format__(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((__format__(printf, 1, 2)));

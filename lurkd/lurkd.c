@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -28,14 +27,25 @@
 #include "imsg.h"
 #include "log.h"
 #include "lurkd.h"
+#include "parent.h"
 #include "proc.h"
 
 static struct lurkd_conf	*conf;
+static pid_t			 parent_pid;
 static struct child		*children;
 static int			 nchildren, nready;
 static int			 debug, verbose;
 static char			 self[PATH_MAX];
 static const char		*conffile = LURKD_CONF;
+
+/* the key blocks by index, and which of them keyproc[0] has loaded */
+static struct keyconf		**keytab;
+static struct key_loaded	*keyloaded;
+static int			 nkeys;
+
+/* lurkd -n: one throwaway keyproc loads the keys, nothing listens */
+static int			 checking;
+static int			 check_errors;
 
 __attribute__((__noreturn__)) static void
 usage(void)
@@ -65,6 +75,21 @@ raise_nofile(uint32_t conns)
 		    conns, (unsigned long long)rl.rlim_cur);
 }
 
+static void
+keys_index(void)
+{
+	struct keyconf	*k;
+
+	TAILQ_FOREACH(k, &conf->keys, entry)
+		nkeys++;
+	if ((keytab = calloc(nkeys + 1, sizeof(*keytab))) == NULL ||
+	    (keyloaded = calloc(nkeys + 1, sizeof(*keyloaded))) == NULL)
+		fatal("calloc");
+	nkeys = 0;
+	TAILQ_FOREACH(k, &conf->keys, entry)
+		keytab[nkeys++] = k;
+}
+
 static int
 ncpus(void)
 {
@@ -75,94 +100,15 @@ ncpus(void)
 	return n > LURKD_KEYPROCS_MAX ? LURKD_KEYPROCS_MAX : (int)n;
 }
 
-/*
- * The chroot directory must exist, belong to root, be writable by nobody
- * else and be empty: the sandboxed children see nothing in it.
- */
+/* Whatever way the parent exits: no socket or pid file of ours left. */
 static void
-check_chroot(const char *dir)
+parent_exit(void)
 {
-	struct stat	 st;
-	char		 path[PATH_MAX], *p;
-
-	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT)
-			fatal("chroot %s", dir);
-		/* make it, and its parents, root-owned 0755 */
-		strlcpy(path, dir, sizeof(path));
-		for (p = path + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			if (mkdir(path, 0755) == -1 && errno != EEXIST)
-				fatal("mkdir %s", path);
-			*p = '/';
-		}
-		if (mkdir(path, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", path);
-		if (stat(dir, &st) == -1)
-			fatal("chroot %s", dir);
-	}
-	if (!S_ISDIR(st.st_mode))
-		fatalx("chroot %s: not a directory", dir);
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		fatalx("chroot %s: must be owned by root and writable by "
-		    "nobody else", dir);
-	if (st.st_nlink > 2)
-		fatalx("chroot %s: must be empty", dir);
-}
-
-static int
-listen_unix(struct listenconf *l, int root)
-{
-	struct sockaddr_un	 sun;
-	mode_t			 old;
-	char			 dir[PATH_MAX];
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, l->path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		fatalx("socket path %s: too long", l->path);
-
-	/* one daemon per socket: if it answers, someone is there */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		fatalx("%s: another lurkd is already running", l->path);
-	close(fd);
-	if (unlink(l->path) == -1 && errno != ENOENT)
-		fatal("unlink %s", l->path);
-
-	strlcpy(dir, l->path, sizeof(dir));
-	if (mkdir(dirname(dir), 0755) == -1 && errno != EEXIST)
-		fatal("mkdir %s", dir);
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("bind %s", l->path);
-	umask(old);
-	if (l->has_group && chown(l->path, -1, l->gid) == -1)
-		fatal("chown %s to gid %u", l->path, (unsigned)l->gid);
-	if (chmod(l->path, l->mode) == -1)
-		fatal("chmod %s", l->path);
-	if (listen(fd, SOMAXCONN) == -1)
-		fatal("listen %s", l->path);
-	return fd;
-}
-
-static void
-remove_sockets(void)
-{
-	struct listenconf	*l;
-
-	if (conf == NULL)
+	/* a child between fork and exec runs this too */
+	if (getpid() != parent_pid)
 		return;
-	TAILQ_FOREACH(l, &conf->listeners, entry)
-		unlink(l->path);
+	listen_remove();
+	pidfile_unlink();
 }
 
 static void
@@ -175,14 +121,102 @@ compose(struct child *c, uint32_t type, int fd, const void *data, size_t len)
 		fatal("%s: flush to %s", __func__, c->name);
 }
 
+/* Open a key or certificate file; the parent never reads from it. */
 static int
 open_key_file(const char *path, const char *what, const char *key)
 {
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		fatal("key \"%s\": %s %s", key, what, path);
+		log_warn("key \"%s\": %s %s", key, what, path);
 	return fd;
+}
+
+/*
+ * A private key others may read is worth a warning, not a refusal:
+ * Kubernetes Secret volumes are 0644 unless told (defaultMode: 0400).
+ */
+static void
+key_mode_warn(int fd, const struct keyconf *k)
+{
+	struct stat	 st;
+
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warnx("key \"%s\": private key %s is readable by %s "
+		    "(mode %04o): make it 0400 or 0600 (a Kubernetes Secret "
+		    "volume: defaultMode: 0400)", k->name, k->private,
+		    (st.st_mode & S_IROTH) ? "others" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+}
+
+static void
+send_key_fd(struct child *c, uint32_t type, uint32_t idx,
+    const struct keyconf *k, const char *path, int fd)
+{
+	struct conf_key	 ck;
+	int		 dfd;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.index = idx;
+	ck.operations = k->operations;
+	strlcpy(ck.name, k->name, sizeof(ck.name));
+	strlcpy(ck.path, path, sizeof(ck.path));
+	if ((dfd = dup(fd)) == -1)
+		fatal("dup");
+	compose(c, type, dfd, &ck, sizeof(ck));
+}
+
+/*
+ * The key fds go to the keyprocs, and only there.  Returns how many keys
+ * could not be opened (each said why); those are not sent.
+ */
+static int
+send_keys(struct child *kp, int nkp)
+{
+	struct keyconf	*k;
+	int		 i, idx, kfd, cfd, bad = 0;
+
+	for (idx = 0; idx < nkeys; idx++) {
+		k = keytab[idx];
+		kfd = open_key_file(k->private, "private key", k->name);
+		cfd = open_key_file(k->certificate, "certificate", k->name);
+		if (kfd != -1)
+			key_mode_warn(kfd, k);
+		if (kfd != -1 && cfd != -1)
+			for (i = 0; i < nkp; i++) {
+				send_key_fd(&kp[i], IMSG_CONF_KEY, idx, k,
+				    k->private, kfd);
+				send_key_fd(&kp[i], IMSG_CONF_KEYCERT, idx, k,
+				    k->certificate, cfd);
+			}
+		else
+			bad++;
+		if (kfd != -1)
+			close(kfd);
+		if (cfd != -1)
+			close(cfd);
+	}
+	return bad;
+}
+
+static void
+global_config(struct conf_global *g, int nkp)
+{
+	struct listenconf	*l;
+
+	memset(g, 0, sizeof(*g));
+	g->keyprocs = nkp;
+	g->lenmode = conf->lenmode;
+	g->max_message = conf->max_message;
+	g->timeout_idle = conf->timeout_idle;
+	g->timeout_message = conf->timeout_message;
+	g->limit_conns = conf->limit_conns;
+	g->limit_user_conns = conf->limit_user_conns;
+	g->limit_user_rate = conf->limit_user_rate;
+	g->limit_user_burst = conf->limit_user_burst;
+	g->nkeys = nkeys;
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		g->nlisten++;
 }
 
 static void
@@ -197,22 +231,9 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	struct keyconf		*k;
 	struct allow		*a;
 	struct listenconf	*l;
-	int			 i, idx, fd, kfd, cfd;
+	int			 i, idx;
 
-	memset(&g, 0, sizeof(g));
-	g.keyprocs = nkp;
-	g.lenmode = conf->lenmode;
-	g.max_message = conf->max_message;
-	g.timeout_idle = conf->timeout_idle;
-	g.timeout_message = conf->timeout_message;
-	g.limit_conns = conf->limit_conns;
-	g.limit_user_conns = conf->limit_user_conns;
-	g.limit_user_rate = conf->limit_user_rate;
-	g.limit_user_burst = conf->limit_user_burst;
-	TAILQ_FOREACH(k, &conf->keys, entry)
-		g.nkeys++;
-	TAILQ_FOREACH(l, &conf->listeners, entry)
-		g.nlisten++;
+	global_config(&g, nkp);
 
 	/* every child locks itself down before it gets anything else */
 	for (i = 0; i < nchildren; i++)
@@ -224,6 +245,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 
 	/* netproc <-> keyproc[i] channels */
 	for (i = 0; i < nkp; i++) {
+		memset(&pf, 0, sizeof(pf));
 		pf.proc = PROC_NETPROC;
 		pf.instance = 0;
 		compose(&kp[i], IMSG_CTL_PROCFD, pairs[2 * i], &pf, sizeof(pf));
@@ -232,38 +254,23 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		compose(net, IMSG_CTL_PROCFD, pairs[2 * i + 1], &pf,
 		    sizeof(pf));
 	}
-	/* keys: the key fds go to the keyprocs, and only there */
-	idx = 0;
-	TAILQ_FOREACH(k, &conf->keys, entry) {
+	if (send_keys(kp, nkp) > 0)
+		exit(1);
+	/* netproc: who may use each key */
+	for (idx = 0; idx < nkeys; idx++) {
+		k = keytab[idx];
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
 		ck.operations = k->operations;
 		strlcpy(ck.name, k->name, sizeof(ck.name));
-		kfd = open_key_file(k->private, "private key", k->name);
-		cfd = open_key_file(k->certificate, "certificate", k->name);
-		for (i = 0; i < nkp; i++) {
-			strlcpy(ck.path, k->private, sizeof(ck.path));
-			if ((fd = dup(kfd)) == -1)
-				fatal("dup");
-			compose(&kp[i], IMSG_CONF_KEY, fd, &ck, sizeof(ck));
-			strlcpy(ck.path, k->certificate, sizeof(ck.path));
-			if ((fd = dup(cfd)) == -1)
-				fatal("dup");
-			compose(&kp[i], IMSG_CONF_KEYCERT, fd, &ck,
-			    sizeof(ck));
-		}
-		close(kfd);
-		close(cfd);
-
-		ck.path[0] = '\0';
 		compose(net, IMSG_CONF_POLICY, -1, &ck, sizeof(ck));
 		TAILQ_FOREACH(a, &k->allows, entry) {
+			memset(&ca, 0, sizeof(ca));
 			ca.index = idx;
 			ca.type = a->type;
 			ca.id = a->id;
 			compose(net, IMSG_CONF_ALLOW, -1, &ca, sizeof(ca));
 		}
-		idx++;
 	}
 	i = 0;
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
@@ -370,13 +377,47 @@ shutdown_children(void)
 	}
 }
 
+/*
+ * keyproc[0] loaded a key: two blocks of the same key would leave the
+ * second one's rules unused, so that is a configuration error naming
+ * both blocks.
+ */
+static void
+key_loaded(struct child *c, struct imsg *imsg)
+{
+	struct key_loaded	 kl;
+	struct keyconf		*k, *o;
+	uint32_t		 i;
+
+	if (c->id != PROC_KEYPROC || c->instance != 0 || c->ready ||
+	    imsg_get_data(imsg, &kl, sizeof(kl)) == -1 ||
+	    kl.index >= (uint32_t)nkeys || keyloaded[kl.index].index != 0)
+		fatalx("bad IMSG_KEY_LOADED from %s", c->name);
+	k = keytab[kl.index];
+	for (i = 0; i < (uint32_t)nkeys; i++) {
+		if (keyloaded[i].index == 0 || memcmp(keyloaded[i].spki_sha256,
+		    kl.spki_sha256, sizeof(kl.spki_sha256)) != 0)
+			continue;
+		o = keytab[i];
+		log_warnx("%s:%d: key \"%s\" is the same key as key \"%s\" "
+		    "(%s:%d): give each key one block", k->file, k->line,
+		    k->name, o->name, o->file, o->line);
+		if (!checking)
+			exit(1);
+		check_errors++;
+	}
+	/* index + 1: 0 marks a key not loaded (yet) */
+	keyloaded[kl.index] = kl;
+	keyloaded[kl.index].index = kl.index + 1;
+}
+
 static void
 dispatch_child(struct child *c)
 {
 	struct imsg	 imsg;
 	struct ibuf	 ib;
 	char		 line[1200];
-	int		 n, pri;
+	int		 n, pri, fd;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1 && errno != ECONNRESET)
 		fatal("read from %s", c->name);
@@ -390,23 +431,48 @@ dispatch_child(struct child *c)
 			fatal("bad message from %s", c->name);
 		if (n == 0)
 			break;
+		/* descriptors go from the parent to the children only */
+		if ((fd = imsg_get_fd(&imsg)) != -1) {
+			close(fd);
+			fatalx("%s sent a file descriptor (imsg %u): no child "
+			    "may", c->name, imsg_get_type(&imsg));
+		}
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_LOG:
-			/* int priority, then a NUL-terminated line */
+			/*
+			 * int priority (no more urgent than LOG_ERR), then
+			 * a NUL-terminated line.  The line is escaped and
+			 * said to be the child's as the parent knows it,
+			 * whatever the child claims in it.
+			 */
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_get(&ib, &pri, sizeof(pri)) == -1 ||
+			    pri < LOG_ERR || pri > LOG_DEBUG ||
 			    (n = ibuf_size(&ib)) == 0 ||
 			    (size_t)n > sizeof(line) ||
 			    ibuf_get(&ib, line, n) == -1 ||
 			    line[n - 1] != '\0')
 				fatalx("bad IMSG_LOG from %s", c->name);
-			log_emit(pri & LOG_PRIMASK, line);
+			log_line(pri, c->name, line, n - 1);
+			break;
+		case IMSG_KEY_LOADED:
+			key_loaded(c, &imsg);
 			break;
 		case IMSG_READY:
-			if (++nready == nchildren)
-				log_info("ready: %d keyprocs, netproc; %s mode",
-				    nchildren - 1, getuid() == 0 ?
-				    "root (chroot, setuid)" : "unprivileged");
+			if (imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_READY from %s", c->name);
+			if (c->ready)
+				fatalx("%s said READY twice", c->name);
+			c->ready = 1;
+			if (++nready < nchildren || checking)
+				break;
+			pidfile_create(conf->pidfile);
+			/* from here on, the parent needs no more than this */
+			sandbox_parent(geteuid() == 0);
+			log_info("ready: %d keyprocs, netproc; %s mode",
+			    nchildren - 1, getuid() == 0 ?
+			    "root (chroot, setuid)" : "unprivileged");
+			daemon_ready();
 			break;
 		default:
 			fatalx("unexpected imsg %u from %s",
@@ -481,10 +547,31 @@ parent_loop(int sfd)
 			if (children[i].ibuf.fd != -1)
 				dispatch_child(&children[i]);
 		shutdown_children();
-		remove_sockets();
 		log_info("exiting");
 		exit(rc);
 	}
+}
+
+/* Fork + re-exec one child, its channel ready for imsg. */
+static void
+spawn_child(struct child *c, enum proc_id id, int instance)
+{
+	int	 sp[2];
+
+	c->id = id;
+	c->instance = instance;
+	proc_name(id, instance, c->name, sizeof(c->name));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sp) == -1)
+		fatal("socketpair");
+	c->pid = proc_exec(self, id, instance, sp[1], debug, verbose);
+	c->alive = 1;
+	close(sp[1]);
+	if (imsgbuf_init(&c->ibuf, sp[0]) == -1)
+		fatal("imsgbuf_init");
+	imsgbuf_allow_fdpass(&c->ibuf);
+	if (imsgbuf_set_maxsize(&c->ibuf, 8192) == -1)
+		fatal("imsgbuf_set_maxsize");
 }
 
 static void
@@ -501,28 +588,12 @@ start_children(int nkp, const struct conf_sandbox *sb)
 		fatal("calloc");
 	i = 0;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		lfds[i++] = listen_unix(l, sb->root);
+		lfds[i++] = listen_unix(l);
 
 	nchildren = nkp + 1;
-	for (i = 0; i < nchildren; i++) {
-		struct child	*c = &children[i];
-
-		c->id = i < nkp ? PROC_KEYPROC : PROC_NETPROC;
-		c->instance = i < nkp ? i : 0;
-		proc_name(c->id, c->instance, c->name, sizeof(c->name));
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0, sp) == -1)
-			fatal("socketpair");
-		c->pid = proc_exec(self, c->id, c->instance, sp[1], debug,
-		    verbose);
-		c->alive = 1;
-		close(sp[1]);
-		if (imsgbuf_init(&c->ibuf, sp[0]) == -1)
-			fatal("imsgbuf_init");
-		imsgbuf_allow_fdpass(&c->ibuf);
-		if (imsgbuf_set_maxsize(&c->ibuf, 8192) == -1)
-			fatal("imsgbuf_set_maxsize");
-	}
+	for (i = 0; i < nchildren; i++)
+		spawn_child(&children[i], i < nkp ? PROC_KEYPROC :
+		    PROC_NETPROC, i < nkp ? i : 0);
 	for (i = 0; i < nkp; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sp) == -1)
@@ -535,15 +606,91 @@ start_children(int nkp, const struct conf_sandbox *sb)
 	free(pairs);
 }
 
+/*
+ * lurkd -n: every check of a start short of binding the sockets, each
+ * problem on stderr; the keys are loaded by a throwaway keyproc, locked
+ * down as a real one (the parent still never reads key bytes).  Returns
+ * the number of problems.
+ */
+static int
+check_config(void)
+{
+	struct conf_sandbox	 sb;
+	struct conf_global	 g;
+	struct listenconf	*l;
+	struct child		*kp;
+	struct pollfd		 pfd;
+	int			 errors = 0, missing = 0, status, i;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.root = geteuid() == 0;
+	if (sb.root) {
+		if (user_ok(conf, conffile, &sb) == -1 ||
+		    chroot_ok(conf->chroot, 0, &missing) == -1) {
+			errors++;
+			/* the keys are checked all the same, as root */
+			sb.root = 0;
+		} else if (missing) {
+			log_info("chroot %s does not exist: lurkd makes it at "
+			    "start", conf->chroot);
+			/* the test keyproc changes user without it */
+			strlcpy(sb.chroot, "/", sizeof(sb.chroot));
+		}
+	}
+	if (pidfile_ok(conf->pidfile) == -1)
+		errors++;
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (listen_check(l) == -1)
+			errors++;
+
+	checking = 1;
+	nchildren = 1;
+	if ((children = calloc(1, sizeof(*children))) == NULL)
+		fatal("calloc");
+	kp = &children[0];
+	spawn_child(kp, PROC_KEYPROC, 0);
+	global_config(&g, 1);
+	compose(kp, IMSG_CONF_SANDBOX, -1, &sb, sizeof(sb));
+	compose(kp, IMSG_CONF_GLOBAL, -1, &g, sizeof(g));
+	compose(kp, IMSG_CONF_CHECK, -1, NULL, 0);
+	/* a key that does not open is not sent, and counted below */
+	(void)send_keys(kp, 1);
+	compose(kp, IMSG_CONF_END, -1, NULL, 0);
+	if (imsgbuf_flush(&kp->ibuf) == -1)
+		fatal("flush to %s", kp->name);
+
+	while (!kp->ready && kp->ibuf.fd != -1) {
+		pfd.fd = kp->ibuf.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			fatal("poll");
+		dispatch_child(kp);
+	}
+	while (waitpid(kp->pid, &status, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	if (WIFSIGNALED(status)) {
+		log_warnx("the test keyproc was killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		errors++;
+	} else if (!kp->ready)
+		errors++;	/* it said why */
+	/* each key that did not open or load: it was said why */
+	for (i = 0; i < nkeys; i++)
+		if (keyloaded[i].index == 0)
+			errors++;
+	return errors + check_errors;
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
 	struct conf_sandbox	 sb;
-	struct passwd		*pw;
 	const char		*title = NULL;
 	const char		*errstr;
 	sigset_t		 mask;
 	int			 ch, noaction = 0, instance = 0, nkp, sfd;
+	int			 missing;
 	ssize_t			 n;
 
 	setproctitle_init(argc, argv, envp);
@@ -563,7 +710,7 @@ main(int argc, char *argv[], char *envp[])
 			conffile = optarg;
 			break;
 		case 'n':
-			noaction = 1;
+			noaction++;
 			break;
 		case 'P':
 			title = optarg;
@@ -599,41 +746,47 @@ main(int argc, char *argv[], char *envp[])
 	if ((conf = parse_config(conffile, (verbose ? LURKD_OPT_VERBOSE : 0) |
 	    (noaction ? LURKD_OPT_NOACTION : 0))) == NULL)
 		exit(1);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+		fatal("readlink /proc/self/exe");
+	self[n] = '\0';
+	keys_index();
 	if (noaction) {
 		if (verbose)
 			print_config(conf);
-		else
+		/* -nn: the syntax only */
+		if (noaction == 1 && (n = check_config()) > 0) {
+			fprintf(stderr, "configuration check failed: %zd "
+			    "problem%s\n", n, n == 1 ? "" : "s");
+			exit(1);
+		}
+		if (!verbose)
 			fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
 
-	memset(&sb, 0, sizeof(sb));
-	sb.root = geteuid() == 0;
-	if (sb.root) {
-		if ((pw = getpwnam(conf->user)) == NULL)
-			fatalx("unknown user %s: create it (e.g. useradd "
-			    "--system --no-create-home --shell /usr/sbin/nologin "
-			    "%s) or set \"user\" in %s", conf->user, conf->user,
-			    conffile);
-		if (pw->pw_uid == 0)
-			fatalx("user %s is root: pick an unprivileged user",
-			    conf->user);
-		sb.uid = pw->pw_uid;
-		sb.gid = pw->pw_gid;
-		strlcpy(sb.user, conf->user, sizeof(sb.user));
-		strlcpy(sb.chroot, conf->chroot, sizeof(sb.chroot));
-		check_chroot(conf->chroot);
-	}
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
-		fatal("readlink /proc/self/exe");
-	self[n] = '\0';
-	nkp = conf->keyprocs ? conf->keyprocs : ncpus();
-
-	if (!debug && daemon(0, 0) == -1)
-		fatal("daemon");
+	/*
+	 * Without -d, fork now: what fails from here on reaches the
+	 * invoker's stderr through daemon_start's pipe, and its exit status.
+	 */
+	signal(SIGPIPE, SIG_IGN);	/* a reader gone is EPIPE */
+	if (!debug)
+		daemon_start();
 	log_init(debug, LOG_DAEMON);
+	log_settimestamps(debug);
 	log_procinit("parent");
 	setproctitle("%s", "parent");
+	parent_pid = getpid();
+	if (atexit(parent_exit) != 0)
+		fatalx("atexit");
+
+	memset(&sb, 0, sizeof(sb));
+	sb.root = geteuid() == 0;
+	if (sb.root && (user_ok(conf, conffile, &sb) == -1 ||
+	    chroot_ok(conf->chroot, 1, &missing) == -1))
+		exit(1);
+	if (pidfile_ok(conf->pidfile) == -1)
+		exit(1);
+	nkp = conf->keyprocs ? conf->keyprocs : ncpus();
 
 	/* signals arrive through a descriptor the main loop polls */
 	sigemptyset(&mask);
@@ -646,7 +799,6 @@ main(int argc, char *argv[], char *envp[])
 		fatal("sigprocmask");
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("signalfd");
-	signal(SIGPIPE, SIG_IGN);
 
 	if (sb.root)
 		log_info("starting as root: children chroot to %s and run as "
@@ -657,7 +809,7 @@ main(int argc, char *argv[], char *envp[])
 		    (unsigned)getuid());
 	raise_nofile(conf->limit_conns);
 	start_children(nkp, &sb);
-	/* the parent keeps root for reload, but nothing more */
+	/* no core, not dumpable, no_new_privs; capabilities go at ready */
 	sandbox_harden();
 	parent_loop(sfd);
 }

@@ -56,6 +56,8 @@ struct keyconf {
 	char			 private[PATH_MAX];
 	char			 certificate[PATH_MAX];
 	struct allowlist	 allows;
+	char			 file[PATH_MAX];	/* where the block begins */
+	int			 line;
 	TAILQ_ENTRY(keyconf)	 entry;
 };
 TAILQ_HEAD(keylist, keyconf);
@@ -84,6 +86,7 @@ struct lurkd_conf {
 	uint32_t		 limit_user_burst;	/* requests */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
+	char			 pidfile[PATH_MAX];	/* "": none */
 };
 
 /* parse.y */
@@ -128,6 +131,10 @@ enum imsg_type {
 	IMSG_KEYOP_RES,		/* struct keyop_res + signature or premaster */
 	/* parent -> netproc */
 	IMSG_CTL_STATS,		/* log the counters */
+	/* parent -> keyproc: lurkd -n, load the keys, report, exit */
+	IMSG_CONF_CHECK,
+	/* keyproc[0] -> parent */
+	IMSG_KEY_LOADED,	/* struct key_loaded */
 };
 
 /* A key operation netproc asks of keyproc. */
@@ -144,6 +151,12 @@ struct keyop_req {
 struct keyop_res {
 	uint8_t			 status;	/* LURK status of the edge ext. */
 	uint32_t		 len;		/* bytes that follow */
+};
+
+/* A key keyproc[0] loaded: the parent finds two blocks of one key. */
+struct key_loaded {
+	uint32_t		 index;
+	uint8_t			 spki_sha256[32];
 };
 
 enum proc_id {

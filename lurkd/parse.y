@@ -116,7 +116,7 @@ static struct {
 /* Global settings given so far: each may be given once. */
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
-	int		 tidle, tmsg, lconns, luconns, lurate;
+	int		 tidle, tmsg, lconns, luconns, lurate, pidfile;
 } seen;
 
 /* The listen statement and the key block being parsed. */
@@ -166,7 +166,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 
 %token	<v.string>	ALLOW AUTO CERTIFICATE CHROOT GID GROUP INCLUDE KEY
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
-%token	<v.string>	PAYLOAD TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST NONE
+%token	<v.string>	PAYLOAD PIDFILE TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST
+%token	<v.string>	NONE
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -196,7 +197,7 @@ value		: STRING
 
 keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| KEY | KEYPROCS | LENGTH | LISTEN | LURK | MAX | MESSAGE | MODE
-		| ON | PAYLOAD | PRIVATE | SIZE | UID | UNIX | USER
+		| ON | PAYLOAD | PIDFILE | PRIVATE | SIZE | UID | UNIX | USER
 		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
 		;
 
@@ -217,6 +218,11 @@ global		: USER string {
 		| CHROOT string {
 			set_string(conf->chroot, sizeof(conf->chroot),
 			    &seen.chroot, "chroot", "directory", $2,
+			    $<fname>1, $<lineno>1, 1);
+		}
+		| PIDFILE string {
+			set_string(conf->pidfile, sizeof(conf->pidfile),
+			    &seen.pidfile, "pidfile", "path", $2,
 			    $<fname>1, $<lineno>1, 1);
 		}
 		| KEYPROCS NUMBER {
@@ -462,6 +468,7 @@ static const struct keyword {
 	{ "on",		 ON },
 	{ "operations",	 OPERATIONS },
 	{ "payload",	 PAYLOAD },
+	{ "pidfile",	 PIDFILE },
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
 	{ "size",	 SIZE },
@@ -582,7 +589,7 @@ is_global(int tok)
 {
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
-	    tok == KEY || tok == TIMEOUT || tok == LIMIT;
+	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE;
 }
 
 static int	lgetc(void);
@@ -1421,6 +1428,9 @@ key_begin(const char *name, const char *fname, int lineno)
 	curkey.lineno = lineno;
 	curkey.fname = fname;
 	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
+	/* for messages after parsing: the arena's file names are gone */
+	strlcpy(curkey.k->file, fname, sizeof(curkey.k->file));
+	curkey.k->line = lineno;
 
 	if (!valid_key_name(name)) {
 		conferr(fname, lineno, "invalid key name \"%s\": use 1..%d "
@@ -1549,7 +1559,8 @@ key_allow(enum allow_type type, const char *s, const char *fname, int lineno)
 static void
 key_end(void)
 {
-	struct keyconf	*k = curkey.k;
+	struct keyconf	*k = curkey.k, *o;
+	const char	*what;
 
 	if (k == NULL)
 		return;
@@ -1560,6 +1571,22 @@ key_end(void)
 	if (!curkey.has_certificate && !curkey.syntaxerr)
 		conferr(curkey.fname, curkey.lineno,
 		    "key \"%s\": certificate missing", k->name);
+	/* one block per key: its rules would be split, the second unused */
+	TAILQ_FOREACH(o, &conf->keys, entry) {
+		if (curkey.bad || !curkey.has_private ||
+		    !curkey.has_certificate)
+			break;
+		if (strcmp(o->private, k->private) == 0)
+			what = "private key";
+		else if (strcmp(o->certificate, k->certificate) == 0)
+			what = "certificate";
+		else
+			continue;
+		conferr(curkey.fname, curkey.lineno, "key \"%s\": its %s is "
+		    "key \"%s\"'s too (%s:%d): give each key one block",
+		    k->name, what, o->name, o->file, o->line);
+		curkey.bad = 1;
+	}
 	if (curkey.bad || !curkey.has_private || !curkey.has_certificate)
 		free_key(k);
 	else {

@@ -129,6 +129,11 @@ print_config(struct lurkd_conf *conf)
 	printf("\nchroot ");
 	print_string(conf->chroot);
 	putchar('\n');
+	if (conf->pidfile[0] != '\0') {
+		printf("pidfile ");
+		print_string(conf->pidfile);
+		putchar('\n');
+	}
 	if (conf->keyprocs == 0)
 		printf("keyprocs auto\n");
 	else

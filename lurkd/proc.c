@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "imsg.h"
@@ -31,7 +33,10 @@ static const char *proc_titles[PROC_MAX] = {
 static struct imsgbuf	 parent_ibuf;
 static int		 parent_ibuf_ok;
 static char		 child_name[32];
+static enum proc_id	 child_id;
 static unsigned long long log_dropped;	/* lines the parent could not take */
+
+static void	 proc_trip_start(enum proc_id);
 
 /*
  * Log lines waiting for the parent.  A parent stuck on its own log (a
@@ -102,6 +107,18 @@ proc_exec(const char *self, enum proc_id id, int instance, int fd,
 		fatal("%s: dup2", __func__);
 	closefrom(PARENT_SOCK_FILENO + 1);
 
+	/*
+	 * keyproc locks its memory (mlockall): started as root, with
+	 * CAP_SYS_RESOURCE, let it lock all it needs.  Without, keyproc
+	 * says so; nothing may be logged here, where fd 3 is the channel
+	 * and the syslog socket may have been it.
+	 */
+	if (id == PROC_KEYPROC && geteuid() == 0) {
+		struct rlimit	 rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
+
 	snprintf(inst, sizeof(inst), "%d", instance);
 	strlcpy(title, proc_title(id), sizeof(title));
 	argv[argc++] = (char *)"lurkd";
@@ -141,7 +158,7 @@ proc_log_sink(int pri, const char *line)
 	char	 note[128];
 
 	if (!parent_ibuf_ok) {
-		fprintf(stderr, "%s\n", line);
+		fprintf(stderr, "%s: %s\n", child_name, line);
 		return;
 	}
 	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX)
@@ -151,9 +168,8 @@ proc_log_sink(int pri, const char *line)
 		return;
 	}
 	if (log_dropped > 0) {
-		snprintf(note, sizeof(note), "%s: %llu log lines dropped: "
-		    "the parent did not take them in time", child_name,
-		    log_dropped);
+		snprintf(note, sizeof(note), "%llu log lines dropped: the "
+		    "parent did not take them in time", log_dropped);
 		log_dropped = 0;
 		log_queue(LOG_ERR, note);
 	}
@@ -213,6 +229,7 @@ proc_child_init(enum proc_id id, int instance)
 		fatal("%s: imsgbuf_set_maxsize", __func__);
 	parent_ibuf_ok = 1;
 	strlcpy(child_name, name, sizeof(child_name));
+	child_id = id;
 	atexit(proc_log_drain);
 	log_setsink(proc_log_sink);
 	/* a dead peer is noticed through EPIPE, never SIGPIPE */
@@ -234,6 +251,7 @@ proc_compose_parent(uint32_t type, int fd, const void *data, size_t len)
 void
 proc_child_ready(void)
 {
+	proc_trip_start(child_id);
 	if (proc_compose_parent(IMSG_READY, -1, NULL, 0) == -1)
 		fatal("%s: compose", __func__);
 }
@@ -245,21 +263,79 @@ static void	 proc_trip_call(const char *);
 /*
  * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
  * call socket(2), which its seccomp filter forbids, once it is running;
- * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead.
+ * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead,
+ * and with LURKD_TEST_TRIP_AT=0 before it says READY (a failed start).
  * LURKD_TEST_TRIP_CALL=mmap-exec or mprotect-exec asks for executable
  * memory instead of a socket (the filters allow memory, never PROT_EXEC).
  * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
  * after freeing it instead: ASan must report it from inside the sandbox.
  */
+/*
+ * Test builds only: LURKD_TEST_FORGE=netproc:WHAT (or keyproc:WHAT)
+ * makes that child, once ready, do to the parent what a compromised one
+ * could: "log" a line with a newline, another process's name and
+ * terminal escapes in it, "pri" a line at LOG_EMERG, "fd" pass a
+ * descriptor, "ready" say READY again.
+ */
+static void
+proc_forge(enum proc_id id)
+{
+	struct iovec	 iov[2];
+	const char	*f = getenv("LURKD_TEST_FORGE");
+	char		 line[] = "test hook: a line with a descriptor";
+	size_t		 n = strlen(proc_title(id));
+	int		 pri = LOG_INFO;
+
+	if (f == NULL || strncmp(f, proc_title(id), n) != 0 || f[n] != ':')
+		return;
+	f += n + 1;
+	if (strcmp(f, "log") == 0)
+		log_queue(LOG_INFO, "test hook\nkeyproc[0]: key \"k\": "
+		    "forged\x1b[2J\\x41");
+	else if (strcmp(f, "pri") == 0)
+		log_queue(LOG_EMERG, "test hook: an emergency");
+	else if (strcmp(f, "fd") == 0) {
+		/* a good log line, but with a descriptor */
+		iov[0].iov_base = &pri;
+		iov[0].iov_len = sizeof(pri);
+		iov[1].iov_base = line;
+		iov[1].iov_len = sizeof(line);
+		if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, STDIN_FILENO,
+		    iov, 2) == -1)
+			fatal("%s: compose", __func__);
+	} else if (strcmp(f, "ready") == 0) {
+		if (imsg_compose(&parent_ibuf, IMSG_READY, 0, 0, -1, NULL,
+		    0) == -1)
+			fatal("%s: compose", __func__);
+	} else
+		fatalx("LURKD_TEST_FORGE: unknown \"%s\"", f);
+	if (imsgbuf_flush(&parent_ibuf) == -1)
+		fatal("%s: flush", __func__);
+}
+
 void
 proc_trip_hook(enum proc_id id)
 {
 	const char	*who = getenv("LURKD_TEST_TRIP");
 
+	proc_forge(id);
+
 	if (who == NULL || strcmp(who, proc_title(id)) != 0 ||
 	    getenv("LURKD_TEST_TRIP_AT") != NULL)
 		return;
 	proc_trip(id);
+}
+
+/* With LURKD_TEST_TRIP_AT=0: before the child says READY. */
+static void
+proc_trip_start(enum proc_id id)
+{
+	const char	*who = getenv("LURKD_TEST_TRIP");
+	const char	*at = getenv("LURKD_TEST_TRIP_AT");
+
+	if (who != NULL && at != NULL && strcmp(who, proc_title(id)) == 0 &&
+	    strcmp(at, "0") == 0)
+		proc_trip(id);
 }
 
 void
@@ -330,6 +406,11 @@ proc_trip_call(const char *call)
 	}
 }
 #else
+static void
+proc_trip_start(enum proc_id id)
+{
+}
+
 void
 proc_trip_hook(enum proc_id id)
 {

@@ -33,6 +33,7 @@ struct child {
 	int		 instance;
 	pid_t		 pid;
 	int		 alive;
+	int		 ready;		/* it said IMSG_READY */
 	int		 signaled;	/* the signal we stopped it with */
 	struct imsgbuf	 ibuf;		/* the parent's end */
 	char		 name[32];	/* "keyproc[0]", "netproc" */
@@ -57,6 +58,7 @@ void		 proc_trip_request(enum proc_id);
 /* sandbox.c */
 void	 sandbox_drop(const struct conf_sandbox *, const char *);
 void	 sandbox_harden(void);
+void	 sandbox_parent(int);
 
 struct sandbox_policy {
 	const int	*allow;		/* syscall numbers allowed outright */

@@ -69,6 +69,37 @@ sandbox_harden(void)
 		fatal("%s: PR_SET_NO_NEW_PRIVS", __func__);
 }
 
+/*
+ * The parent, once its children run, keeps only what it still needs: it
+ * stops its children at exit (CAP_KILL, when they run as another user)
+ * and removes its sockets and pid file, which needs no capability in
+ * directories root owns.  It re-executes nothing and reads no new
+ * configuration (there is no reload yet): every other capability goes,
+ * from the bounding set too where it may (CAP_SETPCAP), so that nothing
+ * can take them back.  Reload will have to keep what it needs, and no
+ * more.
+ */
+void
+sandbox_parent(int children_other_uid)
+{
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
+		return;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (children_other_uid && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE |
+	    CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_KILL) != 0)
+		fatalx("%s: capng_update", __func__);
+	if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+		/* no CAP_SETPCAP: the bounding set stays, the rest goes */
+		if (capng_apply(CAPNG_SELECT_CAPS) != 0)
+			fatalx("%s: cannot drop capabilities", __func__);
+		log_debug("capabilities dropped, the bounding set kept");
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		fatal("%s: PR_CAP_AMBIENT_CLEAR_ALL", __func__);
+}
+
 void
 sandbox_drop(const struct conf_sandbox *sb, const char *who)
 {

@@ -135,6 +135,22 @@ edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
 	conn_refuse(c, h, status, what, why);
 }
 
+/* unknown_key, saying which key was asked for: its id, or its name. */
+static void
+no_such_key(struct conn *c, const struct lurk_hdr *h, const uint8_t *id,
+    const uint8_t *name, size_t namelen)
+{
+	char	 why[EDGE_KEY_ID_LEN * 2 + 64], hex[EDGE_KEY_ID_LEN * 2 + 1];
+
+	if (id != NULL)
+		snprintf(why, sizeof(why), "no such key: id %s",
+		    lurk_hex(id, EDGE_KEY_ID_LEN, hex, sizeof(hex)));
+	else
+		snprintf(why, sizeof(why), "no such key: name \"%.*s\"",
+		    (int)(namelen > 40 ? 40 : namelen), (const char *)name);
+	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, why);
+}
+
 static uint16_t
 tls_group(int nid)
 {
@@ -178,7 +194,8 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		return;
 	}
 	if (k == NULL) {
-		edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, "no such key");
+		no_such_key(c, h, type == EDGE_SEL_SPKI_SHA256 ? sel : NULL,
+		    type == EDGE_SEL_NAME ? sel : NULL, len);
 		return;
 	}
 	memcpy(fixed, k->pub.spki_sha256, 32);
@@ -248,7 +265,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		return;
 	}
 	if ((k = key_byid(id)) == NULL) {
-		edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, "no such key");
+		no_such_key(c, h, id, NULL, 0);
 		return;
 	}
 	if (!authorized(c, k)) {

@@ -154,6 +154,16 @@ lurk_call(struct lurk_prov *p, const char *socket, const char *keyname,
 		reason = LURK_R_INTERNAL;
 		break;
 	}
+	if (e.result == LC_ESTATUS && e.status == EDGE_ST_UNKNOWN_KEY &&
+	    type != EDGE_TYPE_KEY_INFO && reqlen >= EDGE_KEY_ID_LEN) {
+		/* every key operation begins with the key's id */
+		char	 hex[EDGE_KEY_ID_LEN * 2 + 1];
+
+		LURK_ERR(p, reason, "key \"%s\": %s: lurkd holds no key with "
+		    "id %s", keyname ? keyname : "?", e.msg,
+		    lurk_hex(req, EDGE_KEY_ID_LEN, hex, sizeof(hex)));
+		return 0;
+	}
 	LURK_ERR(p, reason, "key \"%s\": %s", keyname ? keyname : "?", e.msg);
 	return 0;
 }

@@ -33,6 +33,14 @@ ensure_user() {	# the privilege-drop user lurkd wants when started as root
 	    --shell /usr/sbin/nologin _lurkd
 }
 
+# root_setup: root=1 (and the _lurkd user) when run as root, else root=0
+root_setup() {
+	root=0
+	[ "$(id -u)" = 0 ] || return 0
+	root=1
+	ensure_user || { nok "create user _lurkd"; finish; }
+}
+
 # mkkey NAME TYPE: writes $T/NAME.key and a self-signed $T/NAME.crt
 mkkey() {
 	local name=$1 type=$2 alg

@@ -1,15 +1,16 @@
 # Configuration parser: golden files, round trips, the example
 # configuration, errors (file, line and message), -D macros.
 #
-#   lurkd.conf.N        parsed with "lurkd -nv" (plus the arguments in
-#                       lurkd.conf.N.args, one a line, if that exists);
+#   lurkd.conf.N        parsed with "lurkd -nnv", the syntax only (plus the
+#                       arguments in lurkd.conf.N.args, one a line, if that
+#                       exists);
 #                       stdout must equal lurkd.conf.N.ok
 #   err.N.conf          must be rejected; err.N.conf.expect holds pairs of
 #                       lines, "FILE:LINE:" and a part of the message, one
 #                       pair per error line expected on stderr, in order
 #
 # Regenerate a golden file after a deliberate change with
-#   lurkd -nv -f lurkd.conf.N > lurkd.conf.N.ok   (in regress/config)
+#   lurkd -nnv -f lurkd.conf.N > lurkd.conf.N.ok   (in regress/config)
 set -u
 TOP=${LURKD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LURKD=${LURKD:-$TOP/lurkd/lurkd}
@@ -35,7 +36,7 @@ for conf in lurkd.conf.[0-9]*; do
 	case $conf in *.ok|*.args) continue ;; esac
 	args=()
 	[ -f "$conf.args" ] && mapfile -t args <"$conf.args"
-	if "$LURKD" -nv "${args[@]}" -f "$conf" >"$T/out" 2>"$T/err"; then
+	if "$LURKD" -nnv "${args[@]}" -f "$conf" >"$T/out" 2>"$T/err"; then
 		rc=0
 	else
 		rc=$?
@@ -59,7 +60,7 @@ for conf in lurkd.conf.[0-9]*; do
 	fi
 	# the printed form needs no macros, includes or -D
 	cp "$T/out" "$T/printed.conf"
-	if "$LURKD" -nv -f "$T/printed.conf" >"$T/out2" 2>"$T/err" &&
+	if "$LURKD" -nnv -f "$T/printed.conf" >"$T/out2" 2>"$T/err" &&
 	    cmp -s "$T/out" "$T/out2"; then
 		ok "$conf: printed configuration parses and prints the same"
 	else
@@ -71,15 +72,15 @@ done
 
 # 3: the example configuration
 example=$TOP/etc/lurkd.conf
-if "$LURKD" -n -f "$example" >"$T/out" 2>"$T/err"; then
+if "$LURKD" -nn -f "$example" >"$T/out" 2>"$T/err"; then
 	ok "etc/lurkd.conf parses"
 else
 	nok "etc/lurkd.conf parses"
 	show "$T/err"
 fi
-if "$LURKD" -nv -f "$example" >"$T/out" 2>"$T/err" &&
+if "$LURKD" -nnv -f "$example" >"$T/out" 2>"$T/err" &&
     cp "$T/out" "$T/printed.conf" &&
-    "$LURKD" -nv -f "$T/printed.conf" >"$T/out2" 2>>"$T/err" &&
+    "$LURKD" -nnv -f "$T/printed.conf" >"$T/out2" 2>>"$T/err" &&
     cmp -s "$T/out" "$T/out2" && grep -q '^key ' "$T/out"; then
 	ok "etc/lurkd.conf: printed configuration parses and prints the same"
 else
@@ -137,14 +138,14 @@ fi
 
 # 5: -D defines and overrides macros (lurkd.conf.7 sets nproc = 2)
 dconf=lurkd.conf.7
-if "$LURKD" -nv -D nproc=5 -D sock=/run/d.sock -f "$dconf" >"$T/out" \
+if "$LURKD" -nnv -D nproc=5 -D sock=/run/d.sock -f "$dconf" >"$T/out" \
     2>"$T/err" && grep -qx 'keyprocs 5' "$T/out"; then
 	ok "-D nproc=5 overrides the file's nproc = 2"
 else
 	nok "-D nproc=5 overrides the file's nproc = 2"
 	show "$T/err"
 fi
-if "$LURKD" -nv -D sock=/run/d.sock -f "$dconf" >"$T/out" 2>"$T/err" &&
+if "$LURKD" -nnv -D sock=/run/d.sock -f "$dconf" >"$T/out" 2>"$T/err" &&
     grep -qx 'keyprocs 2' "$T/out" &&
     grep -q '^listen on unix "/run/d.sock" mode 0640 group "daemon"$' \
     "$T/out"; then

@@ -53,7 +53,17 @@ refuse "certificate of another key" "$T/p256.key" "$T/p384.crt" \
 refuse "RSA 1024" "$T/rsa1024.key" "$T/rsa1024.crt" "RSA key of 1024 bits"
 refuse "EC secp256k1" "$T/k256.key" "$T/k256.crt" "EC curve secp256k1 not supported"
 openssl pkey -in "$T/p256.key" -aes128 -passout pass:x -out "$T/enc.key" 2>/dev/null
-refuse "encrypted private key" "$T/enc.key" "$T/p256.crt" "encrypted"
+refuse "encrypted private key" "$T/enc.key" "$T/p256.crt" \
+    "$T/enc.key: encrypted keys are not supported; decrypt it with \`openssl pkey\`"
+openssl pkey -in "$T/p256.key" -outform DER -out "$T/der.key"
+refuse "DER private key" "$T/der.key" "$T/p256.crt" \
+    "$T/der.key: a DER (binary) key: lurkd reads PEM; convert it with \`openssl pkey -inform DER\`"
+openssl x509 -in "$T/p256.crt" -outform DER -out "$T/der.crt"
+refuse "DER certificate" "$T/p256.key" "$T/der.crt" \
+    "$T/der.crt: no PEM certificate (a DER certificate? convert it with \`openssl x509 -inform DER\`)"
+cat "$T/p384.crt" "$T/p256.crt" >"$T/order.crt"
+refuse "the key's certificate second in the chain" "$T/p256.key" "$T/order.crt" \
+    "$T/order.crt: the key's own certificate must come first (it is certificate 2 of 2)"
 refuse "a certificate as the key" "$T/p256.crt" "$T/p256.crt" "not a PEM private key"
 refuse "missing key file" "$T/nosuch.key" "$T/p256.crt" "key \"bad\": private key $T/nosuch.key: No such file"
 : >"$T/empty.crt"

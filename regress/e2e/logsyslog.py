@@ -37,9 +37,11 @@ def read_log(seconds, until=None):
 
 
 env = dict(os.environ, LURKD_TEST_SYSLOG=logpath)
-rc = subprocess.call([lurkd, "-v", "-f", conf], env=env)
-ok(rc == 0, "lurkd daemonizes (exit %d)" % rc)
+# the command returns once lurkd is ready: read its lines meanwhile
+p = subprocess.Popen([lurkd, "-v", "-f", conf], env=env)
 m = read_log(10, r"parent: ready:")
+rc = p.wait(timeout=10)
+ok(rc == 0, "lurkd daemonizes (exit %d)" % rc)
 ok(m is not None, "the ready line arrives on the syslog socket")
 mm = re.match(r"<(\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d lurkd\[(\d+)\]: parent: ready:", m or "")
 ok(mm is not None and int(mm.group(1)) == (3 << 3) | 6,

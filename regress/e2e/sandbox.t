@@ -64,6 +64,20 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	[ -n "$n" ] && check_child "$n" netproc "$label"
 	check "parent: NoNewPrivs: 1 ($label)" \
 	    [ "$(status_field "$LURKD_PID" NoNewPrivs)" = 1 ]
+	# once ready, the parent keeps CAP_KILL (bit 5) to stop children of
+	# another uid, as root, and nothing else
+	want=0000000000000000
+	[ $root = 1 ] && want=0000000000000020
+	check "parent: CapEff: $want ($label)" \
+	    [ "$(status_field "$LURKD_PID" CapEff)" = $want ]
+	check "parent: CapPrm: $want ($label)" \
+	    [ "$(status_field "$LURKD_PID" CapPrm)" = $want ]
+	check "parent: CapInh, CapAmb: 0 ($label)" \
+	    [ "$(status_field "$LURKD_PID" CapInh)$(status_field "$LURKD_PID" CapAmb)" = 00000000000000000000000000000000 ]
+	if [ $root = 1 ] && (( 0x$(status_field $$ CapEff) >> 8 & 1 )); then
+		check "parent: CapBnd: $want ($label)" \
+		    [ "$(status_field "$LURKD_PID" CapBnd)" = $want ]
+	fi
 	# stopped and continued (a debugger, a tracer): the filters allow
 	# the kernel's restart_syscall
 	kill -STOP "$k1" "$n"; sleep 0.2; kill -CONT "$k1" "$n"; sleep 0.3

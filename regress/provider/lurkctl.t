@@ -17,12 +17,24 @@ check "keyref: name as lurkd calls the key" \
     bash -c "sed '1d;\$d' '$T/a.ref' | base64 -d | grep -aq p256"
 check "keyref: -S recorded in the reference" \
     bash -c "sed '1d;\$d' '$T/a.ref' | base64 -d | grep -aqF '$SOCK'"
-LURK_SOCKET=$SOCK "$LURKCTL" keyref -n www "$T/p256.crt" >"$T/b.ref"
+LURK_SOCKET=$SOCK "$LURKCTL" keyref -n p256 "$T/p256.crt" >"$T/b.ref"
 check "keyref: LURK_SOCKET reaches lurkd" [ $? = 0 ]
 check "keyref: without -S no socket is recorded" \
     bash -c "! sed '1d;\$d' '$T/b.ref' | base64 -d | grep -aqF '$SOCK'"
-check "keyref: -n names the key" \
-    bash -c "sed '1d;\$d' '$T/b.ref' | base64 -d | grep -aq www"
+check "keyref: -n with lurkd's name for the key" \
+    bash -c "sed '1d;\$d' '$T/b.ref' | base64 -d | grep -aq p256"
+# keyref_n_fails WHAT NAME PATTERN: keyref -n NAME for p256.crt fails
+keyref_n_fails() {
+	"$LURKCTL" keyref -S "$SOCK" -n "$2" "$T/p256.crt" >"$T/out" 2>"$T/err"
+	local rc=$?
+	check "keyref -n $1: exit 1 ($rc)" [ "$rc" = 1 ]
+	check "keyref -n $1: says so" grep -q -- "$3" "$T/err"
+	check "keyref -n $1: nothing on stdout" [ ! -s "$T/out" ]
+}
+keyref_n_fails "NAME lurkd does not hold" www \
+    'unknown_key.*lurkd does not hold a key named "www"'
+keyref_n_fails "NAME of another key" ed25519 \
+    'key "ed25519" in lurkd is another key than the one of .*p256.crt, which lurkd calls "p256"'
 "$LURKCTL" -S "$SOCK" key "$T/ed25519.crt" >/dev/null
 check "a unique prefix of the command is enough" [ $? = 0 ]
 
@@ -32,6 +44,11 @@ mkleaf other p256 || nok "make another key"
 rc=$?
 check "unknown key: exit 1 ($rc)" [ "$rc" = 1 ]
 check "unknown key: says unknown_key" grep -q unknown_key "$T/err"
+id=$(openssl x509 -in "$T/other.crt" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
+check "unknown key: lurkctl names the key id" \
+    grep -q "lurkd does not hold the key of $T/other.crt (key id $id)" "$T/err"
+check "unknown key: lurkd logs it with the key id" \
+    grep -q "unknown_key .*no such key: id $id" "$T/lurkd.log"
 check "unknown key: nothing on stdout" [ ! -s "$T/out" ]
 "$LURKCTL" keyref -S "$T/nosuch.sock" "$T/p256.crt" >/dev/null 2>"$T/err"
 rc=$?
@@ -61,6 +78,23 @@ sys.stdout.buffer.write(b)' | base64
 } >"$T/bad.ref"
 check "provider refuses a tampered reference, saying why" \
     bash -c "! OPENSSL_CONF='$T/openssl.cnf' openssl pkey -in '$T/bad.ref' -pubout 2>'$T/err' && grep -q 'key id does not match' '$T/err'"
+
+# the provider, for a key lurkd no longer holds: both sides name the key id
+stop_lurkd
+sed '/^key "p256"/,/^}/d' "$T/lurkd.conf" >"$T/nop256.conf"
+if start_lurkd "$T/nop256.conf"; then
+	id=$(openssl pkey -in "$T/p256.key" -pubout -outform DER | sha256sum | cut -c1-64)
+	echo data >"$T/data"
+	OPENSSL_CONF=$T/openssl.cnf openssl dgst -sha256 -sign "$T/a.ref" \
+	    -out "$T/sig" "$T/data" >/dev/null 2>"$T/err"
+	check "provider, unknown key: the signature fails" [ $? != 0 ]
+	check "provider, unknown key: its error names the key id" \
+	    grep -q "key \"p256\": lurkd answered unknown_key (8): lurkd holds no key with id $id" "$T/err"
+	check "provider, unknown key: lurkd logs the key id" \
+	    grep -q "unknown_key .*no such key: id $id" "$T/lurkd.log"
+else
+	nok "lurkd restarted without the key"
+fi
 
 if command -v mandoc >/dev/null; then
 	check "man/lurkctl.8 is clean under mandoc -Tlint" \
