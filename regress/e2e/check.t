@@ -75,8 +75,9 @@ mkconf "$T/c.conf" "$T/other.key" "$T/k.crt"
 printf 'key "again" {\n\tprivate "%s"\n\tcertificate "%s"\n}\n' \
     "$T/k.key" "$T/nosuch.crt" >>"$T/c.conf"
 bad "two bad keys: the second reported" "$T/c.conf" "key \"again\": certificate $T/nosuch.crt"
-check "two bad keys: the first reported too, 2 problems" \
-    grep -q "configuration check failed: 2 problems" "$T/err" &&
+check "two bad keys: 2 problems" \
+    grep -q "configuration check failed: 2 problems" "$T/err"
+check "... the first reported too" \
     grep -q "$T/k.crt does not match private key $T/other.key" "$T/err"
 
 # a private key others may read: a warning, not an error
@@ -120,8 +121,9 @@ if [ $root = 1 ]; then
 	mkconf "$T/c.conf" "$T/k.key" "$T/k.crt" "chroot \"$nr/empty\""
 	"$LURKD" -n -f "$T/c.conf" >"$T/out" 2>"$T/err"
 	rc=$?
-	check "missing chroot: passes, says it will be made ($rc)" \
-	    [ "$rc" = 0 ] && grep -q "does not exist: lurkd makes it at start" "$T/err"
+	check "missing chroot: passes ($rc)" [ "$rc" = 0 ]
+	check "... and says it will be made" \
+	    grep -q "does not exist: lurkd makes it at start" "$T/err"
 	check "missing chroot: lurkd -n does not make it" [ ! -e "$nr" ]
 else
 	skip "unknown user, missing chroot: need root"
@@ -139,6 +141,7 @@ fi
 # 5. -nn: the syntax only
 mkconf "$T/c.conf" "$T/nosuch.key" "$T/k.crt"
 "$LURKD" -nn -f "$T/c.conf" >"$T/out" 2>"$T/err"
-check "-nn: a missing key file is not looked at" \
-    [ $? = 0 ] && grep -qx "configuration OK" "$T/err"
+rc=$?
+check "-nn: a missing key file is not looked at ($rc)" [ "$rc" = 0 ]
+check "... configuration OK" grep -qx "configuration OK" "$T/err"
 finish

@@ -136,7 +136,7 @@ mkconf "$T/pf.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock"
 echo 123 >"$T/lurkd.pid"
 run stale "$T/pf.conf"
 check "a stale pid file is replaced (exit $RC)" \
-    [ "$RC" = 0 ] && [ "$(cat "$T/lurkd.pid")" != 123 ]
+    [ "$RC" = 0 -a "$(cat "$T/lurkd.pid")" != 123 ]
 reap_daemon
 cp "$T/pf.conf" "$T/lurkd.pid"
 run notpid "$T/pf.conf"

@@ -47,7 +47,7 @@ fatal_forge() {	# fatal_forge WHO WHAT PATTERN
 	LURKD_PID=$!
 	wait_exit 10
 	check "$1:$2: lurkd exits non-zero ($LURKD_RC)" \
-	    [ "$LURKD_RC" != 0 ] && [ "$LURKD_RC" != timeout ]
+	    [ "$LURKD_RC" != 0 -a "$LURKD_RC" != timeout ]
 	check "$1:$2: the parent says why" grep -q -- "parent: fatal: $3" "$T/lurkd.log"
 	[ "$LURKD_RC" = timeout ] && stop_lurkd
 }

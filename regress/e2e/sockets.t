@@ -49,11 +49,12 @@ check "the directory is intact" [ -f "$S/inside" ]
 rm -rf "$S"; cp "$T/k.key" "$T/target"; chmod 0600 "$T/target"
 ln -s "$T/target" "$S"
 refused "a symbolic link"
-check "the link and its target are intact (content, mode 0600)" \
-    [ -L "$S" ] && cmp -s "$T/k.key" "$T/target" && [ "$(stat -c %a "$T/target")" = 600 ]
+check "the link is intact" [ -L "$S" ]
+check "... and its target: content" cmp -s "$T/k.key" "$T/target"
+check "... and mode 0600" [ "$(stat -c %a "$T/target")" = 600 ]
 rm -f "$S"; ln -s "$T/run/nowhere" "$S"
 refused "a symbolic link"
-check "a dangling link stays dangling" [ -L "$S" ] && [ ! -e "$T/run/nowhere" ]
+check "a dangling link stays dangling" [ -L "$S" -a ! -e "$T/run/nowhere" ]
 rm -f "$S"; mkfifo "$S"
 refused "a FIFO"
 rm -f "$S"
