@@ -482,15 +482,48 @@ dispatch_child(struct child *c)
 	}
 }
 
+/*
+ * How long the children may take to say READY, in ms: a child that hangs
+ * at start must not leave the invoker (and a supervisor) waiting forever.
+ */
+static int
+start_timeout(void)
+{
+#ifdef LURKD_TEST_HOOKS
+	const char	*s = getenv("LURKD_TEST_START_TIMEOUT");
+
+	if (s != NULL)
+		return atoi(s) * 1000;
+#endif
+	return LURKD_START_TIMEOUT * 1000;
+}
+
+/* Milliseconds left before the start times out; -1 once all are ready. */
+static int
+start_left(const struct timespec *t0)
+{
+	struct timespec	 now;
+	long		 ms;
+
+	if (nready == nchildren)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms >= start_timeout() ? 0 : start_timeout() - ms;
+}
+
 static __attribute__((__noreturn__)) void
 parent_loop(int sfd)
 {
 	struct signalfd_siginfo	 si;
+	struct timespec		 t0;
 	struct pollfd		*pfd;
-	int			 i, rc = 0;
+	int			 i, n, rc = 0;
 
 	if ((pfd = calloc(nchildren + 1, sizeof(*pfd))) == NULL)
 		fatal("calloc");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
@@ -500,10 +533,21 @@ parent_loop(int sfd)
 			if (imsgbuf_queuelen(&children[i].ibuf) > 0)
 				pfd[i + 1].events |= POLLOUT;
 		}
-		if (poll(pfd, nchildren + 1, -1) == -1) {
+		if ((n = poll(pfd, nchildren + 1, start_left(&t0))) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
+		}
+		if (n == 0 && start_left(&t0) == 0) {
+			for (i = 0; i < nchildren; i++)
+				if (!children[i].ready)
+					log_warnx("%s pid %d is not ready after "
+					    "%d s", children[i].name,
+					    (int)children[i].pid,
+					    start_timeout() / 1000);
+			log_warnx("the start timed out: shutting down");
+			rc = 1;
+			goto stop;
 		}
 		for (i = 0; i < nchildren; i++) {
 			if (pfd[i + 1].revents & POLLOUT &&
@@ -542,6 +586,7 @@ parent_loop(int sfd)
 		default:
 			continue;
 		}
+ stop:
 		/* drain log lines the children wrote before they died */
 		for (i = 0; i < nchildren; i++)
 			if (children[i].ibuf.fd != -1)

@@ -17,6 +17,7 @@
 #define LURKD_NAME_MAX		64	/* key names, user and group names */
 #define LURKD_KEYPROCS_MAX	64
 #define LURKD_KEYS_MAX		1024
+#define LURKD_START_TIMEOUT	120	/* s for every child to be ready */
 #define LURKD_LISTEN_MAX	16
 #define LURKD_MSG_MIN		1024	/* smallest "max message size" */
 #define LURKD_MSG_DEFAULT	16384

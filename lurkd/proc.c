@@ -261,16 +261,6 @@ static void	 proc_trip(enum proc_id);
 static void	 proc_trip_call(const char *);
 
 /*
- * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
- * call socket(2), which its seccomp filter forbids, once it is running;
- * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead,
- * and with LURKD_TEST_TRIP_AT=0 before it says READY (a failed start).
- * LURKD_TEST_TRIP_CALL=mmap-exec or mprotect-exec asks for executable
- * memory instead of a socket (the filters allow memory, never PROT_EXEC).
- * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
- * after freeing it instead: ASan must report it from inside the sandbox.
- */
-/*
  * Test builds only: LURKD_TEST_FORGE=netproc:WHAT (or keyproc:WHAT)
  * makes that child, once ready, do to the parent what a compromised one
  * could: "log" a line with a newline, another process's name and
@@ -313,6 +303,17 @@ proc_forge(enum proc_id id)
 		fatal("%s: flush", __func__);
 }
 
+/*
+ * Test builds only: LURKD_TEST_TRIP=keyproc|netproc makes that process
+ * call socket(2), which its seccomp filter forbids, once it is running;
+ * with LURKD_TEST_TRIP_AT=N, when it handles its N-th request instead,
+ * and with LURKD_TEST_TRIP_AT=0 before it says READY (a failed start).
+ * LURKD_TEST_TRIP_CALL=mmap-exec or mprotect-exec asks for executable
+ * memory instead of a socket (the filters allow memory, never PROT_EXEC),
+ * and "hang" makes it wait forever (a start that never ends).
+ * With LURKD_TEST_TRIP_ASAN=1 too, in a sanitizer build, it uses memory
+ * after freeing it instead: ASan must report it from inside the sandbox.
+ */
 void
 proc_trip_hook(enum proc_id id)
 {
@@ -378,7 +379,11 @@ proc_trip_call(const char *call)
 {
 	void	*p;
 
-	if (call != NULL && strcmp(call, "mmap-exec") == 0) {
+	if (call != NULL && strcmp(call, "hang") == 0) {
+		log_info("test hook: hanging");
+		for (;;)
+			poll(NULL, 0, -1);
+	} else if (call != NULL && strcmp(call, "mmap-exec") == 0) {
 		log_info("test hook: calling mmap(2) PROT_EXEC under seccomp");
 		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

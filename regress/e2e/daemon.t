@@ -118,6 +118,16 @@ if [ -x "$LURKD_TEST" ]; then
 		    "lost child: $who.* signal 31" \
 		    LURKD_TEST_TRIP=$who LURKD_TEST_TRIP_AT=0
 	done
+	# a child that hangs before it is ready: the start times out
+	BIN=$LURKD_TEST fails "keyproc hangs at start" "$T/good.conf" \
+	    "keyproc\[0\] pid [0-9]* is not ready after 2 s" \
+	    LURKD_TEST_TRIP=keyproc LURKD_TEST_TRIP_AT=0 \
+	    LURKD_TEST_TRIP_CALL=hang LURKD_TEST_START_TIMEOUT=2
+	hung=$(sed -n 's/.*keyproc\[0\] pid \([0-9]*\) is not ready.*/\1/p' \
+	    "$T/keyproc hangs at start.err")
+	check "... and the hung keyproc ($hung) is gone" \
+	    eval '[ -n "$hung" ] && ! kill -0 "$hung" 2>/dev/null'
+	check "... the socket removed" [ ! -e "$T/lurk.sock" ]
 else
 	nok "lurkd-test built"
 fi
