@@ -342,5 +342,15 @@ main(int argc, char *argv[])
 	    pct_sorted(all, nall, 0.99) / 1e3, (unsigned long long)errors,
 	    (unsigned long long)resumed, (unsigned long long)hs_total,
 	    sa[0] ? sa : "-");
+	fflush(stdout);
+	/* all freed: a sanitizer build reports no leak, and loses no output */
+	for (i = 0; i < nthreads; i++) {
+		close(ws[i].ep);
+		free(ws[i].conns);
+		free(ws[i].lat);
+		SSL_CTX_free(ws[i].ctx);
+	}
+	free(ws);
+	free(all);
 	return hs > 0 ? 0 : 1;
 }
