@@ -70,3 +70,33 @@ def p256_sign13(spki_path):
         kid = hashlib.sha256(f.read()).digest()
     tbs = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00" + bytes(32)
     return kid + (0x0403).to_bytes(2, "big") + len(tbs).to_bytes(2, "big") + tbs
+
+
+def spawn_as(uid, fn):
+    """Start fn() in a child with this uid (and gid, no groups); its pid.
+    The child exits 0 if fn() returned true."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            code = 0 if fn() else 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def as_uid(uid, fn):
+    """Run fn() in a child with this uid; True if it returned true."""
+    return os.waitpid(spawn_as(uid, fn), 0)[1] == 0
+
+
+def rss_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for pid %s" % pid)
