@@ -463,6 +463,7 @@ event_loop(void)
 			}
 		}
 		conn_flush_dirty();
+		edge_dispatch();
 		flush_keyprocs();
 		conn_timeouts();
 		proc_log_flush();
@@ -483,6 +484,10 @@ netproc_main(int verbose)
 		fatal("calloc");
 	TAILQ_INIT(&np->conns);
 	TAILQ_INIT(&np->dirty);
+	/* variables only so that the fuzz target can make them small */
+	np->conn_out_high = CONN_OUT_HIGH;
+	np->client_out_high = CLIENT_OUT_HIGH;
+	np->keyproc_inflight = KEYPROC_INFLIGHT;
 	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);

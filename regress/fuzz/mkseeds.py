@@ -49,7 +49,7 @@ def write(target, name, data):
         f.write(data)
 
 
-# ---- fuzz_conn: flags(1) peer(1) seed(1) stream --------------------------
+# ---- fuzz_conn: flags(1) peer(1) seed(1) stream (fuzz_conn.c) ------------
 def hdr(desig, typ, payload, status=0, ident=1, mode=0, version=1):
     length = len(payload) + (16 if mode else 0)
     return struct.pack(">BBBBQI", desig, version, typ, status, ident, length) + payload
@@ -123,6 +123,19 @@ def conn_seeds():
     s["rate-limited"] = bytes([0, 16 | 1, 37]) + pipelined
     s["over-user-limit"] = bytes([0, 32, 38]) + ping + caps
     s["over-limit-rate-limited"] = bytes([0, 32 | 16 | 4, 39]) + pipelined
+    # backlogs: a deaf peer flooding key_info; several connections of
+    # one uid or two, with small limits, closing with work in flight
+    kiflood = b"".join(hdr(192, 1, bytes([0, 32]) + KEYID[1], ident=i) for i in range(48))
+    signs = b"".join(hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=i) for i in range(24))
+    s["deaf-key-info-flood"] = bytes([128, 4, 40]) + kiflood
+    s["deaf-small-limits"] = bytes([128 | 64, 4, 41]) + kiflood
+    s["conns-one-uid-small"] = bytes([64 | 24, 8 | 4, 42]) + signs + kiflood
+    s["conns-two-uids-small"] = bytes([64 | 32 | 24, 8 | 4 | 1, 43]) + signs * 2
+    s["conns-deaf-one-uid-small"] = bytes([128 | 64 | 8, 8 | 4, 47]) + kiflood * 2
+    s["conns-deaf-uid-held"] = bytes([128 | 64 | 8, 8, 48]) + b"".join(
+        hdr(192, 1, bytes([0, 32]) + KEYID[0], ident=i) for i in range(64))
+    s["conns-deaf-two-uids"] = bytes([128 | 64 | 32 | 8, 8 | 4, 44]) + kiflood + signs
+    s["conns-over-limit"] = bytes([16, 32 | 4, 45]) + pipelined * 2
     for name, data in s.items():
         write("fuzz_conn", name, data)
 
