@@ -238,6 +238,8 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
 		ck.operations = k->operations;
+		ck.rsakex_rate = k->rsakex_rate;
+		ck.rsakex_burst = k->rsakex_burst;
 		strlcpy(ck.name, k->name, sizeof(ck.name));
 		kfd = open_key_file(k->private, "private key", k->name);
 		cfd = open_key_file(k->certificate, "certificate", k->name);

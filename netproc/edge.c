@@ -289,6 +289,15 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "too many operations in flight");
 		return;
 	}
+	if (op == EDGE_OP_RSA_PREMASTER && !bucket_take(&k->rsakex,
+	    k->rsakex_rate, k->rsakex_burst)) {
+		/* each decryption is a query to a padding oracle: lurk(7) */
+		k->rsakex_refused++;
+		snprintf(why, sizeof(why), "limit rsa-kex rate %u a second "
+		    "exceeded", k->rsakex_rate);
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
+		return;
+	}
 	/* keyproc's request, kept until the client's turn */
 	req.index = k - np->keys;
 	req.type = h->type;
@@ -504,6 +513,11 @@ edge_log_stats(void)
 			    " %s %llu ok %llu refused", edge_type_name(t),
 			    (unsigned long long)k->stats.ok[t],
 			    (unsigned long long)k->stats.refused[t]);
+		if (k->rsakex_rate > 0 && n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, "; %llu rsa-kex "
+			    "over the rate of %u a second",
+			    (unsigned long long)k->rsakex_refused,
+			    k->rsakex_rate);
 		log_info("%s", line);
 	}
 }

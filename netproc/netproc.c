@@ -168,7 +168,14 @@ dispatch_parent(struct imsg *imsg)
 		k = netkey_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
+		if (ck.rsakex_rate > LURKD_RATE_MAX ||
+		    ck.rsakex_burst > LURKD_RATE_MAX ||
+		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1))
+			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k->operations = ck.operations;
+		k->rsakex_rate = ck.rsakex_rate;
+		k->rsakex_burst = ck.rsakex_burst;
+		bucket_init(&k->rsakex, k->rsakex_burst);
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)

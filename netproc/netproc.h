@@ -54,6 +54,10 @@ struct netkey {
 	uint32_t		*gids;
 	size_t			 ngids;
 	uint32_t		 operations;		/* EDGE_OP_* */
+	uint32_t		 rsakex_rate;		/* a second; 0: none */
+	uint32_t		 rsakex_burst;
+	struct bucket		 rsakex;
+	uint64_t		 rsakex_refused;	/* over the rate */
 	struct keystats		 stats;
 };
 

@@ -3,9 +3,9 @@
  * own code: conn_read() (recv from a socketpair), conn_input() (framing,
  * pipelining, the incomplete tail, input held back), conn_request()
  * (lurk ping, capabilities, errors), edge_request() (key_info,
- * sign_tls13, sign_tls12, rsa_premaster, authorisation), the per-uid
- * queues and edge_dispatch(), the answers of a fake keyproc through
- * edge_keyop_done(), conn_flush_dirty() and conn_close().
+ * sign_tls13, sign_tls12, rsa_premaster, authorisation, the rsa-kex
+ * rate), the per-uid queues and edge_dispatch(), the answers of a fake
+ * keyproc through edge_keyop_done(), conn_flush_dirty() and conn_close().
  *
  * Input: flags(1) peer(1) seed(1) stream...
  *   flags  bit 0: length counts the whole message; bits 1-2: maximum
@@ -23,7 +23,8 @@
  *          so that netproc's writes come out short; bit 4: a rate
  *          limit of 3 requests a second (burst 3); bit 5: the uid
  *          already has its one allowed connection, so this one is over
- *          its limit (limit.c)
+ *          its limit (limit.c); bit 6: limit rsa-kex rate 2 burst 2 on
+ *          the "rsa" key
  *   seed   drives how the stream is dealt to the connections (whole
  *          messages as their headers frame them) and cut into reads,
  *          when the connections close, and when, in what order and
@@ -818,6 +819,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		np->client_out_high = CLIENT_OUT_HIGH;
 		np->keyproc_inflight = KEYPROC_INFLIGHT;
 	}
+	keys[1].rsakex_rate = keys[1].rsakex_burst = data[1] & 64 ? 2 : 0;
+	bucket_init(&keys[1].rsakex, keys[1].rsakex_burst);
 
 	np->limit_conns = 1 << 20;
 	np->limit_user_conns = data[1] & 32 ? 1 : NCONNS;

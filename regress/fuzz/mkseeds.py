@@ -136,6 +136,8 @@ def conn_seeds():
         hdr(192, 1, bytes([0, 32]) + KEYID[0], ident=i) for i in range(64))
     s["conns-deaf-two-uids"] = bytes([128 | 64 | 32 | 8, 8 | 4, 44]) + kiflood + signs
     s["conns-over-limit"] = bytes([16, 32 | 4, 45]) + pipelined * 2
+    s["rsakex-rate"] = bytes([0, 64 | 4, 46]) + b"".join(
+        hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=i) for i in range(6))
     for name, data in s.items():
         write("fuzz_conn", name, data)
 
