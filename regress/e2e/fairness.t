@@ -22,6 +22,10 @@ start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 LURK_SOCKET=$T/lurk.sock timeout 200 "$PYTHON" "$TOP/regress/e2e/fairness.py" \
     "$T" "$(id -u nobody)" || nok "fairness checks ran to the end"
 check "lurkd still running" kill -0 "$LURKD_PID"
+kill -USR1 "$LURKD_PID"
+wait_log "limits: .* clients known" 5
+check "the closed connections' operations not yet at a keyproc were dropped" \
+    grep -Eq "limits: .* [1-9][0-9]* operations of closed connections dropped" "$T/lurkd.log"
 stop_lurkd
 check "lurkd exits 0" [ "$LURKD_RC" = 0 ]
 finish
