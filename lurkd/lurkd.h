@@ -54,6 +54,8 @@ TAILQ_HEAD(allowlist, allow);
 struct keyconf {
 	char			 name[LURKD_NAME_MAX];
 	uint32_t		 operations;	/* EDGE_OP_*; see lurk.h */
+	uint32_t		 rsakex_rate;	/* a second; 0: none */
+	uint32_t		 rsakex_burst;
 	char			 private[PATH_MAX];
 	char			 certificate[PATH_MAX];
 	struct allowlist	 allows;
@@ -189,6 +191,8 @@ struct conf_global {
 struct conf_key {
 	uint32_t		 index;
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
+	uint32_t		 rsakex_rate;	/* netproc: a second; 0: none */
+	uint32_t		 rsakex_burst;
 	char			 name[LURKD_NAME_MAX];
 	char			 path[PATH_MAX];	/* for messages only */
 };

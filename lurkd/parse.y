@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "lurk.h"
 #include "lurkd.h"
 
 #define MAXERRORS	10	/* give up after this many */
@@ -132,6 +133,7 @@ static struct {
 	struct keyconf		*k;
 	int			 has_private, has_certificate;
 	int			 has_operations;
+	int			 rsakex_rate_line;	/* given there */
 	int			 bad;
 	int			 syntaxerr;	/* a line we could not read */
 	int			 lineno;
@@ -156,6 +158,8 @@ static void	 key_path(int, const char *, const char *, int);
 static void	 key_allow(enum allow_type, const char *, const char *, int);
 static void	 key_operations_begin(const char *, int);
 static void	 key_operation(const char *, const char *, int);
+static void	 key_rate(const char *, const char *, const char *,
+		    const char *, int);
 static void	 key_end(void);
 static void	 user_rate(const char *, const char *, const char *, int);
 static void	 key_abandon(void);
@@ -431,6 +435,15 @@ keyopt		: PRIVATE string {
 		| OPERATIONS '{' {
 			key_operations_begin($<fname>1, $<lineno>1);
 		} opnames '}'
+		| LIMIT string RATE NONE {
+			key_rate($2, NULL, NULL, $<fname>1, $<lineno>1);
+		}
+		| LIMIT string RATE NUMBER {
+			key_rate($2, $4, NULL, $<fname>1, $<lineno>1);
+		}
+		| LIMIT string RATE NUMBER BURST NUMBER {
+			key_rate($2, $4, $6, $<fname>1, $<lineno>1);
+		}
 		;
 
 opnames		: /* empty */
@@ -1571,6 +1584,13 @@ key_end(void)
 	if (!curkey.has_certificate && !curkey.syntaxerr)
 		conferr(curkey.fname, curkey.lineno,
 		    "key \"%s\": certificate missing", k->name);
+	if (curkey.rsakex_rate_line > 0 &&
+	    !(k->operations & EDGE_OP_RSA_PREMASTER) && !curkey.syntaxerr) {
+		conferr(curkey.fname, curkey.rsakex_rate_line, "key \"%s\": "
+		    "limit rsa-kex rate, but its operations do not include "
+		    "rsa-kex", k->name);
+		curkey.bad = 1;
+	}
 	/* one block per key: its rules would be split, the second unused */
 	TAILQ_FOREACH(o, &conf->keys, entry) {
 		if (curkey.bad || !curkey.has_private ||
@@ -1627,6 +1647,49 @@ key_operation(const char *name, const char *fname, int lineno)
 		curkey.bad = 1;
 	}
 	curkey.k->operations |= op;
+}
+
+/*
+ * limit OPERATION rate N [burst M] | none: only rsa-kex has one, for
+ * now (a decryption is a query to a padding oracle: lurk(7)); the burst
+ * is a second's worth unless given.  rate NULL: none.
+ */
+static void
+key_rate(const char *opname, const char *rate, const char *burst,
+    const char *fname, int lineno)
+{
+	struct keyconf	*k = curkey.k;
+	long long	 r = 0, b = 0;
+
+	if (k == NULL)
+		return;
+	if (operation_byname(opname) != EDGE_OP_RSA_PREMASTER) {
+		conferr(fname, lineno, "key \"%s\": no rate limit for \"%s\" "
+		    "(only rsa-kex has one)", k->name, opname);
+		goto bad;
+	}
+	if (curkey.rsakex_rate_line > 0) {
+		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate given "
+		    "twice", k->name);
+		goto bad;
+	}
+	curkey.rsakex_rate_line = lineno;
+	if (rate != NULL && getnum(rate, 1, LURKD_RATE_MAX, &r) == -1) {
+		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate must "
+		    "be 1..%d a second, or none", k->name, LURKD_RATE_MAX);
+		goto bad;
+	}
+	b = r;
+	if (burst != NULL && getnum(burst, 1, LURKD_RATE_MAX, &b) == -1) {
+		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate: burst "
+		    "must be 1..%d", k->name, LURKD_RATE_MAX);
+		goto bad;
+	}
+	k->rsakex_rate = r;
+	k->rsakex_burst = b;
+	return;
+ bad:
+	curkey.bad = 1;
 }
 
 static void

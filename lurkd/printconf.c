@@ -113,6 +113,13 @@ print_key(const struct keyconf *k)
 		if (k->operations & operations[i].op)
 			printf(" %s", operations[i].name);
 	printf(" }\n");
+	if (k->operations & EDGE_OP_RSA_PREMASTER) {
+		if (k->rsakex_rate == 0)
+			printf("\tlimit rsa-kex rate none\n");
+		else
+			printf("\tlimit rsa-kex rate %u burst %u\n",
+			    k->rsakex_rate, k->rsakex_burst);
+	}
 	TAILQ_FOREACH(a, &k->allows, entry)
 		print_allow(a);
 	printf("}\n");

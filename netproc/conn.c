@@ -3,10 +3,12 @@
  * pipelined requests, batched responses, back-pressure.
  *
  * Reads go into one shared buffer; a connection keeps bytes of its own
- * only for a message that is not complete yet, and for responses the
- * peer has not read yet.  An idle connection therefore costs its struct.
- * Answers are appended to the connection's output and written once per
- * wake-up (conn_flush_dirty), however many requests it carried.
+ * only for a message that is not complete yet, for responses the peer
+ * has not read yet, and for input whose parsing waits until its backlog
+ * (netproc.h) is under its limits again.  An idle connection therefore
+ * costs its struct.  Answers are appended to the connection's output and
+ * written once per wake-up (conn_flush_dirty), however many requests it
+ * carried.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -42,6 +44,7 @@ monotime(void)
 static void
 out_free(struct conn *c)
 {
+	client_discharge(c->client, c->outlen - c->outoff);
 	/* responses may carry a premaster: wipe what was written */
 	if (c->out != NULL)
 		freezero(c->out, c->outcap);
@@ -49,12 +52,101 @@ out_free(struct conn *c)
 	c->outoff = c->outlen = c->outcap = 0;
 }
 
+size_t
+conn_backlog(const struct conn *c)
+{
+	return c->outlen - c->outoff + c->qbytes;
+}
+
+enum hold {
+	HOLD_NONE,
+	HOLD_BACKLOG,		/* the connection's */
+	HOLD_PENDING,		/* its key operations */
+	HOLD_UID,		/* its uid's backlog, and it has some */
+};
+
+/*
+ * Must c's input wait?  A connection whose answers have all been read
+ * and whose operations are all answered is never held back by the
+ * others of its uid: it gets one request at a time.
+ */
+static enum hold
+conn_must_hold(const struct conn *c)
+{
+	size_t	 b = conn_backlog(c);
+
+	if (b >= np->conn_out_high)
+		return HOLD_BACKLOG;
+	if (c->npending >= CONN_PENDING_MAX)
+		return HOLD_PENDING;
+	if (b > 0 && c->client != NULL &&
+	    c->client->backlog >= np->client_out_high)
+		return HOLD_UID;
+	return HOLD_NONE;
+}
+
+/*
+ * c's input waits for its backlog to go down; the connection is woken
+ * by its own answers (written or arriving) or by its uid's (limit.c).
+ * With data: parsing stopped with requests left, which is counted and
+ * logged within the client's share of the log.
+ */
+static void
+conn_hold(struct conn *c, enum hold why, int data)
+{
+	struct client	*cl = c->client;
+
+	if (!c->held && cl != NULL) {
+		c->held = 1;
+		TAILQ_INSERT_TAIL(&cl->held, c, hentry);
+	}
+	if (!data)
+		return;
+	np->held_back++;
+	if (cl != NULL)
+		cl->held_back++;
+	if (!client_log_ok(cl))
+		return;
+	switch (why) {
+	case HOLD_BACKLOG:
+		log_warnx("conn %llu uid %u: input held back: %zu bytes of "
+		    "answers unread and requests waiting (limit %zu a "
+		    "connection)", (unsigned long long)c->serial,
+		    (unsigned)c->uid, conn_backlog(c), np->conn_out_high);
+		break;
+	case HOLD_PENDING:
+		log_warnx("conn %llu uid %u: input held back: %u key "
+		    "operations in flight (limit %d a connection)",
+		    (unsigned long long)c->serial, (unsigned)c->uid,
+		    c->npending, CONN_PENDING_MAX);
+		break;
+	default:
+		log_warnx("conn %llu uid %u: input held back: uid %u has %zu "
+		    "bytes of answers unread and requests waiting (limit %zu "
+		    "a uid)", (unsigned long long)c->serial, (unsigned)c->uid,
+		    (unsigned)c->uid, cl != NULL ? cl->backlog : 0,
+		    np->client_out_high);
+		break;
+	}
+}
+
+static void
+conn_unhold(struct conn *c)
+{
+	if (!c->held)
+		return;
+	c->held = 0;
+	TAILQ_REMOVE(&c->client->held, c, hentry);
+}
+
 static void
 conn_close(struct conn *c)
 {
 	log_debug("conn %llu uid %u: closed", (unsigned long long)c->serial,
 	    (unsigned)c->uid);
+	conn_unhold(c);
 	edge_conn_gone(c);
+	out_free(c);
 	client_detach(c);
 	close(c->fd);	/* also removes it from the epoll set */
 	TAILQ_REMOVE(&np->conns, c, entry);
@@ -62,7 +154,6 @@ conn_close(struct conn *c)
 		TAILQ_REMOVE(&np->dirty, c, dentry);
 	np->nconns--;
 	free(c->in);
-	out_free(c);
 	free(c->groups);
 	free(c);
 }
@@ -204,6 +295,7 @@ conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
 	}
 	if (c->outoff == c->outlen)
 		c->out_since = monotime();	/* output starts waiting */
+	client_charge(c->client, LURK_HDR_LEN + plen);
 	h.status = status;
 	h.length = lurk_length_field(plen, np->lenmode);
 	lurk_hdr_encode(&h, p);
@@ -317,6 +409,7 @@ conn_flush(struct conn *c)
 		}
 		c->outoff += n;
 		c->out_since = monotime();	/* the peer reads */
+		client_discharge(c->client, n);
 	}
 	/* all written: an idle connection keeps no buffer */
 	out_free(c);
@@ -324,20 +417,27 @@ conn_flush(struct conn *c)
 }
 
 /*
- * Parse every complete message in buf; keep an incomplete tail.  Returns
- * -1 if the connection must be closed once its output is written.  Not
- * static: regress/fuzz/fuzz_conn.c feeds it bytes as conn_read() does.
+ * Parse the complete messages in buf, as long as the backlog allows;
+ * keep the rest (an incomplete tail, or what waits).  Returns -1 if the
+ * connection must be closed once its output is written.  Not static:
+ * regress/fuzz/fuzz_conn.c feeds it bytes as conn_read() does.
  */
 int
 conn_input(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct lurk_hdr	 h;
+	enum hold	 why;
 	uint32_t	 plen = 0;	/* read for the message on failure too */
 	size_t		 off = 0, mlen;
 	uint8_t		*p;
 	int		 continued = c->inlen > 0;	/* buf starts with it */
 
 	while (len - off >= LURK_HDR_LEN && !c->closing) {
+		if ((why = conn_must_hold(c)) != HOLD_NONE) {
+			/* the rest stays unparsed, the socket unread */
+			conn_hold(c, why, 1);
+			break;
+		}
 		lurk_hdr_decode(buf + off, &h);
 		if (lurk_payload_len(&h, np->lenmode, &plen) == -1 ||
 		    plen > np->max_message - LURK_HDR_LEN) {
@@ -346,7 +446,8 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 			    plen > np->max_message - LURK_HDR_LEN ?
 			    "length exceeds the maximum message size" :
 			    "length shorter than the header");
-			return -1;
+			c->closing = 1;
+			break;
 		}
 		mlen = LURK_HDR_LEN + (size_t)plen;
 		if (len - off < mlen)
@@ -358,7 +459,7 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 	c->in = NULL;
 	c->inlen = 0;
 	if (off < len && !c->closing) {
-		/* keep the incomplete message for the next read */
+		/* keep the rest for the next read, or until it may go on */
 		if ((p = malloc(len - off)) == NULL)
 			return -1;
 		memcpy(p, buf + off, len - off);
@@ -371,6 +472,19 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 	return c->closing ? -1 : 0;
 }
 
+/* The backlog went down: parse what waited. */
+static void
+conn_resume(struct conn *c)
+{
+	conn_unhold(c);
+	if (c->inlen == 0)
+		return;
+	/* as a read of nothing new: what it keeps is already in c->in */
+	memcpy(np->rbuf, c->in, c->inlen);
+	if (conn_input(c, np->rbuf, c->inlen) == -1)
+		c->closing = 1;
+}
+
 /* -1: the peer has closed its side (or the connection broke). */
 static int
 conn_read(struct conn *c)
@@ -379,6 +493,10 @@ conn_read(struct conn *c)
 	size_t	 have = 0;
 	ssize_t	 n;
 
+	/* only an incomplete message is kept while reading: it fits */
+	if (c->held || c->inlen >= np->max_message)
+		fatalx("%s: conn %llu: reading with %zu bytes kept", __func__,
+		    (unsigned long long)c->serial, c->inlen);
 	if (c->inlen > 0) {
 		memcpy(buf, c->in, c->inlen);
 		have = c->inlen;
@@ -415,17 +533,24 @@ conn_update(struct conn *c)
 {
 	uint32_t	 want = 0;
 
-	if (conn_flush(c) == -1) {
-		conn_close(c);
-		return -1;
+	for (;;) {
+		if (conn_flush(c) == -1) {
+			conn_close(c);
+			return -1;
+		}
+		/* each round parses a message, or ends the wait */
+		if (!c->held || c->closing || conn_must_hold(c) != HOLD_NONE)
+			break;
+		conn_resume(c);
 	}
 	if (c->closing && c->outoff == c->outlen && c->npending == 0) {
 		conn_close(c);
 		return -1;
 	}
 	/* back-pressure: a peer that does not read gets no more service */
-	if (!c->closing && c->outlen - c->outoff < CONN_OUT_HIGH &&
-	    c->npending < CONN_PENDING_MAX)
+	if (!c->closing && !c->held && conn_must_hold(c) != HOLD_NONE)
+		conn_hold(c, HOLD_NONE, 0);
+	if (!c->closing && !c->held)
 		want |= EPOLLIN;
 	if (c->outoff < c->outlen)
 		want |= EPOLLOUT;
@@ -436,7 +561,7 @@ conn_update(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
-	if ((events & EPOLLIN) && !c->closing) {
+	if ((events & EPOLLIN) && !c->closing && !c->held) {
 		if (conn_read(c) == -1) {
 			/* half-closed: still deliver what it asked for */
 			c->closing = 1;
@@ -483,7 +608,7 @@ conn_timeouts(void)
 		why = NULL;
 		if (c->over_limit && now - c->last_in >= np->timeout_message)
 			why = "over its limit and silent";
-		else if (c->inlen > 0 &&
+		else if (c->inlen > 0 && !c->held &&
 		    now - c->in_since >= np->timeout_message)
 			why = "did not finish its message in time";
 		else if (c->outoff < c->outlen &&

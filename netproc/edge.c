@@ -1,9 +1,15 @@
 /*
  * The edge extension (designation 192) on netproc's side: parse the
- * request, find the key, check that the peer may use it, hand the
- * operation to the least busy keyproc, and route its answer back to the
- * connection that asked.  netproc decides who may use a key; keyproc
- * decides what the key may be used for.
+ * request, find the key, check that the peer may use it, queue the
+ * operation on its client (the peer uid), hand it to a keyproc in its
+ * client's turn, and route its answer back to the connection that
+ * asked.  netproc decides who may use a key; keyproc decides what the
+ * key may be used for.
+ *
+ * Scheduling: each keyproc gets at most KEYPROC_INFLIGHT operations at
+ * a time, and the clients with queued work take turns, one operation
+ * each, so that the queueing happens here, per uid, and a uid that
+ * floods waits behind itself only.
  */
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -29,6 +35,7 @@ edge_init(void)
 	    (np->kpload = calloc(np->nkeyprocs, sizeof(unsigned))) == NULL)
 		fatal("%s", __func__);
 	TAILQ_INIT(&np->freepending);
+	TAILQ_INIT(&np->runq);
 	for (i = 0; i < NETPROC_PENDING_MAX; i++)
 		TAILQ_INSERT_TAIL(&np->freepending, &np->pending[i], entry);
 }
@@ -245,9 +252,11 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	struct keyop_req	 req;
 	struct pending		*p;
 	struct netkey		*k;
-	struct iovec		 iov[2];
+	struct client		*cl = c->client;
 	const uint8_t		*id, *data;
+	uint8_t			*msg;
 	uint32_t		 op;
+	char			 why[96];
 
 	memset(&req, 0, sizeof(req));
 	id = rd_get(r, EDGE_KEY_ID_LEN);
@@ -269,8 +278,6 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		return;
 	}
 	if (!authorized(c, k)) {
-		char	 why[96];
-
 		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
 		    "key", (unsigned)c->uid, (unsigned)c->gid);
 		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, why);
@@ -285,7 +292,10 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "operation not allowed for this key");
 		return;
 	}
-	if (c->client != NULL && c->client->npending >= CLIENT_PENDING_MAX) {
+	if (cl == NULL)
+		fatalx("%s: conn %llu without a client", __func__,
+		    (unsigned long long)c->serial);
+	if (cl->npending >= CLIENT_PENDING_MAX) {
 		/* one uid may not take every slot from the others */
 		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
 		    "too many operations of this uid in flight");
@@ -296,24 +306,99 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "too many operations in flight");
 		return;
 	}
+	if (op == EDGE_OP_RSA_PREMASTER && !bucket_take(&k->rsakex,
+	    k->rsakex_rate, k->rsakex_burst)) {
+		/* each decryption is a query to a padding oracle: lurk(7) */
+		k->rsakex_refused++;
+		snprintf(why, sizeof(why), "limit rsa-kex rate %u a second "
+		    "exceeded", k->rsakex_rate);
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
+		return;
+	}
+	/* keyproc's request, kept until the client's turn */
+	req.index = k - np->keys;
+	req.type = h->type;
+	req.uid = c->uid;
+	if ((msg = malloc(sizeof(req) + req.len)) == NULL) {
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		    "out of memory");
+		return;
+	}
+	memcpy(msg, &req, sizeof(req));
+	memcpy(msg + sizeof(req), data, req.len);
+
 	TAILQ_REMOVE(&np->freepending, p, entry);
 	p->used = 1;
 	p->c = c;
+	p->cl = cl;
 	p->hdr = *h;
-	p->key = k - np->keys;
-	p->keyproc = least_busy_keyproc();
+	p->key = req.index;
+	p->keyproc = -1;
+	p->msg = msg;
+	p->msglen = sizeof(req) + req.len;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
-	if (c->client != NULL)
-		c->client->npending++;
-	np->kpload[p->keyproc]++;
+	c->qbytes += p->msglen;
+	cl->npending++;
+	client_charge(cl, p->msglen);
+	TAILQ_INSERT_TAIL(&cl->queue, p, qentry);
+	if (!cl->onrunq) {
+		cl->onrunq = 1;
+		TAILQ_INSERT_TAIL(&np->runq, cl, runentry);
+	}
+}
 
-	req.index = p->key;
-	req.type = h->type;
-	req.uid = c->uid;
-	iov[0] = (struct iovec){ &req, sizeof(req) };
-	iov[1] = (struct iovec){ (void *)(uintptr_t)data, req.len };
-	netproc_send_keyproc(p->keyproc, p - np->pending, iov, 2);
+/*
+ * Once per wake-up, after the input is parsed: fill the keyprocs up to
+ * KEYPROC_INFLIGHT each, one operation of each waiting client in turn.
+ */
+void
+edge_dispatch(void)
+{
+	struct client	*cl;
+	struct pending	*p;
+	struct iovec	 iov[2];
+	int		 k;
+
+	while ((cl = TAILQ_FIRST(&np->runq)) != NULL) {
+		if (np->kpload[k = least_busy_keyproc()] >=
+		    np->keyproc_inflight)
+			break;
+		p = TAILQ_FIRST(&cl->queue);
+		TAILQ_REMOVE(&cl->queue, p, qentry);
+		TAILQ_REMOVE(&np->runq, cl, runentry);
+		if (TAILQ_EMPTY(&cl->queue))
+			cl->onrunq = 0;
+		else
+			TAILQ_INSERT_TAIL(&np->runq, cl, runentry);
+		p->keyproc = k;
+		np->kpload[k]++;
+		iov[0] = (struct iovec){ p->msg, sizeof(struct keyop_req) };
+		iov[1] = (struct iovec){ p->msg + sizeof(struct keyop_req),
+		    p->msglen - sizeof(struct keyop_req) };
+		netproc_send_keyproc(k, p - np->pending, iov, 2);
+		free(p->msg);
+		p->msg = NULL;
+	}
+}
+
+/* An operation is over: answered, or dropped before it was sent. */
+static void
+pending_free(struct pending *p)
+{
+	struct client	*cl = p->cl;
+
+	if (p->c != NULL) {
+		TAILQ_REMOVE(&p->c->pending, p, entry);
+		p->c->npending--;
+		p->c->qbytes -= p->msglen;
+	}
+	cl->npending--;
+	client_discharge(cl, p->msglen);
+	free(p->msg);
+	memset(p, 0, sizeof(*p));
+	TAILQ_INSERT_TAIL(&np->freepending, p, entry);
+	client_gc(cl);
 }
 
 void
@@ -350,6 +435,7 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 	struct keyop_res	 res;
 	struct pending		*p;
 	struct netkey		*k;
+	struct conn		*c;
 	struct ibuf		 ib;
 	struct iovec		 iov;
 	uint32_t		 id = imsg_get_id(imsg);
@@ -366,13 +452,7 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		    keyproc);
 	np->kpload[keyproc]--;
 	k = &np->keys[p->key];
-	if (p->c != NULL) {
-		struct conn	*c = p->c;
-
-		TAILQ_REMOVE(&c->pending, p, entry);
-		c->npending--;
-		if (c->client != NULL)
-			c->client->npending--;
+	if ((c = p->c) != NULL) {
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
 		    edge_type_name(p->hdr.type), k->pub.name,
@@ -381,34 +461,53 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 			count(k, p->hdr.type, 1);
 			iov.iov_base = ibuf_data(&ib);
 			iov.iov_len = res.len;
-			conn_reply(c, &p->hdr, res.status, &iov, 1);
 		} else {
 			/* keyproc logged the reason */
 			count(k, p->hdr.type, 0);
 			iov.iov_base = np->state;
 			iov.iov_len = LURK_STATE_LEN;
-			conn_reply(c, &p->hdr, res.status, &iov, 1);
 		}
+		conn_reply(c, &p->hdr, res.status, &iov, 1);
 	}
-	p->used = 0;
-	p->c = NULL;
-	TAILQ_INSERT_TAIL(&np->freepending, p, entry);
+	pending_free(p);
 }
 
-/* The connection is going away: its answers will have nowhere to go. */
+/*
+ * The connection is going away: its operations not yet sent to a
+ * keyproc are dropped; those sent stay charged to its client until
+ * keyproc answers, and the answers go nowhere.
+ */
 void
 edge_conn_gone(struct conn *c)
 {
-	struct pending	*p;
+	struct pending	*p, *next;
+	struct client	*cl;
+	unsigned	 n = 0;
 
-	while ((p = TAILQ_FIRST(&c->pending)) != NULL) {
-		TAILQ_REMOVE(&c->pending, p, entry);
-		p->c = NULL;
+	for (p = TAILQ_FIRST(&c->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->keyproc != -1) {
+			TAILQ_REMOVE(&c->pending, p, entry);
+			c->npending--;
+			c->qbytes -= p->msglen;
+			p->c = NULL;
+			continue;
+		}
+		cl = p->cl;
+		TAILQ_REMOVE(&cl->queue, p, qentry);
+		if (TAILQ_EMPTY(&cl->queue) && cl->onrunq) {
+			cl->onrunq = 0;
+			TAILQ_REMOVE(&np->runq, cl, runentry);
+		}
+		cl->dropped++;
+		np->dropped++;
+		n++;
+		pending_free(p);
 	}
-	/* the slots stay taken until keyproc answers, but not by the uid */
-	if (c->client != NULL)
-		c->client->npending -= c->npending;
-	c->npending = 0;
+	if (n > 0)
+		log_debug("conn %llu uid %u: %u operations not sent to a "
+		    "keyproc dropped", (unsigned long long)c->serial,
+		    (unsigned)c->uid, n);
 }
 
 void
@@ -431,6 +530,11 @@ edge_log_stats(void)
 			    " %s %llu ok %llu refused", edge_type_name(t),
 			    (unsigned long long)k->stats.ok[t],
 			    (unsigned long long)k->stats.refused[t]);
+		if (k->rsakex_rate > 0 && n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, "; %llu rsa-kex "
+			    "over the rate of %u a second",
+			    (unsigned long long)k->rsakex_refused,
+			    k->rsakex_rate);
 		log_info("%s", line);
 	}
 }

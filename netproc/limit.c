@@ -1,12 +1,14 @@
 /*
  * Limits per client, a client being a peer uid: how many connections it
- * may hold, how many requests a second it may send (a token bucket), and
- * how many lines of the log its refusals may take.
+ * may hold, how many requests a second it may send (a token bucket), how
+ * many lines of the log its refusals may take, and how many bytes its
+ * connections may keep waiting in netproc (its backlog, see netproc.h).
  *
- * A client's state exists while it has connections, and after that only
- * until its bucket has filled up again and its log summary is out: a
- * client cannot reset its rate by reconnecting, and the table holds no
- * more entries than there are clients with recent activity.
+ * A client's state exists while it has connections or key operations
+ * not yet answered, and after that only until its bucket has filled up
+ * again and its log summary is out: a client cannot reset its rate or
+ * its share of the operations in flight by reconnecting, and the table
+ * holds no more entries than there are clients with recent activity.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -41,15 +43,58 @@ monotime_ms(void)
 }
 
 static struct clientlist *
-bucket(uid_t uid)
+hashbucket(uid_t uid)
 {
 	return &table[(uid * 2654435761U) % CLIENT_BUCKETS];
+}
+
+/* A full bucket of burst tokens. */
+void
+bucket_init(struct bucket *b, uint32_t burst)
+{
+	b->tokens = (uint64_t)burst * MILLI;
+	b->refill = monotime_ms();
+}
+
+/* Refill at rate tokens a second, up to burst; 1 if it is full. */
+static int
+bucket_refill(struct bucket *b, uint32_t rate, uint32_t burst, uint64_t now)
+{
+	uint64_t	 full = (uint64_t)burst * MILLI;
+	uint64_t	 ms;
+
+	if (rate == 0)
+		return 1;
+	if (now > b->refill) {
+		ms = now - b->refill;
+		/* no overflow: ms is capped where the bucket is full anyway */
+		if (ms > full / rate + 1)
+			ms = full / rate + 1;
+		b->tokens += ms * rate;
+		if (b->tokens > full)
+			b->tokens = full;
+		b->refill = now;
+	}
+	return b->tokens == full;
+}
+
+/* Take a token if there is one: 1 if the rate allows one more. */
+int
+bucket_take(struct bucket *b, uint32_t rate, uint32_t burst)
+{
+	if (rate == 0)
+		return 1;
+	bucket_refill(b, rate, burst, monotime_ms());
+	if (b->tokens < MILLI)
+		return 0;
+	b->tokens -= MILLI;
+	return 1;
 }
 
 static struct client *
 client_get(uid_t uid)
 {
-	struct clientlist	*b = bucket(uid);
+	struct clientlist	*b = hashbucket(uid);
 	struct client		*cl;
 
 	LIST_FOREACH(cl, b, entry)
@@ -58,33 +103,12 @@ client_get(uid_t uid)
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return NULL;
 	cl->uid = uid;
-	cl->tokens = (uint64_t)np->limit_user_burst * MILLI;
-	cl->refill = monotime_ms();
+	TAILQ_INIT(&cl->queue);
+	TAILQ_INIT(&cl->held);
+	bucket_init(&cl->bucket, np->limit_user_burst);
 	LIST_INSERT_HEAD(b, cl, entry);
 	nclients++;
 	return cl;
-}
-
-/* Refill the bucket; 1 if it is full. */
-static int
-refill(struct client *cl, uint64_t now)
-{
-	uint64_t	 full = (uint64_t)np->limit_user_burst * MILLI;
-	uint64_t	 ms;
-
-	if (np->limit_user_rate == 0)
-		return 1;
-	if (now > cl->refill) {
-		ms = now - cl->refill;
-		/* no overflow: ms is capped where the bucket is full anyway */
-		if (ms > full / np->limit_user_rate + 1)
-			ms = full / np->limit_user_rate + 1;
-		cl->tokens += ms * np->limit_user_rate;
-		if (cl->tokens > full)
-			cl->tokens = full;
-		cl->refill = now;
-	}
-	return cl->tokens == full;
 }
 
 static void
@@ -101,15 +125,54 @@ client_flush_log(struct client *cl)
 static void
 client_free_if_unused(struct client *cl, uint64_t now)
 {
-	if (cl->nconns > 0 || cl->nrefusing > 0 || !refill(cl, now))
+	if (cl->nconns > 0 || cl->nrefusing > 0 || cl->npending > 0 ||
+	    !bucket_refill(&cl->bucket, np->limit_user_rate,
+	    np->limit_user_burst, now))
 		return;
-	if (cl->npending != 0)
-		fatalx("%s: uid %u: %u operations in flight without a "
-		    "connection", __func__, (unsigned)cl->uid, cl->npending);
+	if (cl->backlog != 0 || cl->onrunq || !TAILQ_EMPTY(&cl->held))
+		fatalx("%s: uid %u: %zu bytes of backlog without a "
+		    "connection", __func__, (unsigned)cl->uid, cl->backlog);
 	client_flush_log(cl);
 	LIST_REMOVE(cl, entry);
 	nclients--;
 	free(cl);
+}
+
+/* The client may have no more use: forget it if so. */
+void
+client_gc(struct client *cl)
+{
+	client_free_if_unused(cl, monotime_ms());
+}
+
+/* n more bytes of backlog for the client. */
+void
+client_charge(struct client *cl, size_t n)
+{
+	if (cl != NULL)
+		cl->backlog += n;
+}
+
+/*
+ * n bytes of backlog fewer.  Once the client is under its limit again,
+ * its connections whose input waits get another look.
+ */
+void
+client_discharge(struct client *cl, size_t n)
+{
+	struct conn	*c;
+	int		 over;
+
+	if (cl == NULL)
+		return;
+	if (n > cl->backlog)
+		fatalx("%s: uid %u: backlog %zu, %zu taken off", __func__,
+		    (unsigned)cl->uid, cl->backlog, n);
+	over = cl->backlog >= np->client_out_high;
+	cl->backlog -= n;
+	if (over && cl->backlog < np->client_out_high)
+		TAILQ_FOREACH(c, &cl->held, hentry)
+			conn_mark_dirty(c);
 }
 
 /*
@@ -171,20 +234,16 @@ client_detach(struct conn *c)
 	else
 		cl->nconns--;
 	c->client = NULL;
-	client_free_if_unused(cl, monotime_ms());
+	client_gc(cl);
 }
 
 /* One request from the client: 1 if its rate allows it. */
 int
 client_rate_ok(struct client *cl)
 {
-	if (cl == NULL || np->limit_user_rate == 0)
+	if (cl == NULL || bucket_take(&cl->bucket, np->limit_user_rate,
+	    np->limit_user_burst))
 		return 1;
-	refill(cl, monotime_ms());
-	if (cl->tokens >= MILLI) {
-		cl->tokens -= MILLI;
-		return 1;
-	}
 	cl->rate_refused++;
 	rate_refused++;
 	return 0;
@@ -232,7 +291,7 @@ client_tick(void)
 		}
 }
 
-/* For SIGUSR1: what the limits refused, per client still known. */
+/* For SIGUSR1: what the limits refused or held back, per client known. */
 void
 client_log_stats(void)
 {
@@ -241,18 +300,28 @@ client_log_stats(void)
 
 	log_info("limits: %zu clients known; refused: %llu connections by "
 	    "limit connections %u, %llu by limit user connections %u, %llu "
-	    "requests by limit user rate %u", nclients,
+	    "requests by limit user rate %u; input held back %llu times; "
+	    "%llu operations of closed connections dropped", nclients,
 	    (unsigned long long)conns_refused, np->limit_conns,
 	    (unsigned long long)user_conns_refused, np->limit_user_conns,
-	    (unsigned long long)rate_refused, np->limit_user_rate);
+	    (unsigned long long)rate_refused, np->limit_user_rate,
+	    (unsigned long long)np->held_back,
+	    (unsigned long long)np->dropped);
 	for (i = 0; i < CLIENT_BUCKETS; i++)
 		LIST_FOREACH(cl, &table[i], entry)
-			if (cl->conns_refused > 0 || cl->rate_refused > 0)
+			if (cl->conns_refused > 0 || cl->rate_refused > 0 ||
+			    cl->held_back > 0 || cl->dropped > 0)
 				log_info("limits: uid %u: %u connections, "
 				    "%llu refused; %llu requests over the "
-				    "rate", (unsigned)cl->uid, cl->nconns,
+				    "rate; input held back %llu times; %llu "
+				    "operations dropped; %u in flight, %zu "
+				    "bytes of backlog", (unsigned)cl->uid,
+				    cl->nconns,
 				    (unsigned long long)cl->conns_refused,
-				    (unsigned long long)cl->rate_refused);
+				    (unsigned long long)cl->rate_refused,
+				    (unsigned long long)cl->held_back,
+				    (unsigned long long)cl->dropped,
+				    cl->npending, cl->backlog);
 }
 
 /* Clients whose state is kept: for the tests of the table's bounds. */

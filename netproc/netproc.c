@@ -168,7 +168,14 @@ dispatch_parent(struct imsg *imsg)
 		k = netkey_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
+		if (ck.rsakex_rate > LURKD_RATE_MAX ||
+		    ck.rsakex_burst > LURKD_RATE_MAX ||
+		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1))
+			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k->operations = ck.operations;
+		k->rsakex_rate = ck.rsakex_rate;
+		k->rsakex_burst = ck.rsakex_burst;
+		bucket_init(&k->rsakex, k->rsakex_burst);
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
@@ -463,6 +470,7 @@ event_loop(void)
 			}
 		}
 		conn_flush_dirty();
+		edge_dispatch();
 		flush_keyprocs();
 		conn_timeouts();
 		proc_log_flush();
@@ -483,6 +491,10 @@ netproc_main(int verbose)
 		fatal("calloc");
 	TAILQ_INIT(&np->conns);
 	TAILQ_INIT(&np->dirty);
+	/* variables only so that the fuzz target can make them small */
+	np->conn_out_high = CONN_OUT_HIGH;
+	np->client_out_high = CLIENT_OUT_HIGH;
+	np->keyproc_inflight = KEYPROC_INFLIGHT;
 	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);

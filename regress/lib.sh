@@ -64,6 +64,17 @@ mkkey() {
 	chmod 0644 "$T/$name.key" "$T/$name.crt"
 }
 
+# key_conf NAME [LINE...]: a key block for $T/NAME.key and $T/NAME.crt,
+# with the given lines in it
+key_conf() {
+	local name=$1 line
+	shift
+	printf 'key "%s" {\n\tprivate "%s"\n\tcertificate "%s"\n' \
+	    "$name" "$T/$name.key" "$T/$name.crt"
+	for line; do printf '\t%s\n' "$line"; done
+	echo "}"
+}
+
 # p256_setup [CONFIG LINE...]: the usual one-key lurkd for e2e tests:
 # the _lurkd user (as root), a P-256 key "p256" with its certificate and
 # SPKI ($T/p256.spki), and $T/lurkd.conf listening on $T/lurk.sock (0666)
@@ -78,8 +89,7 @@ p256_setup() {
 		echo "listen on unix \"$T/lurk.sock\" mode 0666"
 		echo "keyprocs ${KEYPROCS:-1}"
 		for line; do echo "$line"; done
-		printf 'key "p256" {\n\tprivate "%s"\n\tcertificate "%s"\n\tallow uid %s\n}\n' \
-		    "$T/p256.key" "$T/p256.crt" "$(id -u)"
+		key_conf p256 "allow uid $(id -u)"
 	} >"$T/lurkd.conf"
 }
 

@@ -72,6 +72,36 @@ def p256_sign13(spki_path):
     return kid + (0x0403).to_bytes(2, "big") + len(tbs).to_bytes(2, "big") + tbs
 
 
+def spawn_as(uid, fn):
+    """Start fn() in a child with this uid (and gid, no groups); its pid.
+    The child exits 0 if fn() returned true."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            code = 0 if fn() else 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def as_uid(uid, fn):
+    """Run fn() in a child with this uid; True if it returned true."""
+    return os.waitpid(spawn_as(uid, fn), 0)[1] == 0
+
+
+def rss_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for pid %s" % pid)
+
+
 def dh_prime(group):
     """The prime of a named DH group (ffdhe2048, modp_2048...), as openssl
     writes it in its DER parameters: SEQUENCE { INTEGER p, INTEGER g }."""

@@ -8,7 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["LURKD_TOP"], "regress"))
-from lurkclient import ok, finish, hdr, connect, recv_msg, closed
+from lurkclient import ok, finish, hdr, connect, recv_msg, closed, \
+    spawn_as, as_uid
 
 SUCCESS, TEMPORARY_FAILURE = 1, 7
 NOBODY = 65534
@@ -20,26 +21,6 @@ def ping(s, ident):
     if h[4] != ident:
         raise AssertionError("answer for id %d, not %d" % (h[4], ident))
     return h[3]
-
-
-def spawn_as(uid, fn):
-    """Start fn() in a child with this uid; its pid (exit 0: fn() true)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            code = 0 if fn() else 1
-        finally:
-            os._exit(code)
-    return pid
-
-
-def as_uid(uid, fn):
-    """Run fn() in a child with this uid; True if it returned true."""
-    return os.waitpid(spawn_as(uid, fn), 0)[1] == 0
 
 
 root = os.getuid() == 0

@@ -9,7 +9,7 @@ import selectors
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["LURKD_TOP"], "regress"))
-from lurkclient import ok, finish, hdr, connect, HDR, p256_sign13
+from lurkclient import ok, finish, hdr, connect, HDR, p256_sign13, rss_kib
 
 N, DEPTH = 1000, 4
 pid, d = sys.argv[1], sys.argv[2]
@@ -17,21 +17,14 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
 
 
-def rss_kib():
-    with open("/proc/%s/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-
-
-before = rss_kib()
+before = rss_kib(pid)
 conns = [connect(timeout=20) for _ in range(N)]
 # a ping on each, so netproc has accepted and set up every connection
 for c in conns:
     c.sendall(hdr(0, 1, 1, 0, 1, 0))
 for c in conns:
     c.recv(16)
-after = rss_kib()
+after = rss_kib(pid)
 per = (after - before) * 1024 / N
 print("netproc VmRSS %d KiB -> %d KiB with %d idle connections: %.0f bytes each"
       % (before, after, N, per))

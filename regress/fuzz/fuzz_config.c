@@ -123,6 +123,27 @@ printed(struct lurkd_conf *c, size_t *len)
 	return buf;
 }
 
+/* LP64 (x86-64, arm64) sizes of the structures, as conf_diff knows them */
+#define CONF_SIZE	8328
+#define KEYCONF_SIZE	12408
+#define LISTENCONF_SIZE	4192
+#define ALLOW_SIZE	88
+
+/*
+ * The sizes of the structures conf_diff compares: a field added to one
+ * of them breaks this build until conf_diff compares it too (or says
+ * here why it need not: keyconf's file and line are where a block is,
+ * not what it says).
+ */
+_Static_assert(sizeof(struct lurkd_conf) == CONF_SIZE,
+    "struct lurkd_conf changed: compare the new field in conf_diff");
+_Static_assert(sizeof(struct keyconf) == KEYCONF_SIZE,
+    "struct keyconf changed: compare the new field in conf_diff");
+_Static_assert(sizeof(struct listenconf) == LISTENCONF_SIZE,
+    "struct listenconf changed: compare the new field in conf_diff");
+_Static_assert(sizeof(struct allow) == ALLOW_SIZE,
+    "struct allow changed: compare the new field in conf_diff");
+
 /* The first field in which a and b differ, NULL if none. */
 static const char *
 conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
@@ -144,6 +165,7 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	SAME(limit_user_burst);
 	SAMESTR(user);
 	SAMESTR(chroot);
+	SAMESTR(pidfile);
 #undef SAME
 #undef SAMESTR
 	for (la = TAILQ_FIRST(&a->listeners), lb = TAILQ_FIRST(&b->listeners);
@@ -160,6 +182,8 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry)) {
 		if (strcmp(ka->name, kb->name) != 0 ||
 		    ka->operations != kb->operations ||
+		    ka->rsakex_rate != kb->rsakex_rate ||
+		    ka->rsakex_burst != kb->rsakex_burst ||
 		    strcmp(ka->private, kb->private) != 0 ||
 		    strcmp(ka->certificate, kb->certificate) != 0)
 			return "key";

@@ -58,7 +58,7 @@ def write(target, name, data):
         f.write(data)
 
 
-# ---- fuzz_conn: flags(1) peer(1) seed(1) stream --------------------------
+# ---- fuzz_conn: flags(1) peer(1) seed(1) stream (fuzz_conn.c) ------------
 def hdr(desig, typ, payload, status=0, ident=1, mode=0, version=1):
     length = len(payload) + (16 if mode else 0)
     return struct.pack(">BBBBQI", desig, version, typ, status, ident, length) + payload
@@ -133,7 +133,7 @@ def conn_seeds():
     s["over-user-limit"] = bytes([0, 32, 38]) + ping + caps
     s["over-limit-rate-limited"] = bytes([0, 32 | 16 | 4, 39]) + pipelined
     # authorisation: every key operation from a peer the key does not
-    # allow; uid != gid (peer bit 64) both ways; supplementary groups only
+    # allow; uid != gid (peer bit 128) both ways; supplementary groups only
     s["sign-tls12-unauthorized"] = bytes([0, 3, 40]) + hdr(192, 3, keyop(KEYID[0], 0x0403, tls12(23, P256)))
     s["premaster-unauthorized"] = bytes([0, 2, 41]) + hdr(192, 4, premaster(KEYID[1], bytes(256)))
     s["unauthorized-every-type"] = bytes([0, 3, 42]) + b"".join([
@@ -143,15 +143,30 @@ def conn_seeds():
         hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=4),
         hdr(192, 3, keyop(KEYID[1], 0x0401, tls12(23, P256)), ident=5),
     ])
-    s["sign-gid-not-uid"] = bytes([0, 64 | 2, 43]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
-    s["sign-uid-equals-allowed-gid"] = bytes([0, 64 | 1, 44]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
-    s["sign-uid-not-gid"] = bytes([0, 64 | 2, 46]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
-    s["sign-gid-equals-allowed-uid"] = bytes([0, 64 | 1, 47]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
+    s["sign-gid-not-uid"] = bytes([0, 128 | 2, 43]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
+    s["sign-uid-equals-allowed-gid"] = bytes([0, 128 | 1, 44]) + hdr(192, 2, keyop(KEYID[3], 0x0503, tls13(48)))
+    s["sign-uid-not-gid"] = bytes([0, 128 | 2, 46]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
+    s["sign-gid-equals-allowed-uid"] = bytes([0, 128 | 1, 47]) + hdr(192, 2, keyop(KEYID[0], 0x0403, tls13()))
     s["supplementary-only-every-type"] = bytes([0, 4 | 3, 45]) + b"".join([
         hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=1),
         hdr(192, 3, keyop(KEYID[1], 0x0401, tls12(23, P256)), ident=2),
         hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=3),
     ])
+    # backlogs: a deaf peer flooding key_info; several connections of
+    # one uid or two, with small limits, closing with work in flight
+    kiflood = b"".join(hdr(192, 1, bytes([0, 32]) + KEYID[1], ident=i) for i in range(48))
+    signs = b"".join(hdr(192, 2, keyop(KEYID[1], 0x0804, tls13()), ident=i) for i in range(24))
+    s["deaf-key-info-flood"] = bytes([128, 4, 40]) + kiflood
+    s["deaf-small-limits"] = bytes([128 | 64, 4, 41]) + kiflood
+    s["conns-one-uid-small"] = bytes([64 | 24, 8 | 4, 42]) + signs + kiflood
+    s["conns-two-uids-small"] = bytes([64 | 32 | 24, 8 | 4 | 1, 43]) + signs * 2
+    s["conns-deaf-one-uid-small"] = bytes([128 | 64 | 8, 8 | 4, 47]) + kiflood * 2
+    s["conns-deaf-uid-held"] = bytes([128 | 64 | 8, 8, 48]) + b"".join(
+        hdr(192, 1, bytes([0, 32]) + KEYID[0], ident=i) for i in range(64))
+    s["conns-deaf-two-uids"] = bytes([128 | 64 | 32 | 8, 8 | 4, 44]) + kiflood + signs
+    s["conns-over-limit"] = bytes([16, 32 | 4, 45]) + pipelined * 2
+    s["rsakex-rate"] = bytes([0, 64 | 4, 46]) + b"".join(
+        hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=i) for i in range(6))
     for name, data in s.items():
         write("fuzz_conn", name, data)
 
