@@ -291,7 +291,20 @@ keyproc_read(struct imsgbuf *ibuf, const char *peer,
 static int
 keyproc_dispatch_parent(struct imsg *imsg)
 {
-	fatalx("%s: unexpected imsg %u", __func__, imsg_get_type(imsg));
+	int	 level;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_VERBOSE:
+		if (imsg_get_data(imsg, &level, sizeof(level)) == -1 ||
+		    level < 0 || level > 2)
+			fatalx("%s: bad IMSG_CTL_VERBOSE", __func__);
+		log_setverbose(level);
+		break;
+	default:
+		fatalx("%s: unexpected imsg %u", __func__,
+		    imsg_get_type(imsg));
+	}
+	return 0;
 }
 
 /* One key operation; a malformed request is fatal (netproc is broken). */

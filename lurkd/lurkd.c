@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "imsg.h"
 #include "log.h"
 #include "lurkd.h"
@@ -35,6 +37,11 @@ static pid_t			 parent_pid;
 static struct child		*children;
 static int			 nchildren, nready;
 static int			 debug, verbose;
+static struct ctl_status	 ctlstatus;	/* lurkctl show status */
+
+static void	 send_status(void);
+static void	 set_verbose(int);
+static void	 reload(const char *);
 static char			 self[PATH_MAX];
 static const char		*conffile = LURKD_CONF;
 
@@ -460,6 +467,18 @@ dispatch_child(struct child *c)
 		case IMSG_KEY_LOADED:
 			key_loaded(c, &imsg);
 			break;
+		case IMSG_CTL_RELOAD:
+			if (c->id != PROC_NETPROC || imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_CTL_RELOAD from %s", c->name);
+			reload("lurkctl reload");
+			break;
+		case IMSG_CTL_VERBOSE:
+			if (c->id != PROC_NETPROC ||
+			    imsg_get_data(&imsg, &n, sizeof(n)) == -1 ||
+			    n < 0 || n > 2)
+				fatalx("bad IMSG_CTL_VERBOSE from %s", c->name);
+			set_verbose(n);
+			break;
 		case IMSG_READY:
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_READY from %s", c->name);
@@ -474,6 +493,7 @@ dispatch_child(struct child *c)
 			log_info("ready: %d keyprocs, netproc; %s mode",
 			    nchildren - 1, getuid() == 0 ?
 			    "root (chroot, setuid)" : "unprivileged");
+			send_status();
 			daemon_ready();
 			break;
 		default:
@@ -513,6 +533,73 @@ start_left(const struct timespec *t0)
 	ms = (now.tv_sec - t0->tv_sec) * 1000 +
 	    (now.tv_nsec - t0->tv_nsec) / 1000000;
 	return ms >= start_timeout() ? 0 : start_timeout() - ms;
+}
+
+/*
+ * What show status says from the start: the configuration file, by its
+ * real path and the SHA-256 of its bytes (of the file named, not of its
+ * includes), the mode, the keyprocs.
+ */
+static void
+status_init(int nkp)
+{
+	EVP_MD_CTX	*ctx;
+	FILE		*f;
+	char		 buf[8192];
+	size_t		 n;
+	int		 ok;
+
+	memset(&ctlstatus, 0, sizeof(ctlstatus));
+	ctlstatus.started = time(NULL);
+	ctlstatus.root = geteuid() == 0;
+	ctlstatus.nkeyprocs = nkp;
+	ctlstatus.generation = 1;
+	if (realpath(conffile, ctlstatus.conffile) == NULL)
+		strlcpy(ctlstatus.conffile, conffile,
+		    sizeof(ctlstatus.conffile));
+	if ((f = fopen(conffile, "re")) == NULL)
+		return;
+	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+	if (ok && !ferror(f))
+		EVP_DigestFinal_ex(ctx, ctlstatus.confhash, NULL);
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+}
+
+/* Tell netproc what lurkctl show status says of the parent. */
+static void
+send_status(void)
+{
+	int	 i;
+
+	for (i = 0; i < nchildren; i++)
+		if (children[i].id == PROC_NETPROC)
+			compose(&children[i], IMSG_CTL_STATUS, -1, &ctlstatus,
+			    sizeof(ctlstatus));
+}
+
+/* log verbose|brief: here and in every child. */
+static void
+set_verbose(int level)
+{
+	int	 i;
+
+	verbose = level;
+	log_setverbose(level);
+	for (i = 0; i < nchildren; i++)
+		compose(&children[i], IMSG_CTL_VERBOSE, -1, &level,
+		    sizeof(level));
+	log_info("log %s", level > 0 ? "verbose" : "brief");
+}
+
+/* SIGHUP or lurkctl reload. */
+static void
+reload(const char *why)
+{
+	log_info("%s: reload is not supported yet", why);
 }
 
 static __attribute__((__noreturn__)) void
@@ -575,7 +662,7 @@ parent_loop(int sfd)
 			    strsignal(si.ssi_signo));
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: reload is not supported yet");
+			reload("SIGHUP");
 			continue;
 		case SIGUSR1:
 			/* netproc logs its counters */
@@ -855,6 +942,7 @@ main(int argc, char *argv[], char *envp[])
 		    "user change; seccomp, no_new_privs and the rest apply",
 		    (unsigned)getuid());
 	raise_nofile(conf->limit_conns);
+	status_init(nkp);
 	start_children(nkp, &sb);
 	/* no core, not dumpable, no_new_privs; capabilities go at ready */
 	sandbox_harden();

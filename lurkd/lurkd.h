@@ -138,6 +138,28 @@ enum imsg_type {
 	IMSG_CONF_CHECK,
 	/* keyproc[0] -> parent */
 	IMSG_KEY_LOADED,	/* struct key_loaded */
+	/* operations (lurkctl, control socket in netproc) */
+	IMSG_CTL_STATUS,	/* parent -> netproc: struct ctl_status */
+	IMSG_CTL_RELOAD,	/* netproc -> parent: reload, as SIGHUP */
+	IMSG_CTL_VERBOSE,	/* netproc -> parent -> children: int level */
+};
+
+/*
+ * What the parent tells netproc of itself, for lurkctl show status: once
+ * every child is ready, and again after each reload.
+ */
+struct ctl_status {
+	int64_t			 started;	/* time(3) */
+	int32_t			 root;		/* privsep as root */
+	int32_t			 nkeyprocs;
+	uint32_t		 generation;	/* of the configuration */
+	uint32_t		 last_reload_ok;
+	int64_t			 last_reload;	/* time(3); 0: never */
+	uint64_t		 reloads_ok;
+	uint64_t		 reloads_failed;
+	uint8_t			 confhash[32];	/* SHA-256 of the file */
+	char			 conffile[PATH_MAX];
+	char			 last_reload_error[256];
 };
 
 /* A key operation netproc asks of keyproc. */

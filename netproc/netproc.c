@@ -102,7 +102,7 @@ dispatch_parent(struct imsg *imsg)
 	struct netkey		*k;
 	uint32_t		**list;
 	size_t			*nlist;
-	int			 fd;
+	int			 fd, level;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CONF_SANDBOX:
@@ -217,6 +217,19 @@ dispatch_parent(struct imsg *imsg)
 			edge_log_stats();
 			client_log_stats();
 		}
+		break;
+	case IMSG_CTL_STATUS:
+		if (imsg_get_data(imsg, &np->status, sizeof(np->status)) == -1)
+			fatalx("%s: bad IMSG_CTL_STATUS", __func__);
+		np->status.conffile[sizeof(np->status.conffile) - 1] = '\0';
+		np->status.last_reload_error[
+		    sizeof(np->status.last_reload_error) - 1] = '\0';
+		break;
+	case IMSG_CTL_VERBOSE:
+		if (imsg_get_data(imsg, &level, sizeof(level)) == -1 ||
+		    level < 0 || level > 2)
+			fatalx("%s: bad IMSG_CTL_VERBOSE", __func__);
+		log_setverbose(level);
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from parent", __func__,

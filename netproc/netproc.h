@@ -175,6 +175,7 @@ struct netproc {
 	TAILQ_HEAD(, client)	 runq;		/* clients with queued work */
 	uint64_t		 held_back;	/* times input was held back */
 	uint64_t		 dropped;	/* operations of closed conns */
+	struct ctl_status	 status;	/* the parent's, show status */
 	unsigned		*kpload;	/* operations at each keyproc */
 	int			 nkeyprocs;
 	uint8_t			 rbuf[NETPROC_READ_SIZE + LURKD_MSG_MAX];
