@@ -94,10 +94,12 @@ keyproc_load_keys(void)
 		if (key_load(k, err, sizeof(err)) == -1 ||
 		    key_warmup(k, err, sizeof(err)) == -1)
 			ok = 0;
-		else if ((k->operations & EDGE_OP_RSA_PREMASTER) &&
-		    k->pub.kind != KEY_RSA) {
-			snprintf(err, sizeof(err), "rsa-kex needs an RSA key, "
-			    "%.400s is %s", k->privpath,
+		else if ((k->operations & (EDGE_OP_RSA_PREMASTER |
+		    OP_TLS12_RSA)) && k->pub.kind != KEY_RSA) {
+			snprintf(err, sizeof(err), "%s needs an RSA key, "
+			    "%.400s is %s", k->operations &
+			    EDGE_OP_RSA_PREMASTER ? "rsa-kex" :
+			    "tls12-rsa-*", k->privpath,
 			    key_kind_name(k->pub.kind));
 			ok = 0;
 		} else

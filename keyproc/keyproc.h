@@ -42,6 +42,7 @@ int	 tls13_check(const uint8_t *, size_t, const char **);
 int	 tls12_check(const uint8_t *, size_t, const char **);
 int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 	    const char **);
+size_t	 scheme_list(int, int, int, uint16_t *, size_t);
 
 /* keyop.c */
 EVP_MD_CTX *keyop_signctx(struct key *, const EVP_MD *, int);

@@ -401,3 +401,23 @@ scheme_check(int kind, int curve_nid, int type, unsigned scheme,
 	*pss = s->pss;
 	return 0;
 }
+
+/*
+ * The schemes a key signs with in TLS 1.3 or 1.2, as scheme_check()
+ * allows them, into out (at most max); how many.  For capabilities.
+ */
+size_t
+scheme_list(int kind, int curve_nid, int tls13, uint16_t *out, size_t max)
+{
+	const EVP_MD	*md;
+	const char	*why;
+	size_t		 i, n = 0;
+	int		 pss;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && n < max; i++)
+		if (scheme_check(kind, curve_nid, tls13 ? EDGE_TYPE_SIGN_TLS13 :
+		    EDGE_TYPE_SIGN_TLS12, schemes[i].scheme, &md, &pss,
+		    &why) == 0)
+			out[n++] = schemes[i].scheme;
+	return n;
+}

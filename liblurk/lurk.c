@@ -192,6 +192,59 @@ edge_status_name(uint8_t st)
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }
 
+/* Names for logs: the drafts' types and statuses, per designation. */
+const char *
+draft_type_name(uint8_t designation, uint8_t type)
+{
+	static const char *t12[] = {
+		"capabilities", "ping", "rsa_master", "rsa_master_with_poh",
+		"rsa_extended_master", "rsa_extended_master_with_poh", "ecdhe",
+	};
+	static const char *t13[] = {
+		"capabilities", "ping", "s_init_cert_verify", "s_new_ticket",
+		"s_init_early_secret", "s_hand_and_app_secret",
+	};
+
+	if (designation == LURK_DESIG_TLS12 &&
+	    type < sizeof(t12) / sizeof(t12[0]))
+		return t12[type];
+	if (designation == LURK_DESIG_TLS13 &&
+	    type < sizeof(t13) / sizeof(t13[0]))
+		return t13[type];
+	return "unknown";
+}
+
+const char *
+draft_status_name(uint8_t designation, uint8_t st)
+{
+	static const char *s12[] = {
+		"request", "success", "undefined_error",
+		"invalid_payload_format", "invalid_key_id_type",
+		"invalid_key_id", "invalid_tls_random",
+		"invalid_freshness_funct", "invalid_encrypted_premaster",
+		"invalid_finished", "invalid_ec_type", "invalid_ec_curve",
+		"invalid_poo_prf", "invalid_poo", "invalid_cipher_or_prf_hash",
+	};
+	static const char *s13[] = {
+		"request", "success", "undefined_error", "invalid_format",
+		"invalid_secret_request", "invalid_session_id",
+		"invalid_handshake", "invalid_freshness", "invalid_ephemeral",
+		"invalid_psk", "invalid_certificate", "invalid_type",
+		"invalid_cert_type", "invalid_signature_scheme", "unknown",
+		"invalid_status",
+	};
+
+	if (designation == LURK_DESIG_TLS12 &&
+	    st < sizeof(s12) / sizeof(s12[0]))
+		return s12[st];
+	if (designation == LURK_DESIG_TLS13 &&
+	    st < sizeof(s13) / sizeof(s13[0]))
+		return s13[st];
+	if (st == LURK_ST_INVALID_EXTENSION)
+		return "invalid_extension";
+	return "unknown";
+}
+
 /* Bytes as lower-case hex in buf, cut to what fits; returns buf. */
 const char *
 lurk_hex(const uint8_t *p, size_t len, char *buf, size_t size)

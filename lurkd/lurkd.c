@@ -166,6 +166,8 @@ send_key_fd(struct child *c, uint32_t type, uint32_t idx,
 	memset(&ck, 0, sizeof(ck));
 	ck.index = idx;
 	ck.operations = k->operations;
+	ck.tls13_secrets = k->tls13_secrets;
+	ck.tls13_tickets = k->tls13_tickets;
 	strlcpy(ck.name, k->name, sizeof(ck.name));
 	strlcpy(ck.path, path, sizeof(ck.path));
 	if ((dfd = dup(fd)) == -1)
@@ -221,6 +223,7 @@ global_config(struct conf_global *g, int nkp)
 	g->limit_user_conns = conf->limit_user_conns;
 	g->limit_user_rate = conf->limit_user_rate;
 	g->limit_user_burst = conf->limit_user_burst;
+	g->drafts = conf->drafts;
 	g->nkeys = nkeys;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		g->nlisten++;
@@ -271,6 +274,8 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		ck.operations = k->operations;
 		ck.rsakex_rate = k->rsakex_rate;
 		ck.rsakex_burst = k->rsakex_burst;
+		ck.tls13_secrets = k->tls13_secrets;
+		ck.tls13_tickets = k->tls13_tickets;
 		strlcpy(ck.name, k->name, sizeof(ck.name));
 		compose(net, IMSG_CONF_POLICY, -1, &ck, sizeof(ck));
 		TAILQ_FOREACH(a, &k->allows, entry) {

@@ -53,9 +53,11 @@ TAILQ_HEAD(allowlist, allow);
 
 struct keyconf {
 	char			 name[LURKD_NAME_MAX];
-	uint32_t		 operations;	/* EDGE_OP_*; see lurk.h */
+	uint32_t		 operations;	/* EDGE_OP_*, OP_TLS*; lurk.h */
 	uint32_t		 rsakex_rate;	/* a second; 0: none */
 	uint32_t		 rsakex_burst;
+	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
+	uint32_t		 tls13_tickets;	/* a session's, at most */
 	char			 private[PATH_MAX];
 	char			 certificate[PATH_MAX];
 	struct allowlist	 allows;
@@ -64,6 +66,36 @@ struct keyconf {
 	TAILQ_ENTRY(keyconf)	 entry;
 };
 TAILQ_HEAD(keylist, keyconf);
+
+/*
+ * The drafts' tls12 and tls13 extensions (lurk(7)): what keyproc
+ * accepts and keeps.  Sent to the children as is, in conf_global.
+ */
+#define LURKD_FRESH_SHA256	0x01	/* freshness functions accepted */
+#define LURKD_FRESH_NULL	0x02
+#define LURKD_LABEL_DRAFT	0	/* tls13 freshness: S || label */
+#define LURKD_LABEL_PYLURK	1	/* S alone, as pylurk does */
+#define LURKD_WINDOW_DEFAULT	5	/* s either side of S's time */
+#define LURKD_WINDOW_MAX	3600
+#define LURKD_SESSIONS_DEFAULT	1024	/* tls13 sessions a keyproc */
+#define LURKD_SESSIONS_MAX	100000
+#define LURKD_SESSION_TIMEOUT	30	/* s */
+#define LURKD_TICKET_LIFETIME	7200	/* s */
+#define LURKD_TICKET_LIFETIME_MAX 604800	/* RFC 8446: 7 days */
+#define LURKD_TICKETS_DEFAULT	2	/* a session's tickets */
+#define LURKD_TICKETS_MAX	16
+/* h_c h_s a_c a_s x: what s_init_cert_verify gives by default */
+#define LURKD_SECRETS_DEFAULT	0x1f00
+
+struct draftconf {
+	uint32_t		 tls12_freshness;	/* LURKD_FRESH_* */
+	uint32_t		 tls12_window;		/* seconds */
+	uint32_t		 tls13_freshness;	/* LURKD_FRESH_* */
+	uint32_t		 tls13_label;		/* LURKD_LABEL_* */
+	uint32_t		 tls13_sessions;	/* a keyproc's */
+	uint32_t		 tls13_session_timeout;	/* seconds */
+	uint32_t		 tls13_ticket_lifetime;	/* seconds */
+};
 
 struct listenconf {
 	char			 path[PATH_MAX];
@@ -90,6 +122,7 @@ struct lurkd_conf {
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	char			 pidfile[PATH_MAX];	/* "": none */
+	struct draftconf	 drafts;
 };
 
 /* parse.y */
@@ -100,6 +133,7 @@ int			 cmdline_symset(char *);
 void			 print_config(struct lurkd_conf *);
 uint32_t		 operation_byname(const char *);
 const char		*operation_name(uint32_t);
+uint32_t		 secret_byname(const char *);
 
 /* a key signs for TLS 1.3 and 1.2 unless told otherwise; rsa-kex is opt-in */
 #define KEY_OPS_DEFAULT		(0x01 | 0x02)	/* EDGE_OP_SIGN_TLS13|12 */
@@ -165,7 +199,8 @@ struct ctl_status {
 /* A key operation netproc asks of keyproc. */
 struct keyop_req {
 	uint32_t		 index;		/* key */
-	uint8_t			 type;		/* EDGE_TYPE_* */
+	uint8_t			 type;		/* EDGE_TYPE_*, or the draft's */
+	uint8_t			 designation;	/* 0: edge, else tls12/tls13 */
 	uint16_t		 scheme;	/* TLS SignatureScheme */
 	uint16_t		 client_version;	/* RSA premaster */
 	uint16_t		 negotiated_version;
@@ -208,6 +243,7 @@ struct conf_global {
 	uint32_t		 limit_user_burst;
 	int			 nkeys;
 	int			 nlisten;
+	struct draftconf	 drafts;
 };
 
 struct conf_key {
@@ -215,6 +251,8 @@ struct conf_key {
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
 	uint32_t		 rsakex_rate;	/* netproc: a second; 0: none */
 	uint32_t		 rsakex_burst;
+	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
+	uint32_t		 tls13_tickets;
 	char			 name[LURKD_NAME_MAX];
 	char			 path[PATH_MAX];	/* for messages only */
 };

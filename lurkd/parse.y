@@ -118,7 +118,12 @@ static struct {
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
 	int		 tidle, tmsg, lconns, luconns, lurate, pidfile;
+	int		 fresh12, window12, fresh13, label13, sessions13;
+	int		 lifetime13;
 } seen;
+
+/* The freshness list being parsed: tls12's or tls13's. */
+static uint32_t		*curfresh;
 
 /* The listen statement and the key block being parsed. */
 static struct {
@@ -133,6 +138,7 @@ static struct {
 	struct keyconf		*k;
 	int			 has_private, has_certificate;
 	int			 has_operations;
+	int			 has_secrets, has_tickets;
 	int			 rsakex_rate_line;	/* given there */
 	int			 bad;
 	int			 syntaxerr;	/* a line we could not read */
@@ -161,6 +167,14 @@ static void	 key_operation(const char *, const char *, int);
 static void	 key_rate(const char *, const char *, const char *,
 		    const char *, int);
 static void	 key_end(void);
+static void	 fresh_begin(uint32_t *, int *, const char *, const char *,
+		    int);
+static void	 fresh_name(const char *, const char *, int);
+static void	 draft_number(uint32_t *, int *, const char *, long long,
+		    long long, const char *, const char *, int);
+static void	 key_secrets_begin(const char *, int);
+static void	 key_secret(const char *, const char *, int);
+static void	 key_tickets(const char *, const char *, int);
 static void	 user_rate(const char *, const char *, const char *, int);
 static void	 key_abandon(void);
 static void	 key_syntaxerr(void);
@@ -172,6 +186,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
 %token	<v.string>	PAYLOAD PIDFILE TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST
 %token	<v.string>	NONE
+%token	<v.string>	TLS12 TLS13 FRESHNESS WINDOW LABEL SESSIONS TICKET TICKETS
+%token	<v.string>	LIFETIME SECRETS
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -203,6 +219,8 @@ keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| KEY | KEYPROCS | LENGTH | LISTEN | LURK | MAX | MESSAGE | MODE
 		| ON | PAYLOAD | PIDFILE | PRIVATE | SIZE | UID | UNIX | USER
 		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
+		| TLS12 | TLS13 | FRESHNESS | WINDOW | LABEL | SESSIONS
+		| TICKET | TICKETS | LIFETIME | SECRETS
 		;
 
 include		: INCLUDE string {
@@ -360,6 +378,62 @@ global		: USER string {
 			else
 				conf->max_message = n;
 		}
+		| TLS12 FRESHNESS '{' {
+			fresh_begin(&conf->drafts.tls12_freshness,
+			    &seen.fresh12, "tls12", $<fname>1, $<lineno>1);
+		} freshnames '}' {
+			if (conf->drafts.tls12_freshness == 0)
+				conferr($<fname>1, $<lineno>1, "tls12 "
+				    "freshness: name one function at least");
+		}
+		| TLS12 WINDOW NUMBER {
+			draft_number(&conf->drafts.tls12_window,
+			    &seen.window12, $3, 1, LURKD_WINDOW_MAX,
+			    "tls12 window", $<fname>1, $<lineno>1);
+		}
+		| TLS13 FRESHNESS '{' {
+			fresh_begin(&conf->drafts.tls13_freshness,
+			    &seen.fresh13, "tls13", $<fname>1, $<lineno>1);
+		} freshnames '}' {
+			if (conf->drafts.tls13_freshness == 0)
+				conferr($<fname>1, $<lineno>1, "tls13 "
+				    "freshness: name one function at least");
+		}
+		| TLS13 FRESHNESS LABEL string {
+			if (seen.label13++)
+				conferr($<fname>1, $<lineno>1,
+				    "tls13 freshness label given twice");
+			if (strcmp($4, "draft") == 0)
+				conf->drafts.tls13_label = LURKD_LABEL_DRAFT;
+			else if (strcmp($4, "pylurk") == 0)
+				conf->drafts.tls13_label = LURKD_LABEL_PYLURK;
+			else
+				conferr($<fname>1, $<lineno>1, "tls13 freshness "
+				    "label must be draft or pylurk");
+		}
+		| TLS13 SESSIONS NUMBER TIMEOUT NUMBER {
+			int	 once = 0;
+
+			draft_number(&conf->drafts.tls13_sessions,
+			    &seen.sessions13, $3, 1, LURKD_SESSIONS_MAX,
+			    "tls13 sessions", $<fname>1, $<lineno>1);
+			if (seen.sessions13 == 1)
+				draft_number(&conf->drafts.tls13_session_timeout,
+				    &once, $5, 1, LURKD_TIMEOUT_MAX,
+				    "tls13 sessions timeout", $<fname>1,
+				    $<lineno>1);
+		}
+		| TLS13 TICKET LIFETIME NUMBER {
+			draft_number(&conf->drafts.tls13_ticket_lifetime,
+			    &seen.lifetime13, $4, 1, LURKD_TICKET_LIFETIME_MAX,
+			    "tls13 ticket lifetime", $<fname>1, $<lineno>1);
+		}
+		;
+
+freshnames	: /* empty */
+		| freshnames string {
+			fresh_name($2, lx.fname, lx.line);
+		}
 		;
 
 listen		: LISTEN ON UNIX string {
@@ -444,6 +518,18 @@ keyopt		: PRIVATE string {
 		| LIMIT string RATE NUMBER BURST NUMBER {
 			key_rate($2, $4, $6, $<fname>1, $<lineno>1);
 		}
+		| TLS13 SECRETS '{' {
+			key_secrets_begin($<fname>1, $<lineno>1);
+		} secretnames '}'
+		| TLS13 TICKETS NUMBER {
+			key_tickets($3, $<fname>1, $<lineno>1);
+		}
+		;
+
+secretnames	: /* empty */
+		| secretnames string {
+			key_secret($2, lx.fname, lx.line);
+		}
 		;
 
 opnames		: /* empty */
@@ -464,13 +550,16 @@ static const struct keyword {
 	{ "certificate", CERTIFICATE },
 	{ "chroot",	 CHROOT },
 	{ "connections", CONNECTIONS },
+	{ "freshness",	 FRESHNESS },
 	{ "gid",	 GID },
 	{ "group",	 GROUP },
 	{ "idle",	 IDLE },
 	{ "include",	 INCLUDE },
 	{ "key",	 KEY },
 	{ "keyprocs",	 KEYPROCS },
+	{ "label",	 LABEL },
 	{ "length",	 LENGTH },
+	{ "lifetime",	 LIFETIME },
 	{ "limit",	 LIMIT },
 	{ "listen",	 LISTEN },
 	{ "lurk",	 LURK },
@@ -484,11 +573,18 @@ static const struct keyword {
 	{ "pidfile",	 PIDFILE },
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
+	{ "secrets",	 SECRETS },
+	{ "sessions",	 SESSIONS },
 	{ "size",	 SIZE },
+	{ "ticket",	 TICKET },
+	{ "tickets",	 TICKETS },
 	{ "timeout",	 TIMEOUT },
+	{ "tls12",	 TLS12 },
+	{ "tls13",	 TLS13 },
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
 	{ "user",	 USER },
+	{ "window",	 WINDOW },
 };
 
 static int
@@ -602,7 +698,8 @@ is_global(int tok)
 {
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
-	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE;
+	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE ||
+	    tok == TLS12;
 }
 
 static int	lgetc(void);
@@ -1438,6 +1535,8 @@ key_begin(const char *name, const char *fname, int lineno)
 		fatal("%s", __func__);
 	TAILQ_INIT(&curkey.k->allows);
 	curkey.k->operations = KEY_OPS_DEFAULT;
+	curkey.k->tls13_secrets = LURKD_SECRETS_DEFAULT;
+	curkey.k->tls13_tickets = LURKD_TICKETS_DEFAULT;
 	curkey.lineno = lineno;
 	curkey.fname = fname;
 	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
@@ -1591,6 +1690,13 @@ key_end(void)
 		    "rsa-kex", k->name);
 		curkey.bad = 1;
 	}
+	if ((curkey.has_secrets || curkey.has_tickets) &&
+	    !(k->operations & OP_TLS13) && !curkey.syntaxerr) {
+		conferr(curkey.fname, curkey.lineno, "key \"%s\": tls13 %s, "
+		    "but its operations include no tls13 operation", k->name,
+		    curkey.has_secrets ? "secrets" : "tickets");
+		curkey.bad = 1;
+	}
 	/* one block per key: its rules would be split, the second unused */
 	TAILQ_FOREACH(o, &conf->keys, entry) {
 		if (curkey.bad || !curkey.has_private ||
@@ -1639,7 +1745,7 @@ key_operation(const char *name, const char *fname, int lineno)
 		return;
 	if ((op = operation_byname(name)) == 0) {
 		conferr(fname, lineno, "key \"%s\": unknown operation \"%s\" "
-		    "(sign-tls13, sign-tls12, rsa-kex)", curkey.k->name, name);
+		    "(lurkd.conf(5) lists them)", curkey.k->name, name);
 		curkey.bad = 1;
 	} else if (curkey.k->operations & op) {
 		conferr(fname, lineno, "key \"%s\": operation \"%s\" given "
@@ -1647,6 +1753,104 @@ key_operation(const char *name, const char *fname, int lineno)
 		curkey.bad = 1;
 	}
 	curkey.k->operations |= op;
+}
+
+/* tls12|tls13 freshness { sha256 null }: replaces the default */
+static void
+fresh_begin(uint32_t *fresh, int *seenp, const char *ext, const char *fname,
+    int lineno)
+{
+	if ((*seenp)++)
+		conferr(fname, lineno, "%s freshness given twice", ext);
+	*fresh = 0;
+	curfresh = fresh;
+}
+
+static void
+fresh_name(const char *name, const char *fname, int lineno)
+{
+	uint32_t	 f;
+
+	if (strcmp(name, "sha256") == 0)
+		f = LURKD_FRESH_SHA256;
+	else if (strcmp(name, "null") == 0)
+		f = LURKD_FRESH_NULL;
+	else {
+		conferr(fname, lineno, "unknown freshness function \"%s\" "
+		    "(sha256, null)", name);
+		return;
+	}
+	if (*curfresh & f)
+		conferr(fname, lineno, "freshness function \"%s\" given "
+		    "twice", name);
+	*curfresh |= f;
+}
+
+/* A number of the drafts' settings, given once, in [min, max]. */
+static void
+draft_number(uint32_t *dst, int *seenp, const char *s, long long min,
+    long long max, const char *what, const char *fname, int lineno)
+{
+	long long	 n;
+
+	if ((*seenp)++)
+		conferr(fname, lineno, "%s given twice", what);
+	else if (getnum(s, min, max, &n) == -1)
+		conferr(fname, lineno, "%s must be %lld..%lld", what, min, max);
+	else
+		*dst = n;
+}
+
+/* tls13 secrets { h_c h_s ... }: what the key's sessions may hand out */
+static void
+key_secrets_begin(const char *fname, int lineno)
+{
+	if (curkey.k == NULL)
+		return;
+	if (curkey.has_secrets++) {
+		conferr(fname, lineno, "key \"%s\": tls13 secrets given twice",
+		    curkey.k->name);
+		curkey.bad = 1;
+	}
+	curkey.k->tls13_secrets = 0;
+}
+
+static void
+key_secret(const char *name, const char *fname, int lineno)
+{
+	uint32_t	 bit;
+
+	if (curkey.k == NULL)
+		return;
+	if ((bit = secret_byname(name)) == 0) {
+		conferr(fname, lineno, "key \"%s\": unknown tls13 secret "
+		    "\"%s\" (h_c, h_s, a_c, a_s, x, r)", curkey.k->name, name);
+		curkey.bad = 1;
+	} else if (curkey.k->tls13_secrets & bit) {
+		conferr(fname, lineno, "key \"%s\": tls13 secret \"%s\" "
+		    "given twice", curkey.k->name, name);
+		curkey.bad = 1;
+	}
+	curkey.k->tls13_secrets |= bit;
+}
+
+static void
+key_tickets(const char *s, const char *fname, int lineno)
+{
+	long long	 n;
+
+	if (curkey.k == NULL)
+		return;
+	if (curkey.has_tickets++) {
+		conferr(fname, lineno, "key \"%s\": tls13 tickets given twice",
+		    curkey.k->name);
+		curkey.bad = 1;
+	} else if (getnum(s, 0, LURKD_TICKETS_MAX, &n) == -1) {
+		conferr(fname, lineno, "key \"%s\": tls13 tickets must be "
+		    "0..%d", curkey.k->name, LURKD_TICKETS_MAX);
+		curkey.bad = 1;
+	} else
+		curkey.k->tls13_tickets = n;
 }
 
 /*
@@ -1744,6 +1948,13 @@ parse_config(const char *filename, int opts)
 	c->timeout_message = LURKD_TIMEOUT_MESSAGE;
 	c->limit_conns = LURKD_CONNS_DEFAULT;
 	c->limit_user_conns = LURKD_USER_CONNS_DEFAULT;
+	c->drafts.tls12_freshness = LURKD_FRESH_SHA256;
+	c->drafts.tls12_window = LURKD_WINDOW_DEFAULT;
+	c->drafts.tls13_freshness = LURKD_FRESH_SHA256;
+	c->drafts.tls13_label = LURKD_LABEL_DRAFT;
+	c->drafts.tls13_sessions = LURKD_SESSIONS_DEFAULT;
+	c->drafts.tls13_session_timeout = LURKD_SESSION_TIMEOUT;
+	c->drafts.tls13_ticket_lifetime = LURKD_TICKET_LIFETIME;
 	strlcpy(c->user, LURKD_USER, sizeof(c->user));
 	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
 

@@ -71,6 +71,27 @@ static const struct {
 	{ "sign-tls13",	EDGE_OP_SIGN_TLS13 },
 	{ "sign-tls12",	EDGE_OP_SIGN_TLS12 },
 	{ "rsa-kex",	EDGE_OP_RSA_PREMASTER },
+	{ "tls12-rsa-master", OP_TLS12_RSA_MASTER },
+	{ "tls12-rsa-master-poh", OP_TLS12_RSA_MASTER_POH },
+	{ "tls12-rsa-extended-master", OP_TLS12_RSA_EXT },
+	{ "tls12-rsa-extended-master-poh", OP_TLS12_RSA_EXT_POH },
+	{ "tls12-ecdhe", OP_TLS12_ECDHE },
+	{ "tls13-cert-verify", OP_TLS13_CERT_VERIFY },
+	{ "tls13-new-ticket", OP_TLS13_NEW_TICKET },
+	{ "tls13-psk",	OP_TLS13_PSK },
+};
+
+/* The secrets a key's tls13 policy may allow, the drafts' names. */
+static const struct {
+	const char	*name;
+	int		 type;
+} secrets[] = {
+	{ "h_c",	TLS13_SECRET_H_C },
+	{ "h_s",	TLS13_SECRET_H_S },
+	{ "a_c",	TLS13_SECRET_A_C },
+	{ "a_s",	TLS13_SECRET_A_S },
+	{ "x",		TLS13_SECRET_X },
+	{ "r",		TLS13_SECRET_R },
 };
 
 uint32_t
@@ -81,6 +102,18 @@ operation_byname(const char *name)
 	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
 		if (strcmp(name, operations[i].name) == 0)
 			return operations[i].op;
+	return 0;
+}
+
+/* The secret_request bit of a secret a policy may list; 0 if none. */
+uint32_t
+secret_byname(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strcmp(name, secrets[i].name) == 0)
+			return TLS13_SECRET_BIT(secrets[i].type);
 	return 0;
 }
 
@@ -120,9 +153,39 @@ print_key(const struct keyconf *k)
 			printf("\tlimit rsa-kex rate %u burst %u\n",
 			    k->rsakex_rate, k->rsakex_burst);
 	}
+	if (k->operations & OP_TLS13) {
+		printf("\ttls13 secrets {");
+		for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+			if (k->tls13_secrets &
+			    TLS13_SECRET_BIT(secrets[i].type))
+				printf(" %s", secrets[i].name);
+		printf(" }\n");
+		printf("\ttls13 tickets %u\n", k->tls13_tickets);
+	}
 	TAILQ_FOREACH(a, &k->allows, entry)
 		print_allow(a);
 	printf("}\n");
+}
+
+static void
+print_freshness(const char *ext, uint32_t fresh)
+{
+	printf("%s freshness {%s%s }\n", ext,
+	    fresh & LURKD_FRESH_SHA256 ? " sha256" : "",
+	    fresh & LURKD_FRESH_NULL ? " null" : "");
+}
+
+static void
+print_drafts(const struct draftconf *d)
+{
+	print_freshness("tls12", d->tls12_freshness);
+	printf("tls12 window %u\n", d->tls12_window);
+	print_freshness("tls13", d->tls13_freshness);
+	printf("tls13 freshness label %s\n",
+	    d->tls13_label == LURKD_LABEL_PYLURK ? "pylurk" : "draft");
+	printf("tls13 sessions %u timeout %u\n", d->tls13_sessions,
+	    d->tls13_session_timeout);
+	printf("tls13 ticket lifetime %u\n", d->tls13_ticket_lifetime);
 }
 
 void
@@ -157,6 +220,7 @@ print_config(struct lurkd_conf *conf)
 	else
 		printf("limit user rate %u burst %u\n", conf->limit_user_rate,
 		    conf->limit_user_burst);
+	print_drafts(&conf->drafts);
 
 	if (!TAILQ_EMPTY(&conf->listeners))
 		putchar('\n');

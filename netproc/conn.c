@@ -28,6 +28,8 @@
 
 static const struct lurk_ext_id supported[] = {
 	{ LURK_DESIG_LURK, LURK_V1 },
+	{ LURK_DESIG_TLS12, LURK_V1 },
+	{ LURK_DESIG_TLS13, LURK_V1 },
 	{ LURK_DESIG_EDGE, LURK_V1 },
 };
 #define NSUPPORTED	(sizeof(supported) / sizeof(supported[0]))
@@ -364,12 +366,18 @@ conn_request(struct conn *c, const uint8_t *msg, size_t len)
 		return;
 	}
 	if (h.version != LURK_V1 || (h.designation != LURK_DESIG_LURK &&
-	    h.designation != LURK_DESIG_EDGE)) {
+	    h.designation != LURK_DESIG_EDGE &&
+	    h.designation != LURK_DESIG_TLS12 &&
+	    h.designation != LURK_DESIG_TLS13)) {
 		refuse(c, &h, LURK_ERR_EXTENSION, "extension not supported");
 		return;
 	}
 	if (h.designation == LURK_DESIG_EDGE) {
 		edge_request(c, &h, msg + LURK_HDR_LEN, plen);
+		return;
+	}
+	if (h.designation != LURK_DESIG_LURK) {
+		drafts_request(c, &h, msg + LURK_HDR_LEN, plen);
 		return;
 	}
 	if (h.type != LURK_TYPE_PING && h.type != LURK_TYPE_CAPABILITIES) {

@@ -19,6 +19,7 @@
 
 #include <openssl/obj_mac.h>
 
+#include "drafts.h"
 #include "imsg.h"
 #include "log.h"
 #include "lurk.h"
@@ -40,50 +41,25 @@ edge_init(void)
 		TAILQ_INSERT_TAIL(&np->freepending, &np->pending[i], entry);
 }
 
-/* A minimal reader over a payload: every get fails past the end. */
-struct rd {
-	const uint8_t	*p;
-	size_t		 left;
-	int		 bad;
-};
-
-static const uint8_t *
-rd_get(struct rd *r, size_t n)
+/*
+ * The key whose SPKI's SHA-256 starts with the len bytes of id: the
+ * whole hash for the edge extension, 4 bytes for the drafts' sha256_32.
+ */
+struct netkey *
+netkey_by_spki(const uint8_t *id, size_t len)
 {
-	const uint8_t	*p = r->p;
+	size_t	 i;
 
-	if (r->bad || r->left < n) {
-		r->bad = 1;
-		return NULL;
-	}
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
-static unsigned
-rd_num(struct rd *r, size_t n)
-{
-	const uint8_t	*p;
-	unsigned	 v = 0;
-
-	if ((p = rd_get(r, n)) == NULL)
-		return 0;
-	while (n-- > 0)
-		v = v << 8 | *p++;
-	return v;
+	for (i = 0; i < np->nkeys; i++)
+		if (memcmp(np->keys[i].pub.spki_sha256, id, len) == 0)
+			return &np->keys[i];
+	return NULL;
 }
 
 static struct netkey *
 key_byid(const uint8_t *id)
 {
-	size_t	 i;
-
-	for (i = 0; i < np->nkeys; i++)
-		if (memcmp(np->keys[i].pub.spki_sha256, id,
-		    EDGE_KEY_ID_LEN) == 0)
-			return &np->keys[i];
-	return NULL;
+	return netkey_by_spki(id, EDGE_KEY_ID_LEN);
 }
 
 static struct netkey *
@@ -99,7 +75,7 @@ key_byname(const uint8_t *name, size_t len)
 }
 
 /* Peer credentials against the key's allow list. */
-static int
+int
 authorized(const struct conn *c, const struct netkey *k)
 {
 	size_t	 i;
@@ -158,7 +134,7 @@ no_such_key(struct conn *c, const struct lurk_hdr *h, const uint8_t *id,
 	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, why);
 }
 
-static uint16_t
+uint16_t
 tls_group(int nid)
 {
 	switch (nid) {
@@ -174,7 +150,7 @@ tls_group(int nid)
 
 /* key_info: public data only, so any peer that reaches the socket. */
 static void
-key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
+key_info(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 {
 	struct netkey	*k;
 	struct iovec	 iov[7];
@@ -182,9 +158,9 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	uint8_t		 fixed[32 + 1 + 2 + 2 + 1], nlen[1], slen[2], clen[3];
 	unsigned	 type, len;
 
-	type = rd_num(r, 1);
-	len = rd_num(r, 1);
-	sel = rd_get(r, len);
+	type = lurk_rd_num(r, 1);
+	len = lurk_rd_num(r, 1);
+	sel = lurk_rd_get(r, len);
 	if (r->bad || r->left != 0 || (type == EDGE_SEL_SPKI_SHA256 &&
 	    len != EDGE_KEY_ID_LEN) || (type == EDGE_SEL_NAME && len == 0)) {
 		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
@@ -211,7 +187,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	fixed[34] = k->pub.bits;
 	fixed[35] = tls_group(k->pub.curve_nid) >> 8;
 	fixed[36] = tls_group(k->pub.curve_nid);
-	fixed[37] = k->operations;
+	fixed[37] = k->operations & EDGE_OPS;
 	nlen[0] = strlen(k->pub.name);
 	slen[0] = k->pub.spki_len >> 8;
 	slen[1] = k->pub.spki_len;
@@ -247,26 +223,24 @@ least_busy_keyproc(void)
 
 /* sign_tls13, sign_tls12, rsa_premaster: checked here, done by keyproc */
 static void
-key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
+key_operation(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 {
 	struct keyop_req	 req;
-	struct pending		*p;
 	struct netkey		*k;
-	struct client		*cl = c->client;
 	const uint8_t		*id, *data;
-	uint8_t			*msg;
+	const char		*full;
 	uint32_t		 op;
 	char			 why[96];
 
 	memset(&req, 0, sizeof(req));
-	id = rd_get(r, EDGE_KEY_ID_LEN);
+	id = lurk_rd_get(r, EDGE_KEY_ID_LEN);
 	if (h->type == EDGE_TYPE_RSA_PREMASTER) {
-		req.client_version = rd_num(r, 2);
-		req.negotiated_version = rd_num(r, 2);
+		req.client_version = lurk_rd_num(r, 2);
+		req.negotiated_version = lurk_rd_num(r, 2);
 	} else
-		req.scheme = rd_num(r, 2);
-	req.len = rd_num(r, 2);
-	data = rd_get(r, req.len);
+		req.scheme = lurk_rd_num(r, 2);
+	req.len = lurk_rd_num(r, 2);
+	data = lurk_rd_get(r, req.len);
 	if (r->bad || r->left != 0 || req.len == 0) {
 		edge_refuse(c, h, id != NULL ? key_byid(id) : NULL,
 		    LURK_ST_INVALID_FORMAT, r->left != 0 ?
@@ -292,18 +266,8 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "operation not allowed for this key");
 		return;
 	}
-	if (cl == NULL)
-		fatalx("%s: conn %llu without a client", __func__,
-		    (unsigned long long)c->serial);
-	if (cl->npending >= CLIENT_PENDING_MAX) {
-		/* one uid may not take every slot from the others */
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
-		    "too many operations of this uid in flight");
-		return;
-	}
-	if ((p = TAILQ_FIRST(&np->freepending)) == NULL) {
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
-		    "too many operations in flight");
+	if ((full = edge_room(c)) != NULL) {
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, full);
 		return;
 	}
 	if (op == EDGE_OP_RSA_PREMASTER && !bucket_take(&k->rsakex,
@@ -315,27 +279,63 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
 		return;
 	}
-	/* keyproc's request, kept until the client's turn */
 	req.index = k - np->keys;
 	req.type = h->type;
-	req.uid = c->uid;
-	if ((msg = malloc(sizeof(req) + req.len)) == NULL) {
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
-		    "out of memory");
-		return;
-	}
-	memcpy(msg, &req, sizeof(req));
-	memcpy(msg + sizeof(req), data, req.len);
+	if ((full = edge_enqueue(c, h, &req, data, -1)) != NULL)
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, full);
+}
 
+/*
+ * Whether c's client may queue one more key operation: NULL, or why
+ * not (the caller refuses with temporary_failure).
+ */
+const char *
+edge_room(struct conn *c)
+{
+	struct client	*cl = c->client;
+
+	if (cl == NULL)
+		fatalx("%s: conn %llu without a client", __func__,
+		    (unsigned long long)c->serial);
+	if (cl->npending >= CLIENT_PENDING_MAX)
+		/* one uid may not take every slot from the others */
+		return "too many operations of this uid in flight";
+	if (TAILQ_EMPTY(&np->freepending))
+		return "too many operations in flight";
+	return NULL;
+}
+
+/*
+ * Queue keyproc's request (req, then req->len bytes of data) on c's
+ * client until its turn, after edge_room() said there is room; for
+ * keyproc pin only if pin is not -1 (a tls13 session lives in one).
+ * NULL, or why it could not be queued.
+ */
+const char *
+edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
+    const uint8_t *data, int pin)
+{
+	struct client	*cl = c->client;
+	struct pending	*p;
+	uint8_t		*msg;
+
+	req->uid = c->uid;
+	if ((msg = malloc(sizeof(*req) + req->len)) == NULL)
+		return "out of memory";
+	memcpy(msg, req, sizeof(*req));
+	memcpy(msg + sizeof(*req), data, req->len);
+
+	p = TAILQ_FIRST(&np->freepending);
 	TAILQ_REMOVE(&np->freepending, p, entry);
 	p->used = 1;
 	p->c = c;
 	p->cl = cl;
 	p->hdr = *h;
-	p->key = req.index;
+	p->key = req->index;
 	p->keyproc = -1;
+	p->pin = pin;
 	p->msg = msg;
-	p->msglen = sizeof(req) + req.len;
+	p->msglen = sizeof(*req) + req->len;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
 	c->qbytes += p->msglen;
@@ -346,6 +346,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		cl->onrunq = 1;
 		TAILQ_INSERT_TAIL(&np->runq, cl, runentry);
 	}
+	return NULL;
 }
 
 /*
@@ -361,10 +362,13 @@ edge_dispatch(void)
 	int		 k;
 
 	while ((cl = TAILQ_FIRST(&np->runq)) != NULL) {
-		if (np->kpload[k = least_busy_keyproc()] >=
+		p = TAILQ_FIRST(&cl->queue);
+		/* a tls13 session's keyproc, however busy: few such */
+		if (p->pin != -1)
+			k = p->pin;
+		else if (np->kpload[k = least_busy_keyproc()] >=
 		    np->keyproc_inflight)
 			break;
-		p = TAILQ_FIRST(&cl->queue);
 		TAILQ_REMOVE(&cl->queue, p, qentry);
 		TAILQ_REMOVE(&np->runq, cl, runentry);
 		if (TAILQ_EMPTY(&cl->queue))
@@ -405,7 +409,9 @@ void
 edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
     size_t len)
 {
-	struct rd	 r = { payload, len, 0 };
+	struct lurk_rd	 r;
+
+	lurk_rd_init(&r, payload, len);
 
 	switch (h->type) {
 	case EDGE_TYPE_KEY_INFO:
@@ -451,19 +457,28 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYOP_RES from keyproc[%d]", __func__,
 		    keyproc);
 	np->kpload[keyproc]--;
-	k = &np->keys[p->key];
+	/* a tls13 session's operation names no key */
+	k = p->key < np->nkeys ? &np->keys[p->key] : NULL;
 	if ((c = p->c) != NULL) {
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
-		    edge_type_name(p->hdr.type), k->pub.name,
-		    edge_status_name(res.status));
+		    p->hdr.designation == LURK_DESIG_EDGE ?
+		    edge_type_name(p->hdr.type) :
+		    draft_type_name(p->hdr.designation, p->hdr.type),
+		    k != NULL ? k->pub.name : "-",
+		    p->hdr.designation == LURK_DESIG_EDGE ?
+		    edge_status_name(res.status) :
+		    draft_status_name(p->hdr.designation, res.status));
+		if (p->hdr.designation != LURK_DESIG_EDGE)
+			drafts_count(k, &p->hdr,
+			    res.status == LURK_ST_SUCCESS);
+		else
+			count(k, p->hdr.type, res.status == LURK_ST_SUCCESS);
 		if (res.status == LURK_ST_SUCCESS) {
-			count(k, p->hdr.type, 1);
 			iov.iov_base = ibuf_data(&ib);
 			iov.iov_len = res.len;
 		} else {
 			/* keyproc logged the reason */
-			count(k, p->hdr.type, 0);
 			iov.iov_base = np->state;
 			iov.iov_len = LURK_STATE_LEN;
 		}
@@ -537,4 +552,5 @@ edge_log_stats(void)
 			    k->rsakex_rate);
 		log_info("%s", line);
 	}
+	drafts_log_stats();
 }

@@ -124,7 +124,7 @@ dispatch_parent(struct imsg *imsg)
 		    g.limit_user_conns < 1 || g.limit_user_rate >
 		    LURKD_RATE_MAX || g.limit_user_burst > LURKD_RATE_MAX ||
 		    (g.limit_user_rate > 0 && g.limit_user_burst < 1) ||
-		    kc != NULL)
+		    !drafts_conf_ok(&g.drafts) || kc != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
@@ -135,6 +135,7 @@ dispatch_parent(struct imsg *imsg)
 		np->limit_user_conns = g.limit_user_conns;
 		np->limit_user_rate = g.limit_user_rate;
 		np->limit_user_burst = g.limit_user_burst;
+		np->drafts = g.drafts;
 		np->nkeys = g.nkeys;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
@@ -170,9 +171,12 @@ dispatch_parent(struct imsg *imsg)
 		strlcpy(k->name, ck.name, sizeof(k->name));
 		if (ck.rsakex_rate > LURKD_RATE_MAX ||
 		    ck.rsakex_burst > LURKD_RATE_MAX ||
-		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1))
+		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1) ||
+		    ck.tls13_tickets > LURKD_TICKETS_MAX)
 			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k->operations = ck.operations;
+		k->tls13_secrets = ck.tls13_secrets;
+		k->tls13_tickets = ck.tls13_tickets;
 		k->rsakex_rate = ck.rsakex_rate;
 		k->rsakex_burst = ck.rsakex_burst;
 		bucket_init(&k->rsakex, k->rsakex_burst);
@@ -402,7 +406,8 @@ compute_state(void)
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
 	    !EVP_DigestUpdate(ctx, "lurkd state 1", 13) ||
-	    !EVP_DigestUpdate(ctx, v, sizeof(v)))
+	    !EVP_DigestUpdate(ctx, v, sizeof(v)) ||
+	    !EVP_DigestUpdate(ctx, &np->drafts, sizeof(np->drafts)))
 		fatalx("%s: sha256", __func__);
 	for (i = 0; i < np->nkeys; i++)
 		if (!EVP_DigestUpdate(ctx, np->keys[i].pub.name,

@@ -37,6 +37,12 @@ struct keystats {
 	uint64_t		 refused[NTYPES];
 };
 
+/* Counters per key of the drafts' operations, by type. */
+struct draftstats {
+	uint64_t		 ok[8];
+	uint64_t		 refused[8];
+};
+
 /* A token bucket (limit.c): tokens in 1/1000, refilled at a rate. */
 struct bucket {
 	uint64_t		 tokens;
@@ -59,6 +65,12 @@ struct netkey {
 	struct bucket		 rsakex;
 	uint64_t		 rsakex_refused;	/* over the rate */
 	struct keystats		 stats;
+	uint32_t		 tls13_secrets;		/* TLS13_SECRET_BIT()s */
+	uint32_t		 tls13_tickets;
+	struct draftstats	 tls12stats;
+	struct draftstats	 tls13stats;
+	int			 fp_ok;			/* fp is computed */
+	uint8_t			 fp[TLS13_FINGER_PRINT_LEN];	/* the leaf's */
 };
 
 struct conn;
@@ -101,6 +113,7 @@ struct pending {
 	struct lurk_hdr		 hdr;		/* of the request */
 	uint32_t		 key;
 	int			 keyproc;	/* -1 while queued */
+	int			 pin;		/* the keyproc it must go to, or -1 */
 	int			 used;
 	uint8_t			*msg;		/* keyop_req + data, queued */
 	size_t			 msglen;	/* also its charge */
@@ -159,6 +172,7 @@ struct netproc {
 	uint32_t		 limit_user_conns;
 	uint32_t		 limit_user_rate;
 	uint32_t		 limit_user_burst;
+	struct draftconf	 drafts;
 	size_t			 conn_out_high;		/* CONN_OUT_HIGH */
 	size_t			 client_out_high;	/* CLIENT_OUT_HIGH */
 	unsigned		 keyproc_inflight;	/* KEYPROC_INFLIGHT */
@@ -209,7 +223,25 @@ void	 edge_dispatch(void);
 void	 edge_keyop_done(int, struct imsg *);
 void	 edge_conn_gone(struct conn *);
 void	 edge_log_stats(void);
+int	 authorized(const struct conn *, const struct netkey *);
+struct netkey *netkey_by_spki(const uint8_t *, size_t);
+uint16_t tls_group(int);
+const char *edge_room(struct conn *);
+const char *edge_enqueue(struct conn *, const struct lurk_hdr *,
+	    struct keyop_req *, const uint8_t *, int);
 
+
+/* drafts.c, tls12.c, tls13.c: the drafts' extensions */
+void	 drafts_request(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
+int	 drafts_conf_ok(const struct draftconf *);
+void	 drafts_log_stats(void);
+void	 drafts_count(struct netkey *, const struct lurk_hdr *, int);
+void	 drafts_refuse(struct conn *, const struct lurk_hdr *, struct netkey *,
+	    uint8_t, const char *);
+uint32_t drafts_op(uint8_t, uint8_t);
+const uint8_t *netkey_leaf(const struct netkey *, size_t *);
+const uint8_t *netkey_fp(struct netkey *);
 
 /* limit.c */
 uint64_t monotime_ms(void);

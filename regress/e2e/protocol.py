@@ -60,8 +60,10 @@ err_case(hdr(5, 1, 0, 0, ident, L(0)), [5, 1, 0, 4],
          "unknown designation 5 -> invalid_extension (4) + lurk_state")
 err_case(hdr(0, 2, 1, 0, ident, L(0)), [0, 2, 1, 4],
          "lurk version 2 -> invalid_extension (4)")
-err_case(hdr(2, 1, 2, 0, ident, L(0)), [2, 1, 2, 4],
-         "tls13 (not enabled) -> invalid_extension (4)")
+err_case(hdr(2, 2, 2, 0, ident, L(0)), [2, 2, 2, 4],
+         "tls13 version 2 -> invalid_extension (4)")
+err_case(hdr(1, 0, 2, 0, ident, L(0)), [1, 0, 2, 4],
+         "tls12 version 0 -> invalid_extension (4)")
 err_case(hdr(0, 1, 9, 0, ident, L(0)), [0, 1, 9, 5],
          "lurk type 9 -> invalid_type (5)")
 err_case(hdr(0, 1, 1, 1, ident, L(0)), [0, 1, 1, 6],

@@ -124,8 +124,8 @@ printed(struct lurkd_conf *c, size_t *len)
 }
 
 /* LP64 (x86-64, arm64) sizes of the structures, as conf_diff knows them */
-#define CONF_SIZE	8328
-#define KEYCONF_SIZE	12408
+#define CONF_SIZE	8352
+#define KEYCONF_SIZE	12416
 #define LISTENCONF_SIZE	4192
 #define ALLOW_SIZE	88
 
@@ -166,6 +166,13 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	SAMESTR(user);
 	SAMESTR(chroot);
 	SAMESTR(pidfile);
+	SAME(drafts.tls12_freshness);
+	SAME(drafts.tls12_window);
+	SAME(drafts.tls13_freshness);
+	SAME(drafts.tls13_label);
+	SAME(drafts.tls13_sessions);
+	SAME(drafts.tls13_session_timeout);
+	SAME(drafts.tls13_ticket_lifetime);
 #undef SAME
 #undef SAMESTR
 	for (la = TAILQ_FIRST(&a->listeners), lb = TAILQ_FIRST(&b->listeners);
@@ -184,6 +191,8 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 		    ka->operations != kb->operations ||
 		    ka->rsakex_rate != kb->rsakex_rate ||
 		    ka->rsakex_burst != kb->rsakex_burst ||
+		    ka->tls13_secrets != kb->tls13_secrets ||
+		    ka->tls13_tickets != kb->tls13_tickets ||
 		    strcmp(ka->private, kb->private) != 0 ||
 		    strcmp(ka->certificate, kb->certificate) != 0)
 			return "key";
