@@ -76,7 +76,12 @@ signctx_get(struct key *k, unsigned scheme, const EVP_MD *md, int pss)
 	return work;
 }
 
-static int
+/*
+ * Sign tbs (req->len bytes) as req->type (EDGE_TYPE_SIGN_TLS13 or 12)
+ * with req->scheme, after the content and scheme checks: signature<2>
+ * in sig.  Also the drafts' ecdhe (lurk12.c).
+ */
+int
 keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
     uint8_t *sig, size_t *siglen, const char **why)
 {
@@ -124,11 +129,8 @@ static int
 keyop_premaster(struct key *k, const struct keyop_req *req,
     const uint8_t *in, uint8_t *out, size_t *outlen, const char **why)
 {
-	EVP_PKEY_CTX	*ctx;
-	OSSL_PARAM	 params[3];
 	unsigned int	 cv = req->client_version, nv = req->negotiated_version;
-	size_t		 len;
-	int		 ok;
+	int		 st;
 
 	if (k->pub.kind != KEY_RSA) {
 		*why = "RSA key exchange needs an RSA key";
@@ -142,9 +144,32 @@ keyop_premaster(struct key *k, const struct keyop_req *req,
 		*why = "not a TLS 1.0-1.2 version";
 		return LURK_ST_INVALID_FORMAT;
 	}
+	if ((st = keyop_rsa_decrypt(k, cv, nv, in, req->len, out, outlen,
+	    why)) != 0)
+		return st == -2 ? LURK_ST_TEMPORARY_FAILURE :
+		    LURK_ST_UNDEFINED_ERROR;
+	return LURK_ST_SUCCESS;
+}
+
+/*
+ * The TLS premaster in a ciphertext of the modulus' size, 48 bytes in
+ * out: random bytes for a bad padding or version, in constant time.
+ * Also the drafts' rsa_master (lurk12.c).  0; -2 out of memory, -1
+ * another failure (out wiped).
+ */
+int
+keyop_rsa_decrypt(struct key *k, unsigned int cv, unsigned int nv,
+    const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen,
+    const char **why)
+{
+	EVP_PKEY_CTX	*ctx;
+	OSSL_PARAM	 params[3];
+	size_t		 len;
+	int		 ok;
+
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL) {
 		*why = "out of memory";
-		return LURK_ST_TEMPORARY_FAILURE;
+		return -2;
 	}
 	params[0] = OSSL_PARAM_construct_uint(
 	    OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &cv);
@@ -155,16 +180,16 @@ keyop_premaster(struct key *k, const struct keyop_req *req,
 	ok = EVP_PKEY_decrypt_init(ctx) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) ==
 	    1 && EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
-	    EVP_PKEY_decrypt(ctx, out, &len, in, req->len) == 1 &&
+	    EVP_PKEY_decrypt(ctx, out, &len, in, inlen) == 1 &&
 	    len == EDGE_PREMASTER_LEN;
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		explicit_bzero(out, *outlen);
 		*why = "decryption failed";
-		return LURK_ST_UNDEFINED_ERROR;
+		return -1;
 	}
 	*outlen = len;
-	return LURK_ST_SUCCESS;
+	return 0;
 }
 
 static uint32_t

@@ -45,6 +45,26 @@ key_slot(uint32_t index)
 	return &keys[index];
 }
 
+/* A key by its index, as netproc names it: out of range is fatal. */
+struct key *
+keyproc_key(uint32_t index)
+{
+	return key_slot(index);
+}
+
+/* A key by the drafts' sha256_32 id; NULL if none. */
+struct key *
+keyproc_key_byid32(const uint8_t *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < nkeys; i++)
+		if (keys[i].pkey != NULL &&
+		    memcmp(keys[i].id32, id, sizeof(keys[i].id32)) == 0)
+			return &keys[i];
+	return NULL;
+}
+
 static void
 keyproc_send_public(void)
 {
@@ -221,6 +241,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || keys != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		nkeys = g.nkeys;
+		drafts_init(&g.drafts, instance);
 		if ((keys = calloc(nkeys ? nkeys : 1, sizeof(*keys))) == NULL)
 			fatal("%s", __func__);
 		for (i = 0; i < nkeys; i++)
@@ -324,6 +345,11 @@ keyproc_keyop(struct imsg *imsg)
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
 		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
+	if (req.designation != 0) {
+		/* the drafts' tls12 and tls13 */
+		drafts_keyop(&net, imsg_get_id(imsg), &req, data);
+		return;
+	}
 	k = key_slot(req.index);
 	status = keyop_run(k, &req, data, out, &outlen, &why);
 	if (status != LURK_ST_SUCCESS) {
@@ -385,6 +411,8 @@ keyproc_main(int inst, int verbose)
 	keyproc_mlock(1);
 	if (tlscheck_init() == -1)
 		fatalx("cannot make the DH groups of TLS 1.2 DHE");
+	if (drafts_warmup() == -1)
+		fatalx("cannot set up the tls12 and tls13 cryptography");
 	if (checking) {
 		/* locked down as for real, then done */
 		keyproc_sandbox();

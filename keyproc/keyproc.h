@@ -5,6 +5,9 @@
 #ifndef KEYPROC_H
 #define KEYPROC_H
 
+#include <time.h>
+
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "lurkd.h"
@@ -43,6 +46,8 @@ int	 tls12_check(const uint8_t *, size_t, const char **);
 int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 	    const char **);
 size_t	 scheme_list(int, int, int, uint16_t *, size_t);
+size_t	 group_point_len(unsigned, int *);
+const EC_GROUP *curve_group(int);
 
 /* keyop.c */
 EVP_MD_CTX *keyop_signctx(struct key *, const EVP_MD *, int);
@@ -50,6 +55,10 @@ int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
 	    const uint8_t **);
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
 	    uint8_t *, size_t *, const char **);
+int	 keyop_sign(struct key *, const struct keyop_req *, const uint8_t *,
+	    uint8_t *, size_t *, const char **);
+int	 keyop_rsa_decrypt(struct key *, unsigned int, unsigned int,
+	    const uint8_t *, size_t, uint8_t *, size_t *, const char **);
 
 
 /* wire.c */
@@ -57,6 +66,28 @@ struct imsgbuf;
 int	 keyop_reply(struct imsgbuf *, uint32_t, uint8_t, const uint8_t *,
 	    size_t);
 void	 key_loaded_fill(struct key_loaded *, const struct key *);
+
+/* keyproc.c: the key table */
+struct key *keyproc_key(uint32_t);
+struct key *keyproc_key_byid32(const uint8_t *);
+
+/* drafts.c, lurk12.c, lurk13.c: the drafts' tls12 and tls13 operations */
+struct lurk_wr;
+struct imsgbuf;
+void	 drafts_init(const struct draftconf *, int);
+const struct draftconf *drafts_conf(void);
+int	 drafts_warmup(void);
+void	 drafts_keyop(struct imsgbuf *, uint32_t, const struct keyop_req *,
+	    const uint8_t *);
+int	 drafts_fresh_ok(uint32_t, uint8_t, uint8_t);
+int	 lurk12_run(struct key *, const struct keyop_req *, const uint8_t *,
+	    struct lurk_wr *, const char **);
+int	 tls12_server_random(const uint8_t *, uint8_t, time_t, uint32_t,
+	    uint8_t *, const char **);
+int	 tls12_prf(const EVP_MD *, const uint8_t *, size_t, const char *,
+	    const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *,
+	    size_t);
+int	 lurk12_warmup(void);
 
 /* sandbox.c */
 void	 keyproc_sandbox(void);

@@ -55,8 +55,11 @@ tls13_check(const uint8_t *tbs, size_t len, const char **why)
 	return 0;
 }
 
-/* The size of the public value of a named group, 0 if not allowed. */
-static size_t
+/*
+ * The size of the public value of a named group, 0 if not allowed; the
+ * curve's NID for the NIST groups, NID_undef for the others.
+ */
+size_t
 group_point_len(unsigned group, int *nid)
 {
 	*nid = NID_undef;
@@ -79,7 +82,7 @@ group_point_len(unsigned group, int *nid)
 }
 
 /* The group of a curve, made once: it costs more than the check. */
-static const EC_GROUP *
+const EC_GROUP *
 curve_group(int nid)
 {
 	static EC_GROUP	*groups[3];

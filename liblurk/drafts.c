@@ -142,6 +142,36 @@ lurk_wr_free(struct lurk_wr *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* The operation (policy bit) of a draft's type; 0 for ping, capabilities. */
+uint32_t
+draft_op(uint8_t designation, uint8_t type)
+{
+	if (designation == LURK_DESIG_TLS12)
+		switch (type) {
+		case TLS12_TYPE_RSA_MASTER:
+			return OP_TLS12_RSA_MASTER;
+		case TLS12_TYPE_RSA_MASTER_POH:
+			return OP_TLS12_RSA_MASTER_POH;
+		case TLS12_TYPE_RSA_EXT_MASTER:
+			return OP_TLS12_RSA_EXT;
+		case TLS12_TYPE_RSA_EXT_MASTER_POH:
+			return OP_TLS12_RSA_EXT_POH;
+		case TLS12_TYPE_ECDHE:
+			return OP_TLS12_ECDHE;
+		}
+	if (designation == LURK_DESIG_TLS13)
+		switch (type) {
+		case TLS13_TYPE_S_INIT_CERT_VERIFY:
+			return OP_TLS13_CERT_VERIFY;
+		case TLS13_TYPE_S_NEW_TICKET:
+			return OP_TLS13_NEW_TICKET;
+		case TLS13_TYPE_S_INIT_EARLY_SECRET:
+		case TLS13_TYPE_S_HAND_AND_APP:
+			return OP_TLS13_PSK;
+		}
+	return 0;
+}
+
 /*
  * The TLS 1.2 cipher suites with RSA key exchange, and the hash of the
  * PRF of each (RFC 5246 §5: SHA-256 unless the suite says otherwise).
@@ -186,4 +216,47 @@ tls12_rsa_suites(const uint16_t **out)
 		list[i] = rsa_suites[i].suite;
 	*out = list;
 	return NRSA_SUITES;
+}
+
+/*
+ * A TLS extensions list's contents (RFC 8446 §4.2): each extension
+ * whole, none twice.  0, or -1.
+ */
+int
+tls_exts_check(const uint8_t *p, size_t len)
+{
+	struct lurk_rd	 r, o;
+	uint32_t	 type;
+	size_t		 n;
+
+	lurk_rd_init(&r, p, len);
+	while (r.left > 0 && !r.bad) {
+		type = lurk_rd_num(&r, 2);
+		(void)lurk_rd_vec(&r, 2, &n);
+		if (r.bad)
+			break;
+		/* the extensions before this one: none of its type */
+		lurk_rd_init(&o, p, len - r.left - 4 - n);
+		while (o.left > 0)
+			if (lurk_rd_num(&o, 2) == type)
+				return -1;
+			else
+				(void)lurk_rd_vec(&o, 2, &n);
+	}
+	return r.bad ? -1 : 0;
+}
+
+/* An extension of a list tls_exts_check() accepted; NULL if none. */
+const uint8_t *
+tls_ext_find(const uint8_t *p, size_t len, uint16_t type, size_t *elen)
+{
+	struct lurk_rd	 r;
+
+	lurk_rd_init(&r, p, len);
+	while (r.left > 0 && !r.bad) {
+		if (lurk_rd_num(&r, 2) == type)
+			return lurk_rd_vec(&r, 2, elen);
+		(void)lurk_rd_vec(&r, 2, elen);
+	}
+	return NULL;
 }

@@ -134,9 +134,17 @@ void			 print_config(struct lurkd_conf *);
 uint32_t		 operation_byname(const char *);
 const char		*operation_name(uint32_t);
 uint32_t		 secret_byname(const char *);
+int			 drafts_conf_ok(const struct draftconf *);
 
 /* a key signs for TLS 1.3 and 1.2 unless told otherwise; rsa-kex is opt-in */
 #define KEY_OPS_DEFAULT		(0x01 | 0x02)	/* EDGE_OP_SIGN_TLS13|12 */
+/*
+ * What "limit rsa-kex rate" caps: the RSA decryptions whose answer
+ * tells a good padding from a bad one (rsa-kex, the drafts' masters
+ * without the client's Finished): EDGE_OP_RSA_PREMASTER,
+ * OP_TLS12_RSA_MASTER, OP_TLS12_RSA_EXT.
+ */
+#define KEY_OPS_DECRYPT		(0x04 | 0x08 | 0x20)
 
 #define LURKD_OPT_VERBOSE	0x01
 #define LURKD_OPT_NOACTION	0x02

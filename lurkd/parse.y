@@ -1684,10 +1684,11 @@ key_end(void)
 		conferr(curkey.fname, curkey.lineno,
 		    "key \"%s\": certificate missing", k->name);
 	if (curkey.rsakex_rate_line > 0 &&
-	    !(k->operations & EDGE_OP_RSA_PREMASTER) && !curkey.syntaxerr) {
+	    !(k->operations & KEY_OPS_DECRYPT) && !curkey.syntaxerr) {
 		conferr(curkey.fname, curkey.rsakex_rate_line, "key \"%s\": "
 		    "limit rsa-kex rate, but its operations do not include "
-		    "rsa-kex", k->name);
+		    "rsa-kex, tls12-rsa-master or tls12-rsa-extended-master",
+		    k->name);
 		curkey.bad = 1;
 	}
 	if ((curkey.has_secrets || curkey.has_tickets) &&

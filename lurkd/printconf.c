@@ -146,7 +146,7 @@ print_key(const struct keyconf *k)
 		if (k->operations & operations[i].op)
 			printf(" %s", operations[i].name);
 	printf(" }\n");
-	if (k->operations & EDGE_OP_RSA_PREMASTER) {
+	if (k->operations & KEY_OPS_DECRYPT) {
 		if (k->rsakex_rate == 0)
 			printf("\tlimit rsa-kex rate none\n");
 		else
@@ -165,6 +165,24 @@ print_key(const struct keyconf *k)
 	TAILQ_FOREACH(a, &k->allows, entry)
 		print_allow(a);
 	printf("}\n");
+}
+
+/* What a configuration sent over imsg may hold (parse.y's bounds). */
+int
+drafts_conf_ok(const struct draftconf *d)
+{
+	const uint32_t	 fresh = LURKD_FRESH_SHA256 | LURKD_FRESH_NULL;
+
+	return d->tls12_freshness != 0 && (d->tls12_freshness & ~fresh) == 0 &&
+	    d->tls13_freshness != 0 && (d->tls13_freshness & ~fresh) == 0 &&
+	    d->tls12_window >= 1 && d->tls12_window <= LURKD_WINDOW_MAX &&
+	    (d->tls13_label == LURKD_LABEL_DRAFT ||
+	    d->tls13_label == LURKD_LABEL_PYLURK) &&
+	    d->tls13_sessions >= 1 && d->tls13_sessions <= LURKD_SESSIONS_MAX &&
+	    d->tls13_session_timeout >= 1 &&
+	    d->tls13_session_timeout <= LURKD_TIMEOUT_MAX &&
+	    d->tls13_ticket_lifetime >= 1 &&
+	    d->tls13_ticket_lifetime <= LURKD_TICKET_LIFETIME_MAX;
 }
 
 static void

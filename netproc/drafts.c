@@ -26,54 +26,6 @@
 #include "lurkd.h"
 #include "netproc.h"
 
-/* What a configuration sent over imsg may hold (parse.y's bounds). */
-int
-drafts_conf_ok(const struct draftconf *d)
-{
-	const uint32_t	 fresh = LURKD_FRESH_SHA256 | LURKD_FRESH_NULL;
-
-	return d->tls12_freshness != 0 && (d->tls12_freshness & ~fresh) == 0 &&
-	    d->tls13_freshness != 0 && (d->tls13_freshness & ~fresh) == 0 &&
-	    d->tls12_window >= 1 && d->tls12_window <= LURKD_WINDOW_MAX &&
-	    (d->tls13_label == LURKD_LABEL_DRAFT ||
-	    d->tls13_label == LURKD_LABEL_PYLURK) &&
-	    d->tls13_sessions >= 1 && d->tls13_sessions <= LURKD_SESSIONS_MAX &&
-	    d->tls13_session_timeout >= 1 &&
-	    d->tls13_session_timeout <= LURKD_TIMEOUT_MAX &&
-	    d->tls13_ticket_lifetime >= 1 &&
-	    d->tls13_ticket_lifetime <= LURKD_TICKET_LIFETIME_MAX;
-}
-
-/* The operation (policy bit) of a draft's type; 0 for ping, capabilities. */
-uint32_t
-drafts_op(uint8_t designation, uint8_t type)
-{
-	if (designation == LURK_DESIG_TLS12)
-		switch (type) {
-		case TLS12_TYPE_RSA_MASTER:
-			return OP_TLS12_RSA_MASTER;
-		case TLS12_TYPE_RSA_MASTER_POH:
-			return OP_TLS12_RSA_MASTER_POH;
-		case TLS12_TYPE_RSA_EXT_MASTER:
-			return OP_TLS12_RSA_EXT;
-		case TLS12_TYPE_RSA_EXT_MASTER_POH:
-			return OP_TLS12_RSA_EXT_POH;
-		case TLS12_TYPE_ECDHE:
-			return OP_TLS12_ECDHE;
-		}
-	if (designation == LURK_DESIG_TLS13)
-		switch (type) {
-		case TLS13_TYPE_S_INIT_CERT_VERIFY:
-			return OP_TLS13_CERT_VERIFY;
-		case TLS13_TYPE_S_NEW_TICKET:
-			return OP_TLS13_NEW_TICKET;
-		case TLS13_TYPE_S_INIT_EARLY_SECRET:
-		case TLS13_TYPE_S_HAND_AND_APP:
-			return OP_TLS13_PSK;
-		}
-	return 0;
-}
-
 void
 drafts_count(struct netkey *k, const struct lurk_hdr *h, int ok)
 {
@@ -262,7 +214,7 @@ tls12_capabilities(struct lurk_wr *w)
 	uint32_t	 op;
 
 	for (type = TLS12_TYPE_RSA_MASTER; type < TLS12_NTYPES; type++) {
-		if (!some_key(op = drafts_op(LURK_DESIG_TLS12, type)))
+		if (!some_key(op = draft_op(LURK_DESIG_TLS12, type)))
 			continue;
 		rec = lurk_wr_open(w, 4);
 		lurk_wr_num(w, type, 1);
@@ -351,7 +303,7 @@ tls13_capabilities(struct lurk_wr *w)
 
 	for (type = TLS13_TYPE_S_INIT_CERT_VERIFY; type < TLS13_NTYPES;
 	    type++) {
-		if (!some_key(op = drafts_op(LURK_DESIG_TLS13, type)))
+		if (!some_key(op = draft_op(LURK_DESIG_TLS13, type)))
 			continue;
 		rec = lurk_wr_open(w, 4);
 		lurk_wr_num(w, type, 1);
@@ -463,6 +415,9 @@ drafts_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 			conn_reply(c, h, LURK_ST_SUCCESS, &iov, 1);
 		return;
 	}
-	drafts_refuse(c, h, NULL, lurk_status(d, LURK_ERR_TYPE),
-	    "not implemented yet");
+	if (d == LURK_DESIG_TLS12)
+		tls12_request(c, h, payload, len);
+	else
+		drafts_refuse(c, h, NULL, lurk_status(d, LURK_ERR_TYPE),
+		    "not implemented yet");
 }

@@ -234,12 +234,12 @@ const char *edge_enqueue(struct conn *, const struct lurk_hdr *,
 /* drafts.c, tls12.c, tls13.c: the drafts' extensions */
 void	 drafts_request(struct conn *, const struct lurk_hdr *,
 	    const uint8_t *, size_t);
-int	 drafts_conf_ok(const struct draftconf *);
 void	 drafts_log_stats(void);
 void	 drafts_count(struct netkey *, const struct lurk_hdr *, int);
 void	 drafts_refuse(struct conn *, const struct lurk_hdr *, struct netkey *,
 	    uint8_t, const char *);
-uint32_t drafts_op(uint8_t, uint8_t);
+void	 tls12_request(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
 const uint8_t *netkey_leaf(const struct netkey *, size_t *);
 const uint8_t *netkey_fp(struct netkey *);
 

@@ -143,3 +143,105 @@ def derive_secret(md, secret, label, transcript):
 def framed(msgs):
     """LURK's handshake messages (type + body) with their uint24 lengths."""
     return b"".join(bytes([t]) + u24(len(b)) + b for t, b in msgs)
+
+
+# ---- TLS 1.2 handshake messages (RFC 5246) -----------------------------
+def hello(server, random, suites=(0x009c,), exts=b"", version=0x0303):
+    """A ClientHello or ServerHello body; exts: the extensions' bytes."""
+    if server:
+        b = u16(version) + random + vec(1, b"") + u16(suites[0]) + b"\0"
+    else:
+        b = (u16(version) + random + vec(1, b"") +
+             vec(2, b"".join(u16(s) for s in suites)) + vec(1, b"\0"))
+    return b + (vec(2, exts) if exts is not None else b"")
+
+
+EMS = u16(23) + vec(2, b"")     # extended_master_secret
+
+
+def certificate12(*ders):
+    return vec(3, b"".join(vec(3, d) for d in ders))
+
+
+def rsa_handshake(cr, s, epms, cert, suite=0x009c, ems=False, certreq=False,
+                  extra=()):
+    """The messages of an RSA key exchange up to ClientKeyExchange, with S
+    as ServerHello.random: list of (type, body)."""
+    ext = EMS if ems else b""
+    m = [(1, hello(False, cr, (suite,), ext)), (2, hello(True, s, (suite,), ext)),
+         (11, certificate12(cert))]
+    if certreq:
+        m.append((13, vec(1, b"\x01") + vec(2, b"\x04\x01") + vec(2, b"")))
+    m.append((14, b""))
+    if certreq:
+        m.append((11, certificate12()))
+    m.append((16, vec(2, epms)))
+    return m + list(extra)
+
+
+def with_random(msgs, sr):
+    """The messages with ServerHello.random replaced by sr."""
+    out = []
+    for t, b in msgs:
+        if t == 2:
+            b = b[:2] + sr + b[34:]
+        out.append((t, b))
+    return out
+
+
+# ---- P-256 arithmetic for the proof of ownership (draft -05 4.6) ------
+P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+P256_G = (0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+          0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5)
+
+
+def ec_add(a, b):
+    p = P256_P
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a[0] == b[0] and (a[1] + b[1]) % p == 0:
+        return None
+    if a == b:
+        m = (3 * a[0] * a[0] - 3) * pow(2 * a[1], -1, p) % p
+    else:
+        m = (b[1] - a[1]) * pow(b[0] - a[0], -1, p) % p
+    x = (m * m - a[0] - b[0]) % p
+    return (x, (m * (a[0] - x) - a[1]) % p)
+
+
+def ec_mul(k, pt):
+    r = None
+    while k:
+        if k & 1:
+            r = ec_add(r, pt)
+        pt = ec_add(pt, pt)
+        k >>= 1
+    return r
+
+
+def ec_enc(pt):
+    return b"\x04" + pt[0].to_bytes(32, "big") + pt[1].to_bytes(32, "big")
+
+
+def poo_hash(items):
+    return hashlib.sha256(b"".join(u32(len(i)) + i for i in items)).digest()
+
+
+def poo_params(b, cr, s, key_id, fresh, sig, params, prf=1, tamper=0,
+               plus_n=False):
+    """poo_params proving knowledge of b for the ECDHE point in params:
+    c = SHA-256(G, vG, bG, cr || S, key_id, fresh, sig, params, label),
+    each after its 4-byte length, cut to 16 (prf 1) or 32 bytes; r = v - cb."""
+    v = int.from_bytes(os.urandom(32), "big") % P256_N
+    vg = ec_enc(ec_mul(v, P256_G))
+    bg = ec_enc(ec_mul(b, P256_G))
+    h = poo_hash([ec_enc(P256_G), vg, bg, cr + s, key_id, bytes([fresh]),
+                  u16(sig), params, b"tls12 poo"])
+    c = int.from_bytes(h[:16] if prf == 1 else h, "big")
+    r = (v - c * b + tamper) % P256_N
+    if plus_n:  # the same residue, not below the order
+        return bytes([prf]) + vec(1, vg) + vec(1, (r + P256_N).to_bytes(33, "big"))
+    return bytes([prf]) + vec(1, vg) + vec(1, r.to_bytes(32, "big"))

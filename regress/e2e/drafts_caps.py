@@ -1,9 +1,10 @@
 """tls12 and tls13: capabilities, ping and the generic errors.
 
-Usage: drafts_caps.py DIR    -- DIR holds rsa.crt, p256.crt, ed.crt of the
-keys lurkd serves (drafts.t's configuration: rsa allows the tls12 RSA
-operations, p256 tls12-ecdhe and tls13-cert-verify, ed nothing of the
-drafts; freshness sha256 and null for tls12, sha256 for tls13).
+Usage: drafts_caps.py DIR    -- DIR holds the certificates of the keys
+lurkd serves (drafts.t's configuration: rsa and rsarate allow the tls12
+RSA operations, p256 tls12-ecdhe and tls13-cert-verify, the others
+nothing of the drafts; freshness sha256 and null for tls12, sha256 for
+tls13).
 """
 import os
 import sys
@@ -70,7 +71,8 @@ class R:
         return out
 
 
-rsa, p256, ed = (cert_der(os.path.join(D, n + ".crt")) for n in ("rsa", "p256", "ed"))
+rsa, rsarate, p256 = (cert_der(os.path.join(D, n + ".crt"))
+                      for n in ("rsa", "rsarate", "p256"))
 
 st, p = c.call(TLS12, CAPABILITIES, b"")
 recs, whole, tail = records(p)
@@ -80,10 +82,11 @@ ok(sorted(recs) == [2, 3, 4, 5, 6],
    "tls12 capabilities: a record for each RSA type and ecdhe, the keys allow them")
 r = R(recs.get(2, b""))
 kt, certs, fresh, suites, prf = r.vec(1), r.certs(), r.vec(1), r.vec(2), r.vec(1)
-ok(kt == b"\0" and certs == [rsa] and fresh == b"\x00\xff" and
+ok(kt == b"\0" and certs == [rsa, rsarate] and fresh == b"\x00\xff" and
    b"\x00\x9c" in suites and b"\x00\x9d" in suites and prf == b"\0\1\2"
    and r.i == len(r.b),
-   "tls12 rsa_master record: sha256_32, the RSA key's certificate, "
+   "tls12 rsa_master record: sha256_32, the certificates of the RSA keys "
+   "that allow it, "
    "freshness sha256 and null, RSA suites, PRF hashes 0 1 2")
 r = R(recs.get(6, b""))
 kt, certs, fresh, suites = r.vec(1), r.certs(), r.vec(1), r.vec(2)

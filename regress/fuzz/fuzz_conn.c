@@ -68,6 +68,7 @@
 
 #include <openssl/obj_mac.h>
 
+#include "drafts.h"
 #include "imsg.h"
 #include "keyproc.h"
 #include "lurk.h"
@@ -155,11 +156,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	edge_init();
 
 	setup_key(0, "ec", KEY_EC, 256, NID_X9_62_prime256v1,
-	    EDGE_OP_SIGN_TLS13 | EDGE_OP_SIGN_TLS12, 91, 3 + 400);
+	    EDGE_OP_SIGN_TLS13 | EDGE_OP_SIGN_TLS12 | OP_TLS12_ECDHE, 91,
+	    3 + 400);
 	keys[0].uids = uids0;
 	keys[0].nuids = 2;
 	setup_key(1, "rsa", KEY_RSA, 2048, 0, EDGE_OP_SIGN_TLS13 |
-	    EDGE_OP_SIGN_TLS12 | EDGE_OP_RSA_PREMASTER, 294, 2 * (3 + 700));
+	    EDGE_OP_SIGN_TLS12 | EDGE_OP_RSA_PREMASTER | OP_TLS12_RSA |
+	    OP_TLS12_ECDHE, 294, 2 * (3 + 700));
 	keys[1].gids = gids1;
 	keys[1].ngids = 1;
 	/* the longest name a key may have; no operation allowed at all */
@@ -252,11 +255,28 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 	/* authorisation is netproc's job: it must have been done */
 	if (!may_use(p->c, &keys[req.index]) || req.uid != p->c->uid)
 		abort();
-	op = req.type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
-	    req.type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
-	    req.type == EDGE_TYPE_RSA_PREMASTER ? EDGE_OP_RSA_PREMASTER : 0;
+	if (req.designation == 0)
+		op = req.type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
+		    req.type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
+		    req.type == EDGE_TYPE_RSA_PREMASTER ?
+		    EDGE_OP_RSA_PREMASTER : 0;
+	else if (req.designation == LURK_DESIG_TLS12 ||
+	    req.designation == LURK_DESIG_TLS13)
+		op = draft_op(req.designation, req.type);
+	else
+		abort();
 	if (op == 0 || (keys[req.index].operations & op) == 0)
 		abort();
+	/* a tls12 request: keyproc parses it again, and must succeed */
+	if (req.designation == LURK_DESIG_TLS12) {
+		struct tls12_req	 q;
+		const char		*why;
+
+		if (tls12_parse(req.type, iov[1].iov_base, req.len, &q,
+		    &why) != 0 || memcmp(q.key_id + 1,
+		    keys[req.index].pub.spki_sha256, TLS12_KEY_ID_LEN) != 0)
+			abort();
+	}
 	/* keyproc's parser must take exactly what netproc composes */
 	len = iov[0].iov_len + iov[1].iov_len;
 	if ((msg = malloc(len)) == NULL)

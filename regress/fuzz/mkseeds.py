@@ -17,6 +17,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(TOP, "regress", "fuzz", "corpus")
 sys.path.insert(0, os.path.join(TOP, "regress"))
 from lurkclient import dh_prime  # noqa: E402
+import lurkdrafts as ld  # noqa: E402
 
 # points on P-256, P-384, P-521 (uncompressed), for TLS 1.2 content
 P256 = bytes.fromhex(
@@ -167,8 +168,49 @@ def conn_seeds():
     s["conns-over-limit"] = bytes([16, 32 | 4, 45]) + pipelined * 2
     s["rsakex-rate"] = bytes([0, 64 | 4, 46]) + b"".join(
         hdr(192, 4, premaster(KEYID[1], bytes(256)), ident=i) for i in range(6))
+    for name, data in tls12_payloads().items():
+        typ, payload = data
+        s["tls12-" + name] = bytes([0, 4, len(s) & 0xff]) + hdr(1, typ, payload)
+    s["tls12-pipelined"] = bytes([0, 4, 49]) + b"".join(
+        hdr(1, t, p, ident=i) for i, (t, p) in enumerate(tls12_payloads().values()))
+    s["tls12-ping-caps"] = bytes([0, 0, 50]) + hdr(1, 1, b"") + hdr(1, 0, b"", ident=2)
+    s["tls13-ping-caps-client-type"] = bytes([0, 0, 51]) + hdr(2, 1, b"") + \
+        hdr(2, 0, b"", ident=2) + hdr(2, 8, b"", ident=3)
     for name, data in s.items():
         write("fuzz_conn", name, data)
+
+
+# ---- the drafts' payloads (liblurk/tls12.c, tls13.c) --------------------
+KID12 = [b"\0" + bytes([0xe0 + i]) * 4 for i in range(4)]
+S12 = bytes([0x60, 0, 0, 0]) + bytes(range(28))
+
+
+def tls12_handshake(ems=False, certreq=False, suite=0x009c):
+    m = ld.rsa_handshake(bytes(range(32)), S12, bytes(256), b"\x30" * 40, suite,
+                         ems, certreq)
+    return ld.vec(2, ld.framed(m))
+
+
+def tls12_payloads():
+    """(type, payload) of tls12 requests, good and bad."""
+    ecdh = b"\x03" + ld.u16(23) + ld.vec(1, P256)
+    return {
+        "rsa-master": (2, KID12[1] + b"\0\0" + RANDOMS + bytes(256)),
+        "rsa-master-prefixed": (2, KID12[1] + b"\0\1" + RANDOMS + ld.vec(2, bytes(256))),
+        "rsa-master-short": (2, KID12[1] + b"\0\0" + RANDOMS[:40]),
+        "rsa-master-key-id-type": (2, b"\x07" + KID12[1][1:] + b"\0\0" + RANDOMS),
+        "rsa-master-poh": (3, KID12[1] + b"\0" + tls12_handshake() + bytes(12)),
+        "rsa-ext-master": (4, KID12[1] + b"\0" + tls12_handshake(ems=True)),
+        "rsa-ext-master-poh": (5, KID12[1] + b"\0" + tls12_handshake(True, True) + bytes(12)),
+        "rsa-ext-master-no-ems": (4, KID12[1] + b"\0" + tls12_handshake()),
+        "ecdhe": (6, KID12[0] + b"\0" + RANDOMS + b"\x04\x03" + ecdh + b"\0"),
+        "ecdhe-poo": (6, KID12[0] + b"\0" + RANDOMS + b"\x04\x03" + ecdh +
+                      b"\1" + ld.vec(1, P256) + ld.vec(1, bytes(32))),
+        "ecdhe-explicit": (6, KID12[0] + b"\0" + RANDOMS + b"\x04\x03\x01" + bytes(10)),
+        "ecdhe-bad-poo-prf": (6, KID12[0] + b"\0" + RANDOMS + b"\x04\x03" + ecdh + b"\x09"),
+        "ecdhe-unknown-key": (6, b"\0\x42\x42\x42\x42\0" + RANDOMS + b"\x04\x03" + ecdh + b"\0"),
+        "ecdhe-not-allowed": (6, KID12[3] + b"\0" + RANDOMS + b"\x04\x03" + ecdh + b"\0"),
+    }
 
 
 # ---- fuzz_tlscheck: kind curve type scheme(2) tbs ------------------------

@@ -1,0 +1,79 @@
+/*
+ * tls12 key operations on netproc's side: parse, find the key by its
+ * sha256_32 id, check that the peer may use it and that its policy
+ * allows the operation, then queue it for a keyproc like the edge
+ * extension's (edge.c).  A key the peer may not use, or not for this,
+ * is as unknown to it: invalid_key_id, as pylurk-M answers for a key
+ * not configured for a type; the log says which.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "drafts.h"
+#include "log.h"
+#include "lurk.h"
+#include "lurkd.h"
+#include "netproc.h"
+
+void
+tls12_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
+    size_t len)
+{
+	struct tls12_req	 q;
+	struct keyop_req	 req;
+	struct netkey		*k;
+	const char		*why;
+	char			 buf[96], hex[2 * TLS12_KEY_ID_LEN + 1];
+	uint32_t		 op = draft_op(LURK_DESIG_TLS12, h->type);
+	int			 st;
+
+	if ((st = tls12_parse(h->type, payload, len, &q, &why)) != 0) {
+		drafts_refuse(c, h, NULL, st, why);
+		return;
+	}
+	if ((k = netkey_by_spki(q.key_id + 1, TLS12_KEY_ID_LEN)) == NULL) {
+		snprintf(buf, sizeof(buf), "no such key: id %s",
+		    lurk_hex(q.key_id + 1, TLS12_KEY_ID_LEN, hex, sizeof(hex)));
+		drafts_refuse(c, h, NULL, TLS12_ST_INVALID_KEY_ID, buf);
+		return;
+	}
+	if (!authorized(c, k)) {
+		snprintf(buf, sizeof(buf), "unauthorized: uid %u gid %u may "
+		    "not use this key", (unsigned)c->uid, (unsigned)c->gid);
+		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID, buf);
+		return;
+	}
+	if ((k->operations & op) == 0) {
+		/* keyproc would refuse too; no need to bother it */
+		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID,
+		    "operation not allowed for this key");
+		return;
+	}
+	if ((why = edge_room(c)) != NULL) {
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, why);
+		return;
+	}
+	/*
+	 * A master secret without the client's Finished tells a
+	 * ciphertext whose padding is right from one whose is not (two
+	 * requests: the same master, or two random ones): a padding oracle,
+	 * as rsa-kex (lurk(7)), under the same rate.
+	 */
+	if ((op == OP_TLS12_RSA_MASTER || op == OP_TLS12_RSA_EXT) &&
+	    !bucket_take(&k->rsakex, k->rsakex_rate, k->rsakex_burst)) {
+		k->rsakex_refused++;
+		snprintf(buf, sizeof(buf), "limit rsa-kex rate %u a second "
+		    "exceeded", k->rsakex_rate);
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, buf);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.index = k - np->keys;
+	req.type = h->type;
+	req.designation = LURK_DESIG_TLS12;
+	req.len = len;
+	if ((why = edge_enqueue(c, h, &req, payload, -1)) != NULL)
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, why);
+}

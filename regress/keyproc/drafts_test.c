@@ -1,0 +1,262 @@
+/*
+ * Known answers of keyproc's tls12 and tls13 cryptography, unit by unit:
+ *  - tls12: the freshness function and the master secret of
+ *    lurk-drafts.md §2.4 (computed with an independent implementation
+ *    whose PRF was checked against the TLS 1.2 PRF test vector); the
+ *    freshness function null only where allowed; the time window on S,
+ *    at its edges;
+ *  - keyproc's own checks of a tls12 request that netproc let through:
+ *    the key's policy (each operation with every policy), the key's kind,
+ *    and the key netproc chose against the request's key_id.
+ *
+ * Usage: drafts_test DIR    -- DIR holds rsa.key/.crt (RSA 2048) and
+ * p256.key/.crt
+ */
+#include <sys/types.h>
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "drafts.h"
+#include "keyproc/keyproc.h"
+#include "lurk.h"
+#include "regress/test.h"
+
+/* keyproc.c's key table: not here */
+struct key *
+keyproc_key(uint32_t index)
+{
+	abort();
+}
+
+struct key *
+keyproc_key_byid32(const uint8_t *id)
+{
+	return NULL;
+}
+
+static void
+unhex(const char *h, uint8_t *out, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (sscanf(h + 2 * i, "%2hhx", &out[i]) != 1)
+			abort();
+}
+
+static void
+conf(uint32_t fresh12, uint32_t window)
+{
+	struct draftconf	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.tls12_freshness = fresh12;
+	d.tls12_window = window;
+	d.tls13_freshness = LURKD_FRESH_SHA256;
+	d.tls13_label = LURKD_LABEL_DRAFT;
+	d.tls13_sessions = 16;
+	d.tls13_session_timeout = 30;
+	d.tls13_ticket_lifetime = 7200;
+	drafts_init(&d, 0);
+}
+
+static void
+tls12_tests(void)
+{
+	uint8_t		 s[32], cr[32], pm[48], sr[32], master[48], want[48];
+	const char	*why;
+	time_t		 t;
+	size_t		 i;
+
+	for (i = 0; i < 32; i++) {
+		s[i] = i;
+		cr[i] = 0x20 + i;
+	}
+	pm[0] = 3;
+	pm[1] = 3;
+	for (i = 2; i < 48; i++)
+		pm[i] = i - 1;
+	t = 0x00010203;		/* S's gmt_unix_time */
+	conf(LURKD_FRESH_SHA256, 5);
+
+	CHECK(tls12_server_random(s, TLS12_FRESH_SHA256, t, 5, sr, &why) ==
+	    0, "tls12: S within the window, freshness sha256");
+	unhex("00010203359340b88896ebab0105176e3e37320aedacc894b57ef4fd1afc24e1",
+	    want, 32);
+	CHECK(memcmp(sr, want, 32) == 0,
+	    "tls12: ServerHello.random of lurk-drafts.md 2.4");
+	CHECK(tls12_prf(EVP_sha256(), pm, 48, "master secret", cr, 32, sr, 32,
+	    master, 48) == 0, "tls12: PRF sha256");
+	unhex("291a5800f9e3daa71e2a87c787b505495151b5866c14ee861c1b0bc1f315f8d1"
+	    "89c02fea86e7632ae6a69201fcbe627f", want, 48);
+	CHECK(memcmp(master, want, 48) == 0,
+	    "tls12: master secret of lurk-drafts.md 2.4");
+
+	CHECK(tls12_server_random(s, TLS12_FRESH_NULL, t, 5, sr, &why) ==
+	    TLS12_ST_INVALID_FRESHNESS,
+	    "tls12: freshness null refused unless configured");
+	CHECK(tls12_server_random(s, 7, t, 5, sr, &why) ==
+	    TLS12_ST_INVALID_FRESHNESS, "tls12: freshness function 7 refused");
+	conf(LURKD_FRESH_SHA256 | LURKD_FRESH_NULL, 5);
+	CHECK(tls12_server_random(s, TLS12_FRESH_NULL, t, 5, sr, &why) == 0 &&
+	    memcmp(sr, s, 32) == 0, "tls12: freshness null, configured: S");
+	CHECK(tls12_prf(EVP_sha256(), pm, 48, "master secret", cr, 32, sr, 32,
+	    master, 48) == 0, "tls12: PRF sha256, null freshness");
+	unhex("fb26ece5e4884812c468a8d7e621e266e3a3ea4c88b662ec1e8c31d8689fca59"
+	    "b11239c259dc6c4e94d0eaac7d9c7473", want, 48);
+	CHECK(memcmp(master, want, 48) == 0,
+	    "tls12: master secret of lurk-drafts.md 2.4, freshness null");
+
+	CHECK(tls12_server_random(s, 0, t + 5, 5, sr, &why) == 0 &&
+	    tls12_server_random(s, 0, t - 5, 5, sr, &why) == 0,
+	    "tls12: S exactly 5 s before or after now, window 5: accepted");
+	CHECK(tls12_server_random(s, 0, t + 6, 5, sr, &why) ==
+	    TLS12_ST_INVALID_TLS_RANDOM,
+	    "tls12: S 6 s old, window 5: invalid_tls_random");
+	CHECK(tls12_server_random(s, 0, t - 6, 5, sr, &why) ==
+	    TLS12_ST_INVALID_TLS_RANDOM,
+	    "tls12: S 6 s ahead, window 5: invalid_tls_random");
+}
+
+static const char	*dir;
+
+static void
+load(struct key *k, const char *name)
+{
+	char	 err[512];
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->privpath, sizeof(k->privpath), "%s/%s.key", dir, name);
+	snprintf(k->certpath, sizeof(k->certpath), "%s/%s.crt", dir, name);
+	if ((k->privfd = open(k->privpath, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (k->certfd = open(k->certpath, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    key_load(k, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		exit(2);
+	}
+}
+
+/* lurk12_run on a payload that parses: the status (-1: no answer). */
+static int
+run12(struct key *k, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct keyop_req	 req;
+	struct lurk_wr		 w;
+	const char		*why;
+	int			 st;
+
+	memset(&req, 0, sizeof(req));
+	memset(&w, 0, sizeof(w));
+	req.designation = LURK_DESIG_TLS12;
+	req.type = type;
+	req.len = len;
+	st = lurk12_run(k, &req, p, &w, &why);
+	if (st == LURK_ST_SUCCESS && (w.len == 0 || w.bad))
+		st = -1;	/* success must come with an answer */
+	lurk_wr_free(&w);
+	return st;
+}
+
+static void
+policy_tests(void)
+{
+	struct key	 rsa, ec;
+	EVP_PKEY_CTX	*ctx;
+	uint8_t		 rm[5 + 2 + 64 + 256], ecdhe[5 + 1 + 64 + 2 + 4 + 65 + 1];
+	uint8_t		 pm[48];
+	uint32_t	 ops;
+	size_t		 ctlen = 256, i;
+	time_t		 now = time(NULL);
+	char		 what[160];
+	int		 st, want;
+
+	load(&rsa, "rsa");
+	load(&ec, "p256");
+	conf(LURKD_FRESH_SHA256, 5);
+	/* rsa_master: key_id, sha256, prf sha256, cr, S (now), ciphertext */
+	rm[0] = 0;
+	memcpy(rm + 1, rsa.id32, 4);
+	rm[5] = 0;
+	rm[6] = 0;
+	memset(rm + 7, 0x11, 32);
+	rm[39] = now >> 24;
+	rm[40] = now >> 16;
+	rm[41] = now >> 8;
+	rm[42] = now;
+	memset(rm + 43, 0x22, 28);
+	pm[0] = 3;
+	pm[1] = 3;
+	memset(pm + 2, 0x5c, 46);
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, rsa.pkey, NULL)) == NULL ||
+	    EVP_PKEY_encrypt_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_encrypt(ctx, rm + 71, &ctlen, pm, sizeof(pm)) != 1 ||
+	    ctlen != 256)
+		abort();
+	EVP_PKEY_CTX_free(ctx);
+	/* ecdhe: key_id, sha256, cr, S, 0x0403, P-256 params, poo null */
+	ecdhe[0] = 0;
+	memcpy(ecdhe + 1, ec.id32, 4);
+	ecdhe[5] = 0;
+	memcpy(ecdhe + 6, rm + 7, 64);
+	ecdhe[70] = 0x04;
+	ecdhe[71] = 0x03;
+	ecdhe[72] = 3;
+	ecdhe[73] = 0;
+	ecdhe[74] = 23;
+	ecdhe[75] = 65;
+	memcpy(ecdhe + 76, ec.spki + ec.spki_len - 65, 65);
+	ecdhe[141] = 0;
+
+	for (i = 0; i < 2; i++) {
+		struct key	*k = i == 0 ? &rsa : &ec;
+		uint32_t	 op = i == 0 ? OP_TLS12_RSA_MASTER :
+		    OP_TLS12_ECDHE;
+
+		for (ops = 0; ops < 0x100; ops += 8) {
+			k->operations = ops;
+			st = i == 0 ? run12(k, TLS12_TYPE_RSA_MASTER, rm,
+			    sizeof(rm)) : run12(k, TLS12_TYPE_ECDHE, ecdhe,
+			    sizeof(ecdhe));
+			want = ops & op ? LURK_ST_SUCCESS :
+			    TLS12_ST_INVALID_KEY_ID;
+			snprintf(what, sizeof(what), "lurk12_run %s, key "
+			    "operations 0x%x: %s", i == 0 ? "rsa_master" :
+			    "ecdhe", ops, want == LURK_ST_SUCCESS ? "done" :
+			    "invalid_key_id");
+			CHECK(st == want, what);
+		}
+	}
+	/* an EC key whose policy says tls12-rsa-master: not RSA */
+	ec.operations = OP_TLS12_RSA_MASTER;
+	memcpy(rm + 1, ec.id32, 4);
+	CHECK(run12(&ec, TLS12_TYPE_RSA_MASTER, rm, sizeof(rm)) ==
+	    TLS12_ST_INVALID_KEY_ID,
+	    "lurk12_run rsa_master with an EC key: invalid_key_id");
+	key_free(&rsa);
+	key_free(&ec);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: drafts_test DIR\n");
+		return 2;
+	}
+	dir = argv[1];
+	if (lurk12_warmup() == -1) {
+		printf("not ok - lurk12_warmup\n");
+		return 1;
+	}
+	tls12_tests();
+	policy_tests();
+	TEST_EXIT();
+}
