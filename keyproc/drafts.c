@@ -31,6 +31,7 @@ drafts_init(const struct draftconf *d, int instance)
 	conf = *d;
 	conf_ok = 1;
 	drafts_instance = instance;
+	lurk13_init(instance);
 }
 
 const struct draftconf *
@@ -56,7 +57,7 @@ drafts_fresh_ok(uint32_t accepted, uint8_t f, uint8_t nullcode)
 int
 drafts_warmup(void)
 {
-	return lurk12_warmup();
+	return lurk12_warmup() == -1 || lurk13_warmup() == -1 ? -1 : 0;
 }
 
 void
@@ -74,6 +75,9 @@ drafts_keyop(struct imsgbuf *net, uint32_t id, const struct keyop_req *req,
 	case LURK_DESIG_TLS12:
 		k = keyproc_key(req->index);
 		st = lurk12_run(k, req, data, &w, &why);
+		break;
+	case LURK_DESIG_TLS13:
+		st = lurk13_run(req, data, &w, &k, &why);
 		break;
 	default:
 		fatalx("%s: designation %u from netproc", __func__,

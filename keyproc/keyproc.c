@@ -258,6 +258,10 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		k = key_slot(ck.index);
 		k->pub.index = ck.index;
 		k->operations = ck.operations;
+		if (ck.tls13_tickets > LURKD_TICKETS_MAX)
+			fatalx("%s: bad key message", __func__);
+		k->tls13_secrets = ck.tls13_secrets;
+		k->tls13_tickets = ck.tls13_tickets;
 		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
 		if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
 			if (k->privfd != -1)

@@ -15,6 +15,8 @@
 struct key {
 	struct key_public	 pub;
 	uint32_t		 operations;	/* EDGE_OP_*, from the parent */
+	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
+	uint32_t		 tls13_tickets;	/* a session's, at most */
 	EVP_PKEY		*pkey;
 	uint8_t			*spki;		/* SubjectPublicKeyInfo DER */
 	size_t			 spki_len;
@@ -88,6 +90,31 @@ int	 tls12_prf(const EVP_MD *, const uint8_t *, size_t, const char *,
 	    const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *,
 	    size_t);
 int	 lurk12_warmup(void);
+int	 lurk13_run(const struct keyop_req *, const uint8_t *, struct lurk_wr *,
+	    struct key **, const char **);
+int	 lurk13_warmup(void);
+void	 lurk13_init(int);
+
+/* tls13ks.c: the TLS 1.3 key schedule */
+struct tls13_ks {
+	const EVP_MD		*md;
+	size_t			 hlen;
+	uint8_t			 secret[EVP_MAX_MD_SIZE];	/* the stage's */
+};
+int	 tls13_hmac(const EVP_MD *, const uint8_t *, size_t, const uint8_t *,
+	    size_t, const uint8_t *, size_t, uint8_t *);
+int	 tls13_expand_label(const EVP_MD *, const uint8_t *, const char *,
+	    const uint8_t *, size_t, uint8_t *, size_t);
+int	 tls13_derive(const struct tls13_ks *, const char *, const uint8_t *,
+	    uint8_t *);
+int	 tls13_ks_init(struct tls13_ks *, const EVP_MD *, const uint8_t *,
+	    size_t);
+int	 tls13_ks_next(struct tls13_ks *, const uint8_t *, size_t);
+int	 tls13_finished(const EVP_MD *, const uint8_t *, const uint8_t *,
+	    uint8_t *);
+int	 tls13_th_add(EVP_MD_CTX *, uint8_t, const uint8_t *, size_t);
+int	 tls13_th_hash(const EVP_MD_CTX *, uint8_t *);
+const EVP_MD *tls13_suite_md(uint16_t);
 
 /* sandbox.c */
 void	 keyproc_sandbox(void);

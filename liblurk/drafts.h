@@ -98,4 +98,90 @@ int		 tls12_hs_parse(const uint8_t *, size_t, struct tls12_hs *,
 int		 tls12_parse(uint8_t, const uint8_t *, size_t,
 		    struct tls12_req *, const char **);
 
+/*
+ * TLS 1.3 handshake messages as LURK carries them: msg_type(1) and the
+ * body, with no uint24 length (pylurk-T), each body's end found by
+ * parsing it.  The transcript hashes type, the length put back, body.
+ */
+#define TLS13_HS_MAX	8
+struct tls13_msg {
+	uint8_t		 type;
+	const uint8_t	*body;
+	size_t		 len;
+};
+
+struct tls13_hs {
+	size_t		 n;
+	struct tls13_msg m[TLS13_HS_MAX];
+};
+
+/* Ephemeral, request form */
+struct tls13_eph {
+	uint8_t		 method;	/* TLS13_EPH_* */
+	uint16_t	 group;		/* e_generated */
+	const uint8_t	*secret;
+	size_t		 secret_len;
+};
+
+/* Cert: cert_type(2), then the body of that type */
+struct tls13_cert {
+	uint16_t	 type;		/* TLS13_CERT_* */
+	const uint8_t	*body;		/* from the context on; NULL: none */
+	size_t		 len;
+	const uint8_t	*list;		/* certificate_list's contents */
+	size_t		 list_len;
+};
+
+/* A tls13 request (pylurk-T field order); pointers into the payload. */
+struct tls13_req {
+	uint8_t		 type;
+	uint8_t		 tag;
+	const uint8_t	*session_id;	/* NULL if absent */
+	uint8_t		 freshness;
+	uint16_t	 selected_identity;	/* s_init_early_secret */
+	struct tls13_eph eph;
+	const uint8_t	*hs;
+	size_t		 hs_len;
+	struct tls13_hs	 h;
+	struct tls13_cert cert;
+	uint8_t		 ticket_nbr;	/* s_new_ticket */
+	uint16_t	 secret_request;
+	uint16_t	 sig_algo;	/* s_init_cert_verify */
+};
+
+/*
+ * lurkd's session tickets: version(1), the keyproc that sealed it (1),
+ * the key's sha256_32 (4), then what only that keyproc opens (lurk13.c).
+ * netproc reads the first bytes to send s_init_early_secret there.
+ */
+#define LURKD_TICKET_VERSION	1
+#define LURKD_TICKET_ROUTE_LEN	6
+
+size_t		 tls13_group_secret_len(uint16_t);
+int		 tls13_hs_parse(const uint8_t *, size_t, struct tls13_hs *,
+		    const char **);
+int		 tls13_parse(uint8_t, const uint8_t *, size_t,
+		    struct tls13_req *, const char **);
+int		 tls13_cert_entry(const struct tls13_cert *, size_t,
+		    const uint8_t **, size_t *, const uint8_t **, size_t *);
+
+/* A ClientHello's or ServerHello's fields. */
+struct tls13_hello {
+	uint16_t	 version;
+	const uint8_t	*random;
+	const uint8_t	*sid;
+	size_t		 sid_len;
+	const uint8_t	*suites;	/* ClientHello */
+	size_t		 suites_len;
+	uint16_t	 suite;		/* ServerHello */
+	const uint8_t	*ext;		/* the extensions' contents */
+	size_t		 ext_len;
+};
+
+int		 tls13_hello_parse(const struct tls13_msg *,
+		    struct tls13_hello *);
+int		 tls13_psk(const struct tls13_hello *, uint16_t,
+		    const uint8_t **, size_t *, const uint8_t **, size_t *,
+		    size_t *, uint16_t *);
+
 #endif

@@ -216,6 +216,9 @@ struct keyop_req {
 	uint32_t		 len;		/* bytes that follow */
 };
 
+/* keyop_req.index of a tls13 session's exchange: the session knows */
+#define KEYOP_NO_KEY		UINT32_MAX
+
 struct keyop_res {
 	uint8_t			 status;	/* LURK status of the edge ext. */
 	uint32_t		 len;		/* bytes that follow */

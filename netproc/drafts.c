@@ -102,7 +102,10 @@ netkey_leaf(const struct netkey *k, size_t *len)
 	return ch + 3;
 }
 
-/* The tls13 finger_print of a key: SHA-256 of its certificate, 4 bytes. */
+/*
+ * The tls13 finger_print of a key: SHA-256 of its certificate, 4 bytes;
+ * NULL if it has none.
+ */
 const uint8_t *
 netkey_fp(struct netkey *k)
 {
@@ -113,8 +116,7 @@ netkey_fp(struct netkey *k)
 	if (!k->fp_ok) {
 		if ((leaf = netkey_leaf(k, &len)) == NULL ||
 		    !EVP_Digest(leaf, len, md, NULL, EVP_sha256(), NULL))
-			fatalx("%s: key \"%s\": no certificate", __func__,
-			    k->pub.name);
+			return NULL;
 		memcpy(k->fp, md, sizeof(k->fp));
 		k->fp_ok = 1;
 	}
@@ -146,16 +148,24 @@ put_freshness(struct lurk_wr *w, uint32_t fresh, uint8_t nullcode)
 	lurk_wr_close(w, off, 1);
 }
 
-/* certificate_list<3>: the certificate of each key allowed op. */
+/*
+ * The peer capabilities are for, and whether they list certificates
+ * (they do unless the answer would be over the maximum message size).
+ */
+static const struct conn	*capconn;
+static int			 capcerts;
+
+/* certificate_list<3>: the certificate of each key allowed op, the peer's. */
 static void
 put_certificates(struct lurk_wr *w, uint32_t op, int rsa_only)
 {
 	const uint8_t	*leaf;
 	size_t		 i, len, off = lurk_wr_open(w, 3);
 
-	for (i = 0; i < np->nkeys; i++) {
+	for (i = 0; i < np->nkeys && capcerts; i++) {
 		if ((np->keys[i].operations & op) == 0 ||
 		    (rsa_only && np->keys[i].pub.kind != KEY_RSA) ||
+		    !authorized(capconn, &np->keys[i]) ||
 		    (leaf = netkey_leaf(&np->keys[i], &len)) == NULL)
 			continue;
 		lurk_wr_num(w, len, 3);
@@ -356,6 +366,11 @@ tls13_capabilities(struct lurk_wr *w)
 	}
 }
 
+/*
+ * The certificates listed are those of the keys the peer may use; if
+ * they would make the answer larger than a message may be, none is
+ * listed (the edge extension's key_info gives them one at a time).
+ */
 static void
 capabilities(struct conn *c, const struct lurk_hdr *h)
 {
@@ -363,11 +378,17 @@ capabilities(struct conn *c, const struct lurk_hdr *h)
 	struct iovec	 iov;
 
 	memset(&w, 0, sizeof(w));
-	if (h->designation == LURK_DESIG_TLS12)
-		tls12_capabilities(&w);
-	else
-		tls13_capabilities(&w);
-	lurk_wr_bytes(&w, np->state, LURK_STATE_LEN);
+	capconn = c;
+	for (capcerts = 1; capcerts >= 0; capcerts--) {
+		lurk_wr_free(&w);
+		if (h->designation == LURK_DESIG_TLS12)
+			tls12_capabilities(&w);
+		else
+			tls13_capabilities(&w);
+		lurk_wr_bytes(&w, np->state, LURK_STATE_LEN);
+		if (w.bad || w.len <= np->max_message - LURK_HDR_LEN)
+			break;
+	}
 	if (w.bad) {
 		lurk_wr_free(&w);
 		drafts_refuse(c, h, NULL, lurk_status(h->designation,
@@ -418,6 +439,5 @@ drafts_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	if (d == LURK_DESIG_TLS12)
 		tls12_request(c, h, payload, len);
 	else
-		drafts_refuse(c, h, NULL, lurk_status(d, LURK_ERR_TYPE),
-		    "not implemented yet");
+		tls13_request(c, h, payload, len);
 }

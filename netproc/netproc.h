@@ -240,6 +240,8 @@ void	 drafts_refuse(struct conn *, const struct lurk_hdr *, struct netkey *,
 	    uint8_t, const char *);
 void	 tls12_request(struct conn *, const struct lurk_hdr *,
 	    const uint8_t *, size_t);
+void	 tls13_request(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
 const uint8_t *netkey_leaf(const struct netkey *, size_t *);
 const uint8_t *netkey_fp(struct netkey *);
 

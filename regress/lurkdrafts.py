@@ -245,3 +245,109 @@ def poo_params(b, cr, s, key_id, fresh, sig, params, prf=1, tamper=0,
     if plus_n:  # the same residue, not below the order
         return bytes([prf]) + vec(1, vg) + vec(1, (r + P256_N).to_bytes(33, "big"))
     return bytes([prf]) + vec(1, vg) + vec(1, r.to_bytes(32, "big"))
+
+
+# ---- TLS 1.3 messages, in LURK's encoding (no uint24 length) ----------
+def ext(t, data):
+    return u16(t) + vec(2, data)
+
+
+def ch13(random, shares, suites=(0x1301, 0x1302), sigalgs=(0x0403, 0x0804, 0x0807),
+         groups=(29, 23, 24, 25, 30), psk=None, modes=b"\x01", extra=b""):
+    """A ClientHello body: shares is [(group, key_exchange)]; psk is a list
+    of (identity, binder) for a pre_shared_key, last, with these binders."""
+    e = (ext(43, vec(1, b"\x03\x04")) + ext(10, vec(2, b"".join(u16(g) for g in groups))) +
+         ext(13, vec(2, b"".join(u16(s) for s in sigalgs))) +
+         ext(51, vec(2, b"".join(u16(g) + vec(2, k) for g, k in shares))) + extra)
+    if psk is not None:
+        e += ext(45, vec(1, modes))
+        ids = b"".join(vec(2, i) + u32(0) for i, _ in psk)
+        binders = b"".join(vec(1, b) for _, b in psk)
+        e += ext(41, vec(2, ids) + vec(2, binders))
+    return (u16(0x0303) + random + vec(1, bytes(32)) +
+            vec(2, b"".join(u16(s) for s in suites)) + vec(1, b"\0") + vec(2, e))
+
+
+def sh13(random, group=29, kx=b"", suite=0x1301, psk=None, version=0x0304,
+         sid=bytes(32), share=True):
+    e = ext(43, u16(version))
+    if share:
+        e += ext(51, u16(group) + vec(2, kx))
+    if psk is not None:
+        e += ext(41, u16(psk))
+    return u16(0x0303) + random + vec(1, sid) + u16(suite) + b"\0" + vec(2, e)
+
+
+def lurk_hs(msgs):
+    """handshake<4>: each message as type and body, no uint24 length."""
+    return vec(4, b"".join(bytes([t]) + b for t, b in msgs))
+
+
+def pfs13(s, label=b"tls13 pfs srv"):
+    return hashlib.sha256(s + label).digest()
+
+
+def sh_random(body, random):
+    """A ServerHello body with another random."""
+    return body[:2] + random + body[34:]
+
+
+def sh_share(body, group, kx):
+    """A ServerHello body whose key_share gets kx (cs_generated)."""
+    old = u16(51) + vec(2, u16(group) + vec(2, b""))
+    assert old in body
+    body = body.replace(old, u16(51) + vec(2, u16(group) + vec(2, kx)))
+    n = len(body) - 2 - 32 - 1 - 32 - 2 - 1 - 2
+    return body[:-n - 2] + u16(n) + body[-n:]
+
+
+def fp_cert(*ders, exts=b""):
+    """Cert finger_print: cert_type 129, context<1>, list<3> of fp(4) ext<2>."""
+    return u16(129) + b"\0" + vec(3, b"".join(
+        hashlib.sha256(d).digest()[:4] + vec(2, exts) for d in ders))
+
+
+def full_cert(*ders):
+    """Cert uncompressed: cert_type 130, an RFC 8446 Certificate body."""
+    return u16(130) + b"\0" + vec(3, b"".join(vec(3, d) + vec(2, b"") for d in ders))
+
+
+class Sched:
+    """The TLS 1.3 key schedule, as lurkd runs it, in Python."""
+
+    def __init__(self, md=hashlib.sha256, psk=None):
+        self.md, self.h = md, md().digest_size
+        self.secret = hkdf_extract(md, bytes(self.h), psk or bytes(self.h))
+        self.msgs = b""
+
+    def next(self, ikm=None):
+        d = derive_secret(self.md, self.secret, b"derived", b"")
+        self.secret = hkdf_extract(self.md, d, ikm or bytes(self.h))
+
+    def add(self, t, body):
+        self.msgs += bytes([t]) + u24(len(body)) + body
+
+    def th(self):
+        return self.md(self.msgs).digest()
+
+    def derive(self, label):
+        return derive_secret(self.md, self.secret, label, self.msgs)
+
+    def finished(self, base, th=None):
+        fk = hkdf_expand_label(self.md, base, b"finished", b"", self.h)
+        return hmac.new(fk, th if th is not None else self.th(), self.md).digest()
+
+
+def parse_secrets(p):
+    """secret_list<2> -> {type: data}, and the rest."""
+    n = int.from_bytes(p[:2], "big")
+    out, i = {}, 2
+    while i < 2 + n:
+        t, ln = p[i], p[i + 1]
+        out[t] = p[i + 2:i + 2 + ln]
+        i += 2 + ln
+    return out, p[2 + n:]
+
+
+def cv_content(th):
+    return b" " * 64 + b"TLS 1.3, server CertificateVerify\0" + th

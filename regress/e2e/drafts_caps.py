@@ -100,17 +100,24 @@ ok(certs == [p256] and b"\xc0\x2b" in suites and b"\x04\x03" in sigs and
 
 st, p = c.call(TLS13, CAPABILITIES, b"")
 recs, whole, tail = records(p)
-ok(st == SUCCESS and whole and tail == state and sorted(recs) == [2],
-   "tls13 capabilities: one record, s_init_cert_verify, the only type allowed")
+ok(st == SUCCESS and whole and tail == state and sorted(recs) == [2, 3, 4, 5],
+   "tls13 capabilities: a record for each server type the keys allow")
 r = R(recs.get(2, b""))
 fresh, eph, groups, ctypes, sigs = r.vec(1), r.vec(1), r.vec(1), r.vec(1), r.vec(2)
 secrets, certs = r.num(2), r.certs()
+sigs = [sigs[i:i + 2] for i in range(0, len(sigs), 2)]
 ok(fresh == b"\0" and eph == b"\1\2" and b"\x00\x1d" in groups and
-   ctypes == b"\x00\x81\x00\x82" and sigs == b"\x04\x03" and
-   secrets == 0x1f00 and certs == [p256] and r.i == len(r.b),
+   ctypes == b"\x00\x81\x00\x82" and b"\x04\x03" in sigs and
+   b"\x08\x04" in sigs and b"\x04\x01" not in sigs and
+   b"\x05\x03" not in sigs and secrets == 0x1f00 and certs == [rsa, p256]
+   and r.i == len(r.b),
    "tls13 s_init_cert_verify record: freshness sha256, e_/cs_generated, "
-   "groups, finger_print and uncompressed, the P-256 key's TLS 1.3 scheme "
-   "only, secrets h_c h_s a_c a_s x, its certificate")
+   "groups, finger_print and uncompressed, the keys' TLS 1.3 schemes (no "
+   "RSA PKCS#1, no ECDSA of another curve), secrets h_c h_s a_c a_s x, "
+   "the certificates")
+r = R(recs.get(3, b""))
+ok(r.num(1) == 3 and r.num(4) == 7200 and r.num(2) == 0x0080 and r.i == len(r.b),
+   "tls13 s_new_ticket record: 3 tickets at most, lifetime 7200, r")
 
 # the types the drafts do not define here
 st, p = c.call(TLS13, 8, b"")

@@ -134,6 +134,12 @@ setup_key(int i, const char *name, int kind, int bits, int nid,
 		abort();
 	memset(k->spki, 0x30, spki_len);
 	memset(k->chain, 0x31, chain_len);
+	if (chain_len > 3) {
+		/* one certificate: cert<3> of 0x31s, as keyproc sends it */
+		k->chain[0] = (chain_len - 3) >> 16;
+		k->chain[1] = (chain_len - 3) >> 8;
+		k->chain[2] = chain_len - 3;
+	}
 	k->operations = ops;
 }
 
@@ -156,8 +162,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	edge_init();
 
 	setup_key(0, "ec", KEY_EC, 256, NID_X9_62_prime256v1,
-	    EDGE_OP_SIGN_TLS13 | EDGE_OP_SIGN_TLS12 | OP_TLS12_ECDHE, 91,
-	    3 + 400);
+	    EDGE_OP_SIGN_TLS13 | EDGE_OP_SIGN_TLS12 | OP_TLS12_ECDHE |
+	    OP_TLS13, 91, 3 + 400);
 	keys[0].uids = uids0;
 	keys[0].nuids = 2;
 	setup_key(1, "rsa", KEY_RSA, 2048, 0, EDGE_OP_SIGN_TLS13 |
@@ -226,17 +232,25 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 	uint8_t			*msg;
 	uint32_t		 op;
 	size_t			 len;
+	int			 nokey;
 
 	if (i < 0 || i >= np->nkeyprocs || id >= NETPROC_PENDING_MAX ||
 	    n != 2 || iov[0].iov_len != sizeof(req))
 		abort();
 	memcpy(&req, iov[0].iov_base, sizeof(req));
-	if (req.index >= NKEYS || req.len != iov[1].iov_len || req.len == 0)
+	/* a tls13 session's exchanges name no key: their keyproc knows */
+	nokey = req.designation == LURK_DESIG_TLS13 &&
+	    (req.type == TLS13_TYPE_S_NEW_TICKET ||
+	    req.type == TLS13_TYPE_S_HAND_AND_APP);
+	if ((nokey ? req.index != KEYOP_NO_KEY : req.index >= NKEYS) ||
+	    req.len != iov[1].iov_len || req.len == 0)
 		abort();
 	p = &np->pending[id];
+	/* a session's keyproc gets it however busy; the others their share */
 	if (!p->used || p->c == NULL || p->keyproc != i ||
 	    p->key != req.index || p->cl != p->c->client ||
-	    np->kpload[i] > np->keyproc_inflight)
+	    (p->pin == -1 && np->kpload[i] > np->keyproc_inflight) ||
+	    (p->pin != -1 && p->pin != i))
 		abort();
 	/* the clients with work take turns: none gets two in a row */
 	if (p->cl == last_cl && waiting_cl != NULL &&
@@ -253,7 +267,8 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 			break;
 	waiting_nconns = np->nconns;
 	/* authorisation is netproc's job: it must have been done */
-	if (!may_use(p->c, &keys[req.index]) || req.uid != p->c->uid)
+	if (req.uid != p->c->uid ||
+	    (!nokey && !may_use(p->c, &keys[req.index])))
 		abort();
 	if (req.designation == 0)
 		op = req.type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
@@ -265,7 +280,7 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 		op = draft_op(req.designation, req.type);
 	else
 		abort();
-	if (op == 0 || (keys[req.index].operations & op) == 0)
+	if (op == 0 || (!nokey && (keys[req.index].operations & op) == 0))
 		abort();
 	/* a tls12 request: keyproc parses it again, and must succeed */
 	if (req.designation == LURK_DESIG_TLS12) {
@@ -275,6 +290,15 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 		if (tls12_parse(req.type, iov[1].iov_base, req.len, &q,
 		    &why) != 0 || memcmp(q.key_id + 1,
 		    keys[req.index].pub.spki_sha256, TLS12_KEY_ID_LEN) != 0)
+			abort();
+	}
+	if (req.designation == LURK_DESIG_TLS13) {
+		struct tls13_req	 q;
+		const char		*why;
+
+		if (tls13_parse(req.type, iov[1].iov_base, req.len, &q,
+		    &why) != 0 || (q.session_id != NULL && nokey &&
+		    q.session_id[0] != i))
 			abort();
 	}
 	/* keyproc's parser must take exactly what netproc composes */

@@ -176,6 +176,11 @@ def conn_seeds():
     s["tls12-ping-caps"] = bytes([0, 0, 50]) + hdr(1, 1, b"") + hdr(1, 0, b"", ident=2)
     s["tls13-ping-caps-client-type"] = bytes([0, 0, 51]) + hdr(2, 1, b"") + \
         hdr(2, 0, b"", ident=2) + hdr(2, 8, b"", ident=3)
+    for name, data in tls13_payloads().items():
+        typ, payload = data
+        s["tls13-" + name] = bytes([0, 4, len(s) & 0xff]) + hdr(2, typ, payload)
+    s["tls13-pipelined"] = bytes([0, 4, 52]) + b"".join(
+        hdr(2, t, p, ident=i) for i, (t, p) in enumerate(tls13_payloads().values()))
     for name, data in s.items():
         write("fuzz_conn", name, data)
 
@@ -189,6 +194,55 @@ def tls12_handshake(ems=False, certreq=False, suite=0x009c):
     m = ld.rsa_handshake(bytes(range(32)), S12, bytes(256), b"\x30" * 40, suite,
                          ems, certreq)
     return ld.vec(2, ld.framed(m))
+
+
+# fuzz_conn's key 0 ("ec"): one certificate of 400 bytes 0x31
+LEAF0 = b"\x31" * 400
+
+
+def tls13_msgs(sh_kx=bytes(32), psk=None, share=True):
+    ch = ld.ch13(bytes(32), [(29, bytes(range(32)))])
+    sh = ld.sh13(bytes(range(32, 64)), 29, sh_kx, psk=psk, share=share)
+    return [(1, ch), (2, sh), (8, ld.vec(2, b""))]
+
+
+def tls13_payloads():
+    """(type, payload) of tls13 requests, good and bad."""
+    eph = b"\x01" + ld.vec(2, ld.u16(29) + bytes(32))
+    tail = ld.u16(0x1f00) + ld.u16(0x0403)
+    psk_ch = ld.ch13(bytes(32), [(29, bytes(32))], psk=[
+        (b"\x01\x00" + b"\xe0" * 4 + bytes(80), bytes(32))])
+    return {
+        "cert-verify": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs()) +
+                        ld.fp_cert(LEAF0) + tail),
+        "cert-verify-session": (2, b"\0EDGE\0" + eph + ld.lurk_hs(tls13_msgs()) +
+                                ld.fp_cert(LEAF0) + tail),
+        "cert-verify-cs": (2, b"\x80\0\x02" + ld.lurk_hs(tls13_msgs(b"")) +
+                           ld.full_cert(LEAF0) + tail),
+        "cert-verify-certreq": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs() + [
+            (13, b"\0" + ld.vec(2, b""))]) + ld.fp_cert(LEAF0) + tail),
+        "cert-verify-no-cert": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs()) +
+                                ld.u16(128) + tail),
+        "cert-verify-zlib": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs()) +
+                             ld.u16(1) + ld.u16(1) + ld.u24(5) + ld.vec(3, b"z") + tail),
+        "cert-verify-unknown-fp": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs()) +
+                                   ld.fp_cert(b"x") + tail),
+        "cert-verify-short": (2, b"\x80\0" + eph + ld.lurk_hs(tls13_msgs())[:-9]),
+        "new-ticket": (3, b"\0\0\0\0\1" + ld.lurk_hs([(20, bytes(32))]) +
+                       ld.u16(128) + b"\2" + ld.u16(0x0080)),
+        "new-ticket-cv": (3, b"\0\1\0\0\1" + ld.lurk_hs([
+            (15, ld.u16(0x0403) + ld.vec(2, b"s" * 70)), (20, bytes(48))]) +
+            ld.full_cert(b"c" * 100) + b"\1" + ld.u16(0)),
+        "new-ticket-bad-keyproc": (3, b"\0\x09\0\0\1" + ld.lurk_hs([]) +
+                                   ld.u16(128) + b"\1" + ld.u16(0)),
+        "early-secret": (4, b"EDG2\0\0\0" + ld.lurk_hs([(1, psk_ch)]) + ld.u16(0x8000)),
+        "early-secret-bad-index": (4, b"EDG2\0\0\7" + ld.lurk_hs([(1, psk_ch)]) +
+                                   ld.u16(0x8000)),
+        "hand-and-app": (5, b"\0\1\0\0\0" + eph + ld.lurk_hs(tls13_msgs(psk=0)[1:]) +
+                         ld.u16(0x1f00)),
+        "hand-and-app-psk-ke": (5, b"\x80\0\0\0\0\0" + ld.lurk_hs(
+            tls13_msgs(psk=0, share=False)[1:]) + ld.u16(0x1800)),
+    }
 
 
 def tls12_payloads():

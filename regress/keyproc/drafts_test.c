@@ -5,6 +5,11 @@
  *    whose PRF was checked against the TLS 1.2 PRF test vector); the
  *    freshness function null only where allowed; the time window on S,
  *    at its edges;
+ *  - tls13: the key schedule against RFC 8448's simple 1-RTT handshake
+ *    (early, handshake and master secrets, the traffic secrets, the
+ *    exporter and resumption master secrets, both Finished, a ticket's
+ *    PSK) and the binder of its resumed handshake, found in the
+ *    ClientHello by liblurk's parser as lurkd finds it;
  *  - keyproc's own checks of a tls12 request that netproc let through:
  *    the key's policy (each operation with every policy), the key's kind,
  *    and the key netproc chose against the request's key_id.
@@ -26,6 +31,7 @@
 #include "drafts.h"
 #include "keyproc/keyproc.h"
 #include "lurk.h"
+#include "regress/keyproc/rfc8448.h"
 #include "regress/test.h"
 
 /* keyproc.c's key table: not here */
@@ -123,6 +129,135 @@ tls12_tests(void)
 	CHECK(tls12_server_random(s, 0, t - 6, 5, sr, &why) ==
 	    TLS12_ST_INVALID_TLS_RANDOM,
 	    "tls12: S 6 s ahead, window 5: invalid_tls_random");
+}
+
+/* A message of rfc8448.h: its bytes (with the header) in buf. */
+static size_t
+msg(const char *hex, uint8_t *buf)
+{
+	size_t	 len = strlen(hex) / 2;
+
+	unhex(hex, buf, len);
+	return len;
+}
+
+static int
+same(const uint8_t *p, const char *hex)
+{
+	uint8_t	 want[64];
+	size_t	 len = strlen(hex) / 2;
+
+	unhex(hex, want, len);
+	return memcmp(p, want, len) == 0;
+}
+
+static void
+tls13_tests(void)
+{
+	struct tls13_ks	 ks;
+	struct tls13_hs	 hs;
+	struct tls13_hello ch;
+	EVP_MD_CTX	*th;
+	const EVP_MD	*md = EVP_sha256();
+	const char	*msgs[] = { R8448_CH, R8448_SH, R8448_EE, R8448_CERT,
+	    R8448_CV };
+	const char	*why;
+	const uint8_t	*id, *binder;
+	uint8_t		 m[600], lurk[600], t[32], hc[32], hsec[32], out[32];
+	uint8_t		 empty[32];
+	size_t		 len, i, idlen, blen, cut;
+	uint16_t	 count;
+
+	CHECK(tls13_ks_init(&ks, md, NULL, 0) == 0 && same(ks.secret,
+	    "33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a"),
+	    "tls13: RFC 8448 early secret (no PSK)");
+	unhex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d",
+	    out, 32);
+	CHECK(tls13_ks_next(&ks, out, 32) == 0 && same(ks.secret,
+	    "1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac"),
+	    "tls13: RFC 8448 handshake secret");
+	th = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(th, md, NULL);
+	for (i = 0; i < 2; i++) {
+		len = msg(msgs[i], m);
+		tls13_th_add(th, m[0], m + 4, len - 4);
+	}
+	CHECK(tls13_th_hash(th, t) == 0 && tls13_derive(&ks, "c hs traffic",
+	    t, hc) == 0 && tls13_derive(&ks, "s hs traffic", t, hsec) == 0 &&
+	    same(hc, "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21")
+	    && same(hsec,
+	    "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38"),
+	    "tls13: RFC 8448 client and server handshake traffic secrets");
+	for (i = 2; i < 5; i++) {
+		len = msg(msgs[i], m);
+		tls13_th_add(th, m[0], m + 4, len - 4);
+	}
+	CHECK(tls13_th_hash(th, t) == 0 &&
+	    tls13_finished(md, hsec, t, out) == 0 && same(out,
+	    "9b9b141d906337fbd2cbdce71df4deda4ab42c309572cb7fffee5454b78f0718"),
+	    "tls13: RFC 8448 server Finished");
+	len = msg(R8448_SF, m);
+	tls13_th_add(th, m[0], m + 4, len - 4);
+	CHECK(tls13_ks_next(&ks, NULL, 0) == 0 && same(ks.secret,
+	    "18df06843d13a08bf2a449844c5f8a478001bc4d4c627984d5a41da8d0402919"),
+	    "tls13: RFC 8448 master secret");
+	tls13_th_hash(th, t);
+	CHECK(tls13_derive(&ks, "c ap traffic", t, out) == 0 && same(out,
+	    "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5"),
+	    "tls13: RFC 8448 client application traffic secret");
+	CHECK(tls13_derive(&ks, "s ap traffic", t, out) == 0 && same(out,
+	    "a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643"),
+	    "tls13: RFC 8448 server application traffic secret");
+	CHECK(tls13_derive(&ks, "exp master", t, out) == 0 && same(out,
+	    "fe22f881176eda18eb8f44529e6792c50c9a3f89452f68d8ae311b4309d3cf50"),
+	    "tls13: RFC 8448 exporter master secret");
+	CHECK(tls13_finished(md, hc, t, out) == 0 && same(out,
+	    "a8ec436d677634ae525ac1fcebe11a039ec17694fac6e98527b642f2edd5ce61"),
+	    "tls13: RFC 8448 client Finished");
+	len = msg(R8448_CF, m);
+	tls13_th_add(th, m[0], m + 4, len - 4);
+	tls13_th_hash(th, t);
+	CHECK(tls13_derive(&ks, "res master", t, out) == 0 && same(out,
+	    "7df235f2031d2a051287d02b0241b0bfdaf86cc856231f2d5aba46c434ec196c"),
+	    "tls13: RFC 8448 resumption master secret");
+	CHECK(tls13_expand_label(md, out, "resumption", (uint8_t *)"\0\0",
+	    2, t, 32) == 0 && same(t,
+	    "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3"),
+	    "tls13: RFC 8448 the PSK of the ticket of nonce 0000");
+	EVP_MD_CTX_free(th);
+
+	/* section 4: the binder, over the ClientHello up to the binders */
+	len = msg(R8448_CH2, m);
+	lurk[0] = m[0];		/* LURK's encoding: no uint24 length */
+	memcpy(lurk + 1, m + 4, len - 4);
+	CHECK(tls13_hs_parse(lurk, len - 3, &hs, &why) == 0 && hs.n == 1 &&
+	    tls13_hello_parse(&hs.m[0], &ch) == 0 &&
+	    tls13_psk(&ch, 0, &id, &idlen, &binder, &blen, &cut, &count) ==
+	    0 && count == 1 && blen == 32 && idlen == 178,
+	    "tls13: liblurk finds the PSK identity and binder of RFC 8448 4");
+	cut += ch.ext - hs.m[0].body;
+	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
+	    t, 32);
+	EVP_Digest("", 0, empty, NULL, md, NULL);
+	th = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(th, md, NULL);
+	EVP_DigestUpdate(th, m, 4);	/* the header: the whole length */
+	EVP_DigestUpdate(th, hs.m[0].body, cut);
+	EVP_DigestFinal_ex(th, t + 0, NULL);
+	EVP_MD_CTX_free(th);
+	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
+	    out, 32);
+	CHECK(tls13_ks_init(&ks, md, out, 32) == 0 && same(ks.secret,
+	    "9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c"),
+	    "tls13: RFC 8448 4 early secret of the PSK");
+	CHECK(tls13_derive(&ks, "res binder", empty, hc) == 0 &&
+	    tls13_finished(md, hc, t, out) == 0 && memcmp(out, binder, 32) ==
+	    0 && same(out,
+	    "3add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d"),
+	    "tls13: RFC 8448 4 binder");
+	CHECK(tls13_psk(&ch, 1, &id, &idlen, &binder, &blen, &cut, &count) ==
+	    -2, "tls13: identity 1 of 1: none (-2)");
+	explicit_bzero(&ks, sizeof(ks));
 }
 
 static const char	*dir;
@@ -256,7 +391,13 @@ main(int argc, char *argv[])
 		printf("not ok - lurk12_warmup\n");
 		return 1;
 	}
+	conf(LURKD_FRESH_SHA256, 5);
+	if (lurk13_warmup() == -1) {
+		printf("not ok - lurk13_warmup\n");
+		return 1;
+	}
 	tls12_tests();
+	tls13_tests();
 	policy_tests();
 	TEST_EXIT();
 }
