@@ -94,6 +94,18 @@ int	 lurk13_run(const struct keyop_req *, const uint8_t *, struct lurk_wr *,
 	    struct key **, const char **);
 int	 lurk13_warmup(void);
 void	 lurk13_init(int);
+/* what a ticket of lurkd's holds, once opened */
+struct tls13_ticket {
+	uint64_t		 issued;
+	uint32_t		 lifetime;
+	uint16_t		 suite;
+	uint8_t			 psk[EVP_MAX_MD_SIZE];
+	size_t			 psklen;
+};
+int	 lurk13_ticket_seal(const struct key *, uint16_t, const uint8_t *,
+	    size_t, uint32_t, uint32_t, time_t, struct lurk_wr *);
+int	 lurk13_ticket_open(const uint8_t *, size_t, time_t,
+	    struct tls13_ticket *, const char **);
 
 /* tls13ks.c: the TLS 1.3 key schedule */
 struct tls13_ks {

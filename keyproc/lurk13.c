@@ -180,8 +180,8 @@ session_get(const uint8_t *id, uint32_t uid, time_t now)
  * A ticket: version(1), keyproc(1), key_id(4), nonce(12), then sealed
  * issued(8) lifetime(4) age_add(4) suite(2) psk<1>, and the tag.
  */
-static int
-ticket_seal(const struct key *k, uint16_t suite, const uint8_t *psk,
+int
+lurk13_ticket_seal(const struct key *k, uint16_t suite, const uint8_t *psk,
     size_t psklen, uint32_t lifetime, uint32_t age_add, time_t now,
     struct lurk_wr *w)
 {
@@ -226,22 +226,14 @@ ticket_seal(const struct key *k, uint16_t suite, const uint8_t *psk,
 	return 0;
 }
 
-struct ticket {
-	uint64_t	 issued;
-	uint32_t	 lifetime;
-	uint16_t	 suite;
-	uint8_t		 psk[EVP_MAX_MD_SIZE];
-	size_t		 psklen;
-};
-
 /*
  * A ticket this keyproc sealed, within its lifetime: 0, or a tls13
  * status and why (tampered, sealed by another lurkd or before a
  * restart, expired).
  */
-static int
-ticket_open(const uint8_t *p, size_t len, time_t now, struct ticket *t,
-    const char **why)
+int
+lurk13_ticket_open(const uint8_t *p, size_t len, time_t now,
+    struct tls13_ticket *t, const char **why)
 {
 	EVP_CIPHER_CTX	*ctx;
 	uint8_t		 pt[TICKET_PT_MAX];
@@ -1122,8 +1114,8 @@ s_new_ticket(const struct keyop_req *req, const struct tls13_req *q,
 		lurk_wr_num(w, age_add, 4);
 		lurk_wr_num(w, sizeof(nonce), 1);
 		lurk_wr_bytes(w, nonce, sizeof(nonce));
-		st = ticket_seal(k, s->suite, psk, hlen, lifetime, age_add,
-		    now, w) == -1 ? TLS13_ST_UNDEFINED_ERROR : 0;
+		st = lurk13_ticket_seal(k, s->suite, psk, hlen, lifetime,
+		    age_add, now, w) == -1 ? TLS13_ST_UNDEFINED_ERROR : 0;
 		explicit_bzero(psk, sizeof(psk));
 		lurk_wr_num(w, 0, 2);	/* extensions<2>: no early_data */
 		if (st != 0)
@@ -1145,7 +1137,7 @@ s_init_early_secret(struct key *nk, const struct keyop_req *req,
     struct key **kp, const char **why)
 {
 	struct tls13_hello ch;
-	struct ticket	 t;
+	struct tls13_ticket t;
 	struct hsctx	 x;
 	struct session	*s;
 	struct key	*k;
@@ -1191,7 +1183,7 @@ s_init_early_secret(struct key *nk, const struct keyop_req *req,
 		*why = "the ticket's key does not allow resumption";
 		return TLS13_ST_INVALID_PSK;
 	}
-	if ((st = ticket_open(id, idlen, now, &t, why)) != 0)
+	if ((st = lurk13_ticket_open(id, idlen, now, &t, why)) != 0)
 		return st;
 	if ((st = hsctx_init(&x, t.suite, why)) != 0)
 		goto done;
@@ -1404,7 +1396,7 @@ lurk13_warmup(void)
 		NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1 };
 	struct tls13_ks		 ks;
 	struct hsctx		 x;
-	struct ticket		 t;
+	struct tls13_ticket	 t;
 	struct lurk_wr		 w;
 	struct key		 k;
 	const EC_GROUP		*g;
@@ -1445,9 +1437,9 @@ lurk13_warmup(void)
 	/* a ticket, sealed and opened */
 	memset(&k, 0, sizeof(k));
 	memset(&w, 0, sizeof(w));
-	ok = ticket_seal(&k, TLS13_AES_128_GCM_SHA256, psk, sizeof(psk), 10,
-	    0, time(NULL), &w) == 0 && !w.bad &&
-	    ticket_open(w.p + 2, w.len - 2, time(NULL), &t, &why) == 0;
+	ok = lurk13_ticket_seal(&k, TLS13_AES_128_GCM_SHA256, psk, sizeof(psk),
+	    10, 0, time(NULL), &w) == 0 && !w.bad &&
+	    lurk13_ticket_open(w.p + 2, w.len - 2, time(NULL), &t, &why) == 0;
 	lurk_wr_free(&w);
 	explicit_bzero(&t, sizeof(t));
 	return ok ? 0 : -1;

@@ -466,8 +466,45 @@ def keyref_seeds():
         write("fuzz_keyref", name, data)
 
 
+# ---- fuzz_drafts: designation(1) type(1) payload ------------------------
+def rfc8448_ch():
+    """RFC 8448 4's ClientHello (a PSK, its binder), from regress/keyproc."""
+    import re
+    text = open(os.path.join(TOP, "regress", "keyproc", "rfc8448.h")).read()
+    m = re.search(r"R8448_CH2\[\] =\s*((?:\s*\"[0-9a-f]*\")+);", text)
+    return bytes.fromhex("".join(re.findall(r"\"([0-9a-f]*)\"", m.group(1))))
+
+
+def drafts_seeds():
+    for name, (typ, payload) in tls12_payloads().items():
+        write("fuzz_drafts", "tls12-" + name, bytes([1, typ]) + payload)
+    for name, (typ, payload) in tls13_payloads().items():
+        write("fuzz_drafts", "tls13-" + name, bytes([2, typ]) + payload)
+    hs12 = tls12_handshake(ems=True, certreq=True)[2:]
+    write("fuzz_drafts", "tls12-handshake", bytes([1, 0x80]) + hs12)
+    ch = rfc8448_ch()
+    write("fuzz_drafts", "tls13-handshake-rfc8448-psk", bytes([2, 0x80, 1]) + ch[4:])
+    write("fuzz_drafts", "tls13-early-rfc8448", bytes([2, 4]) + b"EDG2\0\0\0" +
+          ld.vec(4, bytes([1]) + ch[4:]) + ld.u16(0x8000))
+    write("fuzz_drafts", "tls13-handshake-cv-finished", bytes([2, 0x80]) +
+          bytes([15]) + ld.u16(0x0403) + ld.vec(2, b"s" * 71) + bytes([20]) + bytes(48))
+
+
+# ---- fuzz_ticket: mode(1) ... ----------------------------------------------
+def ticket_seeds():
+    write("fuzz_ticket", "bytes", b"\0" + b"\x01\x00\xe0\xe0\xe0\xe0" + bytes(80))
+    write("fuzz_ticket", "mask-zero", b"\1" + bytes(4))
+    write("fuzz_ticket", "mask-one-bit", b"\1" + bytes(17) + b"\x01")
+    write("fuzz_ticket", "time-now", b"\2" + struct.pack(">i", 0))
+    write("fuzz_ticket", "time-lifetime", b"\2" + struct.pack(">i", 100))
+    write("fuzz_ticket", "time-past", b"\2" + struct.pack(">i", 101))
+    write("fuzz_ticket", "time-before", b"\2" + struct.pack(">i", -1))
+
+
 def main():
     conn_seeds()
+    drafts_seeds()
+    ticket_seeds()
     tlscheck_seeds()
     keyop_seeds()
     config_seeds()
