@@ -28,19 +28,6 @@
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* keyproc.c's key table: not here */
-struct key *
-keyproc_key(uint32_t index)
-{
-	abort();
-}
-
-struct key *
-keyproc_key_byid32(const uint8_t *id)
-{
-	return NULL;
-}
-
 static uint8_t		 ticket[256], psk[32];
 static size_t		 ticketlen;
 static time_t		 issued;

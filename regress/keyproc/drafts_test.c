@@ -34,19 +34,6 @@
 #include "regress/keyproc/rfc8448.h"
 #include "regress/test.h"
 
-/* keyproc.c's key table: not here */
-struct key *
-keyproc_key(uint32_t index)
-{
-	abort();
-}
-
-struct key *
-keyproc_key_byid32(const uint8_t *id)
-{
-	return NULL;
-}
-
 static void
 unhex(const char *h, uint8_t *out, size_t len)
 {
