@@ -3,6 +3,11 @@
  *
  *	lurkload -s socket -n keyname -S scheme [-c connections]
  *	    [-d depth] [-t seconds] [-w warm-up seconds] [-V verify]
+ *	lurkload -s socket -r request [-c connections] [-d depth] ...
+ *
+ * With -r, the request is a whole LURK message from a file (the drafts'
+ * tls12 and tls13 operations, bench/run writes them), sent again and
+ * again under new ids; an answer must be success with a payload.
  *
  * Looks the key up by name (key_info), opens c connections and keeps d
  * requests outstanding on each (pipelined: every answer is replaced by a
@@ -60,7 +65,10 @@ struct conn {
 };
 
 static const char *sockpath;
-static uint8_t	 req[HDR_LEN + 32 + 2 + 2 + CV_LEN];
+static uint8_t	 signreq[HDR_LEN + 32 + 2 + 2 + CV_LEN];
+static uint8_t	*req = signreq;
+static size_t	 reqlen = sizeof(signreq);
+static int	 rawmode;
 static uint8_t	 tbs[CV_LEN];
 static EVP_PKEY	*pub;
 static unsigned	 scheme;
@@ -208,22 +216,22 @@ verify(const uint8_t *sig, size_t siglen)
 static void
 queue(struct conn *c, int slot, uint64_t t)
 {
-	if (c->outcap - c->outlen < sizeof(req)) {
+	if (c->outcap - c->outlen < reqlen) {
 		if (c->outoff > 0) {
 			memmove(c->out, c->out + c->outoff,
 			    c->outlen - c->outoff);
 			c->outlen -= c->outoff;
 			c->outoff = 0;
 		}
-		if (c->outcap - c->outlen < sizeof(req)) {
-			c->outcap = c->outcap * 2 + sizeof(req);
+		if (c->outcap - c->outlen < reqlen) {
+			c->outcap = c->outcap * 2 + reqlen;
 			if ((c->out = realloc(c->out, c->outcap)) == NULL)
 				err(1, "realloc");
 		}
 	}
 	put_be(req + 4, (uint64_t)c->idx << 32 | (uint32_t)slot, 8);
-	memcpy(c->out + c->outlen, req, sizeof(req));
-	c->outlen += sizeof(req);
+	memcpy(c->out + c->outlen, req, reqlen);
+	c->outlen += reqlen;
 	c->sent[slot] = t;
 	c->outstanding++;
 }
@@ -261,12 +269,28 @@ flush(struct conn *c)
 	return 0;
 }
 
+/* -r: a whole LURK message from a file, sent as it is but for its id */
+static void
+raw_request(const char *path)
+{
+	FILE	*f;
+	long	 n;
+
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) == -1 ||
+	    (n = ftell(f)) < HDR_LEN || fseek(f, 0, SEEK_SET) == -1 ||
+	    (req = malloc(n)) == NULL || fread(req, 1, n, f) != (size_t)n)
+		fail("%s: not a LURK message", path);
+	fclose(f);
+	reqlen = n;
+	rawmode = 1;
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: lurkload -s socket -n keyname -S scheme "
-	    "[-c connections] [-d depth] [-t seconds] [-w warm-up] "
-	    "[-V verify]\n");
+	fprintf(stderr, "usage: lurkload -s socket -n keyname -S scheme | "
+	    "-r request [-c connections] [-d depth] [-t seconds] "
+	    "[-w warm-up] [-V verify]\n");
 	exit(2);
 }
 
@@ -285,8 +309,11 @@ main(int argc, char *argv[])
 	int			 nconns = 1, ch, i, n, stopping = 0;
 	long			 outstanding = 0;
 
-	while ((ch = getopt(argc, argv, "c:d:n:s:S:t:V:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:n:r:s:S:t:V:w:")) != -1) {
 		switch (ch) {
+		case 'r':
+			raw_request(optarg);
+			break;
 		case 'c':
 			nconns = atoi(optarg);
 			break;
@@ -315,24 +342,26 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (sockpath == NULL || keyname == NULL || scheme == 0 ||
-	    nconns < 1 || nconns > 4096 || depth < 1 || depth > 4096 ||
+	if (sockpath == NULL || (!rawmode && (keyname == NULL ||
+	    scheme == 0)) || nconns < 1 || nconns > 4096 || depth < 1 || depth > 4096 ||
 	    secs <= 0 || warm < 0)
 		usage();
 	if ((lat = calloc(MAX_SAMPLES, sizeof(*lat))) == NULL)
 		err(1, "calloc");
 
-	key_info(keyname, key_id);
-	cv_content(tbs, 1);
-	req[0] = DESIG_EDGE;
-	req[1] = 1;
-	req[2] = T_SIGN_TLS13;
-	req[3] = 0;
-	put_be(req + 12, sizeof(req) - HDR_LEN, 4);
-	memcpy(req + 16, key_id, 32);
-	put_be(req + 48, scheme, 2);
-	put_be(req + 50, CV_LEN, 2);
-	memcpy(req + 52, tbs, CV_LEN);
+	if (!rawmode) {
+		key_info(keyname, key_id);
+		cv_content(tbs, 1);
+		req[0] = DESIG_EDGE;
+		req[1] = 1;
+		req[2] = T_SIGN_TLS13;
+		req[3] = 0;
+		put_be(req + 12, reqlen - HDR_LEN, 4);
+		memcpy(req + 16, key_id, 32);
+		put_be(req + 48, scheme, 2);
+		put_be(req + 50, CV_LEN, 2);
+		memcpy(req + 52, tbs, CV_LEN);
+	}
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		err(1, "epoll_create1");
@@ -414,7 +443,9 @@ main(int argc, char *argv[])
 				    slot < 0 || slot >= depth ||
 				    c->sent[slot] == 0)
 					fail("response with an unknown id");
-				if (h[0] != DESIG_EDGE || h[3] != ST_SUCCESS ||
+				if (rawmode ? h[0] != req[0] ||
+				    h[3] != ST_SUCCESS || plen == 0 :
+				    h[0] != DESIG_EDGE || h[3] != ST_SUCCESS ||
 				    plen < 3 || get_be(h + 16, 2) !=
 				    plen - 2) {
 					if (errors++ < 5)
@@ -422,8 +453,8 @@ main(int argc, char *argv[])
 						    "answer status %u, "
 						    "payload %zu bytes\n",
 						    h[3], plen);
-				} else if (verified + verify_failed <
-				    nverify) {
+				} else if (!rawmode && verified +
+				    verify_failed < nverify) {
 					if (verify(h + 18, plen - 2))
 						verified++;
 					else
