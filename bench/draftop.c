@@ -147,7 +147,8 @@ main(int argc, char *argv[])
 	struct draftconf	 d;
 	struct keyop_req	 req;
 	struct lurk_hdr		 h;
-	const char		*keypath = NULL, *certpath = NULL, *rpath = NULL;
+	const char		*keypath = NULL, *certpath = NULL;
+	const char		*rpath = NULL;
 	char			 err[512];
 	uint8_t			*msg;
 	size_t			 len;
@@ -174,8 +175,8 @@ main(int argc, char *argv[])
 			secs = atof(optarg);
 			break;
 		default:
-			die("usage: draftop -k key -c cert -r request [-p procs] "
-			    "[-t seconds]");
+			die("usage: draftop -k key -c cert -r request "
+			    "[-p procs] [-t seconds]");
 		}
 	if (keypath == NULL || certpath == NULL || rpath == NULL ||
 	    procs < 1 || procs > 64 || secs <= 0)

@@ -249,9 +249,11 @@ rsa_master_hs(struct key *k, const struct tls12_req *q, time_t now,
 	if (q->finished != NULL && CRYPTO_memcmp(finished, q->finished,
 	    sizeof(finished)) != 0) {
 		explicit_bzero(master, sizeof(master));
+		explicit_bzero(finished, sizeof(finished));
 		*why = "client Finished does not match the handshake";
 		return TLS12_ST_INVALID_FINISHED;
 	}
+	explicit_bzero(finished, sizeof(finished));
 	lurk_wr_bytes(w, master, sizeof(master));
 	explicit_bzero(master, sizeof(master));
 	return 0;

@@ -56,7 +56,7 @@ enum sstate {
 struct session {
 	enum sstate	 state;
 	time_t		 expires;
-	uint32_t	 uid;		/* who opened it: the only one to go on */
+	uint32_t	 uid;		/* who opened it: it alone goes on */
 	uint8_t		 id[TLS13_SESSION_ID_LEN];	/* lurkd's */
 	uint8_t		 peer[TLS13_SESSION_ID_LEN];	/* the edge's */
 	uint8_t		 key_id32[TLS12_KEY_ID_LEN];	/* survives a reload */
@@ -174,7 +174,7 @@ session_get(const uint8_t *id, uint32_t uid, time_t now)
 	return s;
 }
 
-/* ---- tickets -------------------------------------------------------------- */
+/* ---- tickets ------------------------------------------------------ */
 
 /*
  * A ticket: version(1), keyproc(1), key_id(4), nonce(12), then sealed
@@ -547,7 +547,7 @@ ecdhe(const struct tls13_eph *e, const struct tls13_hello *ch,
 		return 0;
 	}
 	if (kxlen != 0) {
-		*why = "cs_generated: the ServerHello's key share must be empty";
+		*why = "cs_generated: the ServerHello's share must be empty";
 		return TLS13_ST_INVALID_EPHEMERAL;
 	}
 	return cs_generate(x, peer, peerlen, why);
@@ -1017,11 +1017,12 @@ s_new_ticket(const struct keyop_req *req, const struct tls13_req *q,
 	const struct tls13_msg *fin;
 	uint8_t		 th[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
 	uint8_t		 nonce[TICKET_NONCE_LEN], psk[EVP_MAX_MD_SIZE];
-	uint32_t	 age_add, lifetime = drafts_conf()->tls13_ticket_lifetime;
+	uint32_t	 age_add, lifetime;
 	size_t		 off, i, hlen;
 	unsigned int	 n;
 	int		 st = 0, last;
 
+	lifetime = drafts_conf()->tls13_ticket_lifetime;
 	if ((s = session_get(q->session_id, req->uid, now)) == NULL ||
 	    (s->state != ST_CERT && s->state != ST_HAND &&
 	    s->state != ST_TICKETS)) {
@@ -1051,7 +1052,8 @@ s_new_ticket(const struct keyop_req *req, const struct tls13_req *q,
 			    "only if a CertificateRequest was sent";
 			return TLS13_ST_INVALID_CERTIFICATE;
 		}
-		if (s->certreq != 0 && (q->cert.list_len > 0) != (q->h.n == 2)) {
+		if (s->certreq &&
+		    (q->cert.list_len > 0) != (q->h.n == 2)) {
 			*why = "a client CertificateVerify if and only if a "
 			    "client certificate";
 			return TLS13_ST_INVALID_HANDSHAKE;
@@ -1371,6 +1373,8 @@ lurk13_run(const struct keyop_req *req, const uint8_t *in, struct lurk_wr *w,
 		st = s_init_cert_verify(k, req, &q, now, w, why);
 		break;
 	case TLS13_TYPE_S_NEW_TICKET:
+		if (req->index != KEYOP_NO_KEY)
+			fatalx("%s: a key for a session's exchange", __func__);
 		st = s_new_ticket(req, &q, now, w, kp, why);
 		break;
 	case TLS13_TYPE_S_INIT_EARLY_SECRET:
@@ -1378,6 +1382,8 @@ lurk13_run(const struct keyop_req *req, const uint8_t *in, struct lurk_wr *w,
 		    now, w, kp, why);
 		break;
 	case TLS13_TYPE_S_HAND_AND_APP:
+		if (req->index != KEYOP_NO_KEY)
+			fatalx("%s: a key for a session's exchange", __func__);
 		st = s_hand_and_app(req, &q, now, w, kp, why);
 		break;
 	default:

@@ -108,18 +108,21 @@ tls12_hs_parse(const uint8_t *p, size_t len, struct tls12_hs *h,
 		case 0:
 			if (type != TLS_HS_CLIENT_HELLO)
 				BAD("handshake: ClientHello must come first");
-			if ((st = hello_parse(body, n, 0, h, off + 4, why)) != 0)
+			st = hello_parse(body, n, 0, h, off + 4, why);
+			if (st != 0)
 				return st;
 			break;
 		case 1:
 			if (type != TLS_HS_SERVER_HELLO)
 				BAD("handshake: ServerHello must follow");
-			if ((st = hello_parse(body, n, 1, h, off + 4, why)) != 0)
+			st = hello_parse(body, n, 1, h, off + 4, why);
+			if (st != 0)
 				return st;
 			break;
 		case 2:
-			if (type != TLS_HS_CERTIFICATE || !certificate_ok(body, n))
-				BAD("handshake: a server Certificate must follow");
+			if (type != TLS_HS_CERTIFICATE ||
+			    !certificate_ok(body, n))
+				BAD("handshake: no server Certificate");
 			break;
 		case 3:
 			if (type == TLS_HS_CERTIFICATE_REQUEST && !certreq) {
@@ -128,20 +131,24 @@ tls12_hs_parse(const uint8_t *p, size_t len, struct tls12_hs *h,
 				(void)lurk_rd_vec(&b, 2, &n);
 				(void)lurk_rd_vec(&b, 2, &n);
 				if (b.bad || b.left != 0)
-					BAD("handshake: bad CertificateRequest");
+					BAD("handshake: bad "
+					    "CertificateRequest");
 				certreq = 1;
 				continue;	/* still step 3 */
 			}
 			if (type != TLS_HS_SERVER_HELLO_DONE || n != 0)
-				BAD("handshake: ServerHelloDone must follow "
-				    "(no ServerKeyExchange in RSA key exchange)");
+				BAD("handshake: ServerHelloDone must "
+				    "follow (no ServerKeyExchange in RSA "
+				    "key exchange)");
 			break;
 		case 4:
-			if (type == TLS_HS_CERTIFICATE && certreq && !clientcert) {
+			if (type == TLS_HS_CERTIFICATE && certreq &&
+			    !clientcert) {
 				if (!certificate_ok(body, n) &&
 				    !(n == 3 && body[0] == 0 && body[1] == 0 &&
 				    body[2] == 0))
-					BAD("handshake: bad client Certificate");
+					BAD("handshake: bad client "
+					    "Certificate");
 				clientcert = 1;
 				continue;	/* still step 4 */
 			}
@@ -155,7 +162,8 @@ tls12_hs_parse(const uint8_t *p, size_t len, struct tls12_hs *h,
 		case 5:
 			if (type != TLS_HS_CERTIFICATE_VERIFY || !clientcert)
 				BAD("handshake: nothing but a client "
-				    "CertificateVerify after ClientKeyExchange");
+				    "CertificateVerify after "
+				    "ClientKeyExchange");
 			(void)lurk_rd_num(&b, 2);
 			if (lurk_rd_vec(&b, 2, &n) == NULL || b.left != 0)
 				BAD("handshake: bad CertificateVerify");

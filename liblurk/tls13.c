@@ -116,7 +116,8 @@ tls13_hs_parse(const uint8_t *p, size_t len, struct tls13_hs *hs,
 		case TLS_HS_SERVER_HELLO:
 			if (hello_fields(&r, type == TLS_HS_SERVER_HELLO,
 			    &h) == -1)
-				BAD("handshake: bad ClientHello or ServerHello");
+				BAD("handshake: bad ClientHello or "
+				    "ServerHello");
 			break;
 		case TLS_HS_ENCRYPTED_EXTENSIONS:
 			if (exts(&r) == -1)
@@ -174,7 +175,7 @@ hs_shape(uint8_t type, const struct tls13_hs *hs, const char **why)
 		want = ha;
 		min = max = 2;
 		break;
-	default:	/* s_new_ticket: [CertificateVerify] Finished, or none */
+	default:	/* s_new_ticket: [CertificateVerify] Finished, none */
 		if (hs->n == 0 || (hs->n == 1 && hs->m[0].type ==
 		    TLS_HS_FINISHED) || (hs->n == 2 && hs->m[0].type ==
 		    TLS_HS_CERTIFICATE_VERIFY && hs->m[1].type ==

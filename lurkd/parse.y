@@ -186,8 +186,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
 %token	<v.string>	PAYLOAD PIDFILE TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST
 %token	<v.string>	NONE
-%token	<v.string>	TLS12 TLS13 FRESHNESS WINDOW LABEL SESSIONS TICKET TICKETS
-%token	<v.string>	LIFETIME SECRETS
+%token	<v.string>	TLS12 TLS13 FRESHNESS WINDOW LABEL SESSIONS TICKET
+%token	<v.string>	TICKETS LIFETIME SECRETS
 %token	<v.string>	PRIVATE SIZE UID UNIX USER
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -408,8 +408,8 @@ global		: USER string {
 			else if (strcmp($4, "pylurk") == 0)
 				conf->drafts.tls13_label = LURKD_LABEL_PYLURK;
 			else
-				conferr($<fname>1, $<lineno>1, "tls13 freshness "
-				    "label must be draft or pylurk");
+				conferr($<fname>1, $<lineno>1, "tls13 "
+				    "freshness label must be draft or pylurk");
 		}
 		| TLS13 SESSIONS NUMBER TIMEOUT NUMBER {
 			int	 once = 0;
@@ -418,7 +418,8 @@ global		: USER string {
 			    &seen.sessions13, $3, 1, LURKD_SESSIONS_MAX,
 			    "tls13 sessions", $<fname>1, $<lineno>1);
 			if (seen.sessions13 == 1)
-				draft_number(&conf->drafts.tls13_session_timeout,
+				draft_number(
+				    &conf->drafts.tls13_session_timeout,
 				    &once, $5, 1, LURKD_TIMEOUT_MAX,
 				    "tls13 sessions timeout", $<fname>1,
 				    $<lineno>1);

@@ -155,7 +155,7 @@ lurk_call(uint8_t type, const uint8_t *payload, size_t len, uint8_t **out,
 	return h.status;
 }
 
-/* ---- records --------------------------------------------------------------- */
+/* ---- records ------------------------------------------------------ */
 
 static void
 dir_keys(struct tls *t, struct dir *d, const uint8_t *secret)
@@ -314,7 +314,7 @@ alert(struct tls *t, uint8_t desc)
 	(void)rec_write(t, 21, a, 2);
 }
 
-/* ---- the handshake --------------------------------------------------------- */
+/* ---- the handshake ------------------------------------------------ */
 
 static const uint8_t *
 ext(const struct tls13_hello *h, uint16_t type, size_t *len)
@@ -397,7 +397,8 @@ handshake(struct tls *t, const char **why)
 		return -1;
 	}
 	if ((group = pick_group(&ch)) == -1) {
-		*why = "no key share of a group lurkd does (no HelloRetryRequest)";
+		*why = "no key share of a group lurkd does (and no "
+		    "HelloRetryRequest)";
 		return -1;
 	}
 	p = ext(&ch, TLS_EXT_SIGNATURE_ALGORITHMS, &n);
@@ -462,7 +463,7 @@ handshake(struct tls *t, const char **why)
 		free(ans);
 		return -1;
 	}
-	/* tag, ephemeral (cs_generated: KeyShareEntry<2>), secrets, signature */
+	/* tag, ephemeral (cs_generated: KeyShareEntry<2>), secrets, sig */
 	lurk_rd_init(&r, ans, anslen);
 	if (lurk_rd_num(&r, 1) != TLS13_TAG_LAST_EXCHANGE ||
 	    lurk_rd_num(&r, 1) != TLS13_EPH_CS_GENERATED)

@@ -81,8 +81,8 @@ tls12_tests(void)
 
 	CHECK(tls12_server_random(s, TLS12_FRESH_SHA256, t, 5, sr, &why) ==
 	    0, "tls12: S within the window, freshness sha256");
-	unhex("00010203359340b88896ebab0105176e3e37320aedacc894b57ef4fd1afc24e1",
-	    want, 32);
+	unhex("00010203359340b88896ebab0105176e"
+	    "3e37320aedacc894b57ef4fd1afc24e1", want, 32);
 	CHECK(memcmp(sr, want, 32) == 0,
 	    "tls12: ServerHello.random of lurk-drafts.md 2.4");
 	CHECK(tls12_prf(EVP_sha256(), pm, 48, "master secret", cr, 32, sr, 32,
@@ -158,8 +158,8 @@ tls13_tests(void)
 	CHECK(tls13_ks_init(&ks, md, NULL, 0) == 0 && same(ks.secret,
 	    "33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a"),
 	    "tls13: RFC 8448 early secret (no PSK)");
-	unhex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d",
-	    out, 32);
+	unhex("8bd4054fb55b9d63fdfbacf9f04b9f0d"
+	    "35e6d63f537563efd46272900f89492d", out, 32);
 	CHECK(tls13_ks_next(&ks, out, 32) == 0 && same(ks.secret,
 	    "1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac"),
 	    "tls13: RFC 8448 handshake secret");
@@ -171,7 +171,8 @@ tls13_tests(void)
 	}
 	CHECK(tls13_th_hash(th, t) == 0 && tls13_derive(&ks, "c hs traffic",
 	    t, hc) == 0 && tls13_derive(&ks, "s hs traffic", t, hsec) == 0 &&
-	    same(hc, "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21")
+	    same(hc, "b3eddb126e067f35a780b3abf45e2d8f"
+	    "3b1a950738f52e9600746a0e27a55a21")
 	    && same(hsec,
 	    "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38"),
 	    "tls13: RFC 8448 client and server handshake traffic secrets");
@@ -223,8 +224,8 @@ tls13_tests(void)
 	    0 && count == 1 && blen == 32 && idlen == 178,
 	    "tls13: liblurk finds the PSK identity and binder of RFC 8448 4");
 	cut += ch.ext - hs.m[0].body;
-	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
-	    t, 32);
+	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5"
+	    "851a277fd41311c9e62d2c9492e1c4f3", t, 32);
 	EVP_Digest("", 0, empty, NULL, md, NULL);
 	th = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(th, md, NULL);
@@ -232,8 +233,8 @@ tls13_tests(void)
 	EVP_DigestUpdate(th, hs.m[0].body, cut);
 	EVP_DigestFinal_ex(th, t + 0, NULL);
 	EVP_MD_CTX_free(th);
-	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
-	    out, 32);
+	unhex("4ecd0eb6ec3b4d87f5d6028f922ca4c5"
+	    "851a277fd41311c9e62d2c9492e1c4f3", out, 32);
 	CHECK(tls13_ks_init(&ks, md, out, 32) == 0 && same(ks.secret,
 	    "9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c"),
 	    "tls13: RFC 8448 4 early secret of the PSK");
@@ -291,7 +292,8 @@ policy_tests(void)
 {
 	struct key	 rsa, ec;
 	EVP_PKEY_CTX	*ctx;
-	uint8_t		 rm[5 + 2 + 64 + 256], ecdhe[5 + 1 + 64 + 2 + 4 + 65 + 1];
+	uint8_t		 rm[5 + 2 + 64 + 256];
+	uint8_t		 ecdhe[5 + 1 + 64 + 2 + 4 + 65 + 1];
 	uint8_t		 pm[48];
 	uint32_t	 ops;
 	size_t		 ctlen = 256, i;
