@@ -269,8 +269,8 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
 		ck.operations = k->operations;
-		ck.rsakex_rate = k->rsakex_rate;
-		ck.rsakex_burst = k->rsakex_burst;
+		memcpy(ck.rate, k->rate, sizeof(ck.rate));
+		memcpy(ck.burst, k->burst, sizeof(ck.burst));
 		strlcpy(ck.name, k->name, sizeof(ck.name));
 		compose(net, IMSG_CONF_POLICY, -1, &ck, sizeof(ck));
 		TAILQ_FOREACH(a, &k->allows, entry) {

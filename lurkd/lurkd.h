@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#define LURKD_VERSION		"0.1"
 #define LURKD_CONF		"/etc/lurkd/lurkd.conf"
 #define LURKD_SOCKET		"/run/lurkd/lurk.sock"
 #define LURKD_USER		"_lurkd"
@@ -19,6 +20,9 @@
 #define LURKD_KEYS_MAX		1024
 #define LURKD_START_TIMEOUT	120	/* s for every child to be ready */
 #define LURKD_LISTEN_MAX	16
+#define LURKD_CONTROL_SOCKET	"/run/lurkd-control/lurkd.sock"
+#define LURKD_CONTROL_MAX	4	/* control sockets */
+#define LURKD_HTTP_MAX		4	/* listen on http */
 #define LURKD_MSG_MIN		1024	/* smallest "max message size" */
 #define LURKD_MSG_DEFAULT	16384
 #define LURKD_MSG_MAX		(1024 * 1024)
@@ -51,11 +55,24 @@ struct allow {
 };
 TAILQ_HEAD(allowlist, allow);
 
+/*
+ * The key operations that have a rate limit each (limit OP rate N), by
+ * index: the EDGE_OP_* bit 1 << i (sign-tls13, sign-tls12, rsa-kex).
+ */
+#define KEY_NOPS		3
+
+static inline int
+key_op_index(uint32_t op)
+{
+	/* EDGE_OP_SIGN_TLS13, EDGE_OP_SIGN_TLS12, EDGE_OP_RSA_PREMASTER */
+	return op == 0x01 ? 0 : op == 0x02 ? 1 : op == 0x04 ? 2 : -1;
+}
+
 struct keyconf {
 	char			 name[LURKD_NAME_MAX];
 	uint32_t		 operations;	/* EDGE_OP_*; see lurk.h */
-	uint32_t		 rsakex_rate;	/* a second; 0: none */
-	uint32_t		 rsakex_burst;
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
 	char			 private[PATH_MAX];
 	char			 certificate[PATH_MAX];
 	struct allowlist	 allows;
@@ -65,15 +82,31 @@ struct keyconf {
 };
 TAILQ_HEAD(keylist, keyconf);
 
+/* A Unix socket: a workload listener, or a control socket. */
 struct listenconf {
 	char			 path[PATH_MAX];
 	mode_t			 mode;		/* default 0660 */
 	int			 has_group;
 	char			 group[LURKD_NAME_MAX];
 	gid_t			 gid;		/* resolved when parsed */
+	int			 restricted;	/* control: show only */
 	TAILQ_ENTRY(listenconf)	 entry;
 };
 TAILQ_HEAD(listenlist, listenconf);
+
+/* listen on http: metrics and health (netproc/http.c) */
+struct httpconf {
+	int			 family;	/* AF_INET, AF_INET6 */
+	char			 addr[48];	/* as inet_ntop(3) writes it */
+	uint16_t		 port;
+	TAILQ_ENTRY(httpconf)	 entry;
+};
+TAILQ_HEAD(httplist, httpconf);
+
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON,
+};
 
 struct lurkd_conf {
 	struct listenlist	 listeners;
@@ -90,6 +123,9 @@ struct lurkd_conf {
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	char			 pidfile[PATH_MAX];	/* "": none */
+	struct listenlist	 controls;	/* control sockets */
+	struct httplist		 https;		/* listen on http */
+	int			 log_format;	/* enum log_format */
 };
 
 /* parse.y */
@@ -213,8 +249,8 @@ struct conf_global {
 struct conf_key {
 	uint32_t		 index;
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
-	uint32_t		 rsakex_rate;	/* netproc: a second; 0: none */
-	uint32_t		 rsakex_burst;
+	uint32_t		 rate[KEY_NOPS];	/* netproc: a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
 	char			 name[LURKD_NAME_MAX];
 	char			 path[PATH_MAX];	/* for messages only */
 };

@@ -1,7 +1,10 @@
 /*
  * Print a parsed configuration in canonical lurkd.conf(5) form, every
  * default spelled out: what "lurkd -nv" shows.  The output parses again
- * to the same configuration.
+ * to the same configuration.  Settings that came later are printed only
+ * when they are not the default, so that older configurations print as
+ * they always did: log format json, limit sign-tls13|sign-tls12 rate;
+ * control sockets and HTTP listeners have no default.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -26,9 +29,9 @@ print_string(const char *s)
 }
 
 static void
-print_listen(const struct listenconf *l)
+print_listen(const struct listenconf *l, const char *what)
 {
-	printf("listen on unix ");
+	printf("%s ", what);
 	print_string(l->path);
 	printf(" mode %04o", (unsigned int)(l->mode & 0777));
 	if (l->has_group) {
@@ -38,6 +41,8 @@ print_listen(const struct listenconf *l)
 		else
 			printf("%u", (unsigned int)l->gid);
 	}
+	if (l->restricted)
+		printf(" restricted");
 	putchar('\n');
 }
 
@@ -113,12 +118,13 @@ print_key(const struct keyconf *k)
 		if (k->operations & operations[i].op)
 			printf(" %s", operations[i].name);
 	printf(" }\n");
-	if (k->operations & EDGE_OP_RSA_PREMASTER) {
-		if (k->rsakex_rate == 0)
+	for (i = 0; i < KEY_NOPS; i++) {
+		if (k->rate[i] > 0)
+			printf("\tlimit %s rate %u burst %u\n",
+			    operation_name(1U << i), k->rate[i], k->burst[i]);
+		else if ((1U << i) == EDGE_OP_RSA_PREMASTER &&
+		    (k->operations & EDGE_OP_RSA_PREMASTER))
 			printf("\tlimit rsa-kex rate none\n");
-		else
-			printf("\tlimit rsa-kex rate %u burst %u\n",
-			    k->rsakex_rate, k->rsakex_burst);
 	}
 	TAILQ_FOREACH(a, &k->allows, entry)
 		print_allow(a);
@@ -129,6 +135,7 @@ void
 print_config(struct lurkd_conf *conf)
 {
 	const struct listenconf	*l;
+	const struct httpconf	*h;
 	const struct keyconf	*k;
 
 	printf("user ");
@@ -157,11 +164,17 @@ print_config(struct lurkd_conf *conf)
 	else
 		printf("limit user rate %u burst %u\n", conf->limit_user_rate,
 		    conf->limit_user_burst);
+	if (conf->log_format == LOG_FORMAT_JSON)
+		printf("log format json\n");
 
 	if (!TAILQ_EMPTY(&conf->listeners))
 		putchar('\n');
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		print_listen(l);
+		print_listen(l, "listen on unix");
+	TAILQ_FOREACH(h, &conf->https, entry)
+		printf("listen on http %s port %u\n", h->addr, h->port);
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		print_listen(l, "control socket");
 
 	TAILQ_FOREACH(k, &conf->keys, entry) {
 		putchar('\n');

@@ -257,6 +257,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	uint8_t			*msg;
 	uint32_t		 op;
 	char			 why[96];
+	int			 i;
 
 	memset(&req, 0, sizeof(req));
 	id = rd_get(r, EDGE_KEY_ID_LEN);
@@ -306,12 +307,12 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    "too many operations in flight");
 		return;
 	}
-	if (op == EDGE_OP_RSA_PREMASTER && !bucket_take(&k->rsakex,
-	    k->rsakex_rate, k->rsakex_burst)) {
-		/* each decryption is a query to a padding oracle: lurk(7) */
-		k->rsakex_refused++;
-		snprintf(why, sizeof(why), "limit rsa-kex rate %u a second "
-		    "exceeded", k->rsakex_rate);
+	/* the key's own rate for the operation (rsa-kex: lurk(7)) */
+	i = key_op_index(op);
+	if (!bucket_take(&k->bucket[i], k->rate[i], k->burst[i])) {
+		k->rate_refused[i]++;
+		snprintf(why, sizeof(why), "limit %s rate %u a second "
+		    "exceeded", edge_type_name(h->type), k->rate[i]);
 		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
 		return;
 	}
@@ -530,11 +531,12 @@ edge_log_stats(void)
 			    " %s %llu ok %llu refused", edge_type_name(t),
 			    (unsigned long long)k->stats.ok[t],
 			    (unsigned long long)k->stats.refused[t]);
-		if (k->rsakex_rate > 0 && n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, "; %llu rsa-kex "
-			    "over the rate of %u a second",
-			    (unsigned long long)k->rsakex_refused,
-			    k->rsakex_rate);
+		for (t = 0; t < KEY_NOPS && n < sizeof(line); t++)
+			if (k->rate[t] > 0)
+				n += snprintf(line + n, sizeof(line) - n,
+				    "; %llu %s over the rate of %u a second",
+				    (unsigned long long)k->rate_refused[t],
+				    edge_type_name(t + 2), k->rate[t]);	/* types 2-4 */
 		log_info("%s", line);
 	}
 }

@@ -102,7 +102,7 @@ dispatch_parent(struct imsg *imsg)
 	struct netkey		*k;
 	uint32_t		**list;
 	size_t			*nlist;
-	int			 fd, level;
+	int			 fd, level, i;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CONF_SANDBOX:
@@ -168,14 +168,16 @@ dispatch_parent(struct imsg *imsg)
 		k = netkey_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
-		if (ck.rsakex_rate > LURKD_RATE_MAX ||
-		    ck.rsakex_burst > LURKD_RATE_MAX ||
-		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1))
-			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k->operations = ck.operations;
-		k->rsakex_rate = ck.rsakex_rate;
-		k->rsakex_burst = ck.rsakex_burst;
-		bucket_init(&k->rsakex, k->rsakex_burst);
+		for (i = 0; i < KEY_NOPS; i++) {
+			if (ck.rate[i] > LURKD_RATE_MAX ||
+			    ck.burst[i] > LURKD_RATE_MAX ||
+			    (ck.rate[i] > 0 && ck.burst[i] < 1))
+				fatalx("%s: bad IMSG_CONF_POLICY", __func__);
+			k->rate[i] = ck.rate[i];
+			k->burst[i] = ck.burst[i];
+			bucket_init(&k->bucket[i], k->burst[i]);
+		}
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)

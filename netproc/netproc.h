@@ -54,10 +54,11 @@ struct netkey {
 	uint32_t		*gids;
 	size_t			 ngids;
 	uint32_t		 operations;		/* EDGE_OP_* */
-	uint32_t		 rsakex_rate;		/* a second; 0: none */
-	uint32_t		 rsakex_burst;
-	struct bucket		 rsakex;
-	uint64_t		 rsakex_refused;	/* over the rate */
+	/* limit OP rate, by key_op_index() */
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
+	struct bucket		 bucket[KEY_NOPS];
+	uint64_t		 rate_refused[KEY_NOPS];	/* over the rate */
 	struct keystats		 stats;
 };
 

@@ -921,8 +921,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		np->client_out_high = CLIENT_OUT_HIGH;
 		np->keyproc_inflight = KEYPROC_INFLIGHT;
 	}
-	keys[1].rsakex_rate = keys[1].rsakex_burst = data[1] & 64 ? 2 : 0;
-	bucket_init(&keys[1].rsakex, keys[1].rsakex_burst);
+	keys[1].rate[2] = keys[1].burst[2] = data[1] & 64 ? 2 : 0;
+	bucket_init(&keys[1].bucket[2], keys[1].burst[2]);
 
 	np->limit_conns = 1 << 20;
 	np->limit_user_conns = data[1] & 32 ? 1 : NCONNS;
