@@ -325,7 +325,10 @@ keyproc_keyop(struct imsg *imsg)
 	k = key_slot(req.index);
 	status = keyop_run(k, &req, data, out, &outlen, &why);
 	if (status != LURK_ST_SUCCESS) {
-		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
+		log_op(LOG_ERR, &(struct log_op){ -1, req.uid, -1,
+		    transport_name(req.transport), k->pub.name,
+		    edge_type_name(req.type), edge_status_name(status), why },
+		    "refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}

@@ -425,7 +425,9 @@ dispatch_child(struct child *c)
 {
 	struct imsg	 imsg;
 	struct ibuf	 ib;
-	char		 line[1200];
+	struct log_kv	 kv[LOGF_MAX];
+	const uint8_t	*p, *nul;
+	size_t		 nkv, len;
 	int		 n, pri, fd;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1 && errno != ECONNRESET)
@@ -449,20 +451,25 @@ dispatch_child(struct child *c)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_LOG:
 			/*
-			 * int priority (no more urgent than LOG_ERR), then
-			 * a NUL-terminated line.  The line is escaped and
-			 * said to be the child's as the parent knows it,
-			 * whatever the child claims in it.
+			 * int priority (no more urgent than LOG_ERR), a
+			 * NUL-terminated line of at most 1200 bytes, then
+			 * its fields (log_fields_parse).  The line and the
+			 * fields are escaped and said to be the child's as
+			 * the parent knows it, whatever the child claims
+			 * in them.
 			 */
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_get(&ib, &pri, sizeof(pri)) == -1 ||
 			    pri < LOG_ERR || pri > LOG_DEBUG ||
-			    (n = ibuf_size(&ib)) == 0 ||
-			    (size_t)n > sizeof(line) ||
-			    ibuf_get(&ib, line, n) == -1 ||
-			    line[n - 1] != '\0')
+			    (len = ibuf_size(&ib)) == 0 ||
+			    (p = ibuf_data(&ib)) == NULL ||
+			    (nul = memchr(p, '\0', len < 1200 ? len :
+			    1200)) == NULL ||
+			    log_fields_parse(nul + 1, len - (nul + 1 - p), kv,
+			    &nkv) == -1)
 				fatalx("bad IMSG_LOG from %s", c->name);
-			log_line(pri, c->name, line, n - 1);
+			log_record(pri, c->name, (const char *)p, nul - p, kv,
+			    nkv);
 			break;
 		case IMSG_KEY_LOADED:
 			key_loaded(c, &imsg);
@@ -907,6 +914,7 @@ main(int argc, char *argv[], char *envp[])
 		daemon_start();
 	log_init(debug, LOG_DAEMON);
 	log_settimestamps(debug);
+	log_setformat(conf->log_format);
 	log_procinit("parent");
 	setproctitle("%s", "parent");
 	parent_pid = getpid();

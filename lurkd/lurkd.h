@@ -198,10 +198,23 @@ struct ctl_status {
 	char			 last_reload_error[256];
 };
 
+/* How a peer reaches lurkd: for the logs and the counters. */
+enum transport {
+	TRANSPORT_UNIX,
+	TRANSPORT_MAX,
+};
+
+static inline const char *
+transport_name(int t)
+{
+	return t == TRANSPORT_UNIX ? "unix" : "unknown";
+}
+
 /* A key operation netproc asks of keyproc. */
 struct keyop_req {
 	uint32_t		 index;		/* key */
 	uint8_t			 type;		/* EDGE_TYPE_* */
+	uint8_t			 transport;	/* the peer's, for the log */
 	uint16_t		 scheme;	/* TLS SignatureScheme */
 	uint16_t		 client_version;	/* RSA premaster */
 	uint16_t		 negotiated_version;

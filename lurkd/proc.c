@@ -135,16 +135,32 @@ proc_exec(const char *self, enum proc_id id, int instance, int fd,
 	fatal("%s: execv %s", __func__, self);
 }
 
+/*
+ * IMSG_LOG: int priority, the line and a NUL, then each field: a byte,
+ * its number (enum log_field), its value and a NUL (log_fields_parse).
+ */
 static void
-log_queue(int pri, const char *line)
+log_queue(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 {
-	struct iovec	 iov[2];
+	struct iovec	 iov[2 + 3 * LOGF_MAX];
+	uint8_t		 ids[LOGF_MAX];
+	size_t		 i;
+	int		 n = 0;
 
-	iov[0].iov_base = &pri;
-	iov[0].iov_len = sizeof(pri);
-	iov[1].iov_base = (void *)(uintptr_t)line;
-	iov[1].iov_len = strlen(line) + 1;
-	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, 2) == -1)
+	iov[n].iov_base = &pri;
+	iov[n++].iov_len = sizeof(pri);
+	iov[n].iov_base = (void *)(uintptr_t)line;
+	iov[n++].iov_len = strlen(line) + 1;
+	for (i = 0; i < nkv && i < LOGF_MAX; i++) {
+		ids[i] = kv[i].id;
+		iov[n].iov_base = &ids[i];
+		iov[n++].iov_len = 1;
+		iov[n].iov_base = (void *)(uintptr_t)kv[i].value;
+		iov[n++].iov_len = strnlen(kv[i].value, LOG_VALUE_MAX);
+		iov[n].iov_base = (void *)(uintptr_t)"";
+		iov[n++].iov_len = 1;
+	}
+	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, n) == -1)
 		log_dropped++;
 }
 
@@ -153,7 +169,7 @@ log_queue(int pri, const char *line)
  * what is left goes out with the next line or proc_log_flush().
  */
 static void
-proc_log_sink(int pri, const char *line)
+proc_log_sink(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 {
 	char	 note[128];
 
@@ -171,9 +187,9 @@ proc_log_sink(int pri, const char *line)
 		snprintf(note, sizeof(note), "%llu log lines dropped: the "
 		    "parent did not take them in time", log_dropped);
 		log_dropped = 0;
-		log_queue(LOG_ERR, note);
+		log_queue(LOG_ERR, note, NULL, 0);
 	}
-	log_queue(pri, line);
+	log_queue(pri, line, kv, nkv);
 	proc_log_flush();
 }
 
@@ -265,7 +281,9 @@ static void	 proc_trip_call(const char *);
  * makes that child, once ready, do to the parent what a compromised one
  * could: "log" a line with a newline, another process's name and
  * terminal escapes in it, "pri" a line at LOG_EMERG, "fd" pass a
- * descriptor, "ready" say READY again.
+ * descriptor, "ready" say READY again, "jsonlog" a line whose text and
+ * fields try to be another process's JSON, "field" a field of an
+ * unknown number, "number" a uid that is not a number.
  */
 static void
 proc_forge(enum proc_id id)
@@ -281,9 +299,26 @@ proc_forge(enum proc_id id)
 	f += n + 1;
 	if (strcmp(f, "log") == 0)
 		log_queue(LOG_INFO, "test hook\nkeyproc[0]: key \"k\": "
-		    "forged\x1b[2J\\x41");
+		    "forged\x1b[2J\\x41", NULL, 0);
 	else if (strcmp(f, "pri") == 0)
-		log_queue(LOG_EMERG, "test hook: an emergency");
+		log_queue(LOG_EMERG, "test hook: an emergency", NULL, 0);
+	else if (strcmp(f, "jsonlog") == 0) {
+		/* fields that try to be the parent's, in a good line */
+		struct log_kv	 kv[] = { { LOGF_KEY, "k\",\"process\":"
+		    "\"parent" }, { LOGF_REASON, "a\nb\x1b[2J" } };
+
+		log_queue(LOG_INFO, "test hook: \"process\":\"parent\"", kv,
+		    2);
+	} else if (strcmp(f, "field") == 0) {
+		struct log_kv	 kv[] = { { LOGF_MAX, "x" } };
+
+		log_queue(LOG_INFO, "test hook: an unknown field", kv, 1);
+	} else if (strcmp(f, "number") == 0) {
+		struct log_kv	 kv[] = { { LOGF_PEER_UID, "0,\"level\":1" } };
+
+		log_queue(LOG_INFO, "test hook: a uid that is no number", kv,
+		    1);
+	}
 	else if (strcmp(f, "fd") == 0) {
 		/* a good log line, but with a descriptor */
 		iov[0].iov_base = &pri;

@@ -210,6 +210,7 @@ conn_accept(int lfd)
 		c->tag.fd = fd;
 		c->fd = fd;
 		c->serial = ++np->serial;
+		c->transport = TRANSPORT_UNIX;
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
@@ -309,18 +310,23 @@ conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
 	return 0;
 }
 
-/* An error response (payload: lurk_state) and one log line. */
+/*
+ * An error response (payload: lurk_state) and one log line, with the
+ * key and operation when the request named them.
+ */
 void
 conn_refuse(struct conn *c, const struct lurk_hdr *h, uint8_t status,
-    const char *what, const char *why)
+    const char *what, const char *why, const char *key, const char *op)
 {
 	struct iovec	 iov;
 
 	if (client_log_ok(c->client))
-		log_warnx("conn %llu uid %u: %s (designation %u version %u "
-		    "type %u status %u): %s", (unsigned long long)c->serial,
-		    (unsigned)c->uid, what, h->designation, h->version,
-		    h->type, h->status, why);
+		log_op(LOG_ERR, &(struct log_op){ c->serial, c->uid, c->gid,
+		    transport_name(c->transport), key, op,
+		    edge_status_name(status), why }, "conn %llu uid %u: %s "
+		    "(designation %u version %u type %u status %u): %s",
+		    (unsigned long long)c->serial, (unsigned)c->uid, what,
+		    h->designation, h->version, h->type, h->status, why);
 	iov.iov_base = np->state;
 	iov.iov_len = LURK_STATE_LEN;
 	conn_reply(c, h, status, &iov, 1);
@@ -331,7 +337,7 @@ refuse(struct conn *c, const struct lurk_hdr *h, enum lurk_err err,
     const char *why)
 {
 	conn_refuse(c, h, lurk_status(h->designation, err),
-	    lurk_err_name(err), why);
+	    lurk_err_name(err), why, NULL, NULL);
 }
 
 /*

@@ -139,7 +139,8 @@ edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
 	snprintf(what, sizeof(what), "%s key \"%s\" %s",
 	    edge_status_name(status), k != NULL ? k->pub.name : "-",
 	    edge_type_name(h->type));
-	conn_refuse(c, h, status, what, why);
+	conn_refuse(c, h, status, what, why, k != NULL ? k->pub.name : NULL,
+	    edge_type_name(h->type));
 }
 
 /* unknown_key, saying which key was asked for: its id, or its name. */
@@ -319,6 +320,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	/* keyproc's request, kept until the client's turn */
 	req.index = k - np->keys;
 	req.type = h->type;
+	req.transport = c->transport;
 	req.uid = c->uid;
 	if ((msg = malloc(sizeof(req) + req.len)) == NULL) {
 		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,

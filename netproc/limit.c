@@ -190,9 +190,12 @@ client_attach(struct conn *c)
 		conns_refused++;
 		if (now != conns_logsec) {
 			conns_logsec = now;
-			log_warnx("uid %u: connection refused: %llu "
-			    "connections open (limit connections %u); "
-			    "%llu refused so far", (unsigned)c->uid,
+			log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
+			    transport_name(c->transport), NULL, NULL, NULL,
+			    "limit connections" }, "uid %u: connection "
+			    "refused: %llu connections open (limit "
+			    "connections %u); %llu refused so far",
+			    (unsigned)c->uid,
 			    (unsigned long long)np->nconns, np->limit_conns,
 			    (unsigned long long)conns_refused);
 		}
@@ -211,9 +214,11 @@ client_attach(struct conn *c)
 	cl->conns_refused++;
 	user_conns_refused++;
 	if (client_log_ok(cl))
-		log_warnx("uid %u: %u connections open (limit user "
-		    "connections %u): connection refused", (unsigned)c->uid,
-		    cl->nconns, np->limit_user_conns);
+		log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
+		    transport_name(c->transport), NULL, NULL, NULL,
+		    "limit user connections" }, "uid %u: %u connections open "
+		    "(limit user connections %u): connection refused",
+		    (unsigned)c->uid, cl->nconns, np->limit_user_conns);
 	if (cl->nrefusing >= CLIENT_REFUSING_MAX)
 		return -1;	/* cl has its connections: it stays */
 	cl->nrefusing++;

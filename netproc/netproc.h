@@ -126,6 +126,7 @@ struct conn {
 	uint64_t		 serial;
 	struct client		*client;
 	int			 over_limit;	/* refuse, then close */
+	int			 transport;	/* enum transport */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -195,7 +196,7 @@ void	 conn_request(struct conn *, const uint8_t *, size_t);
 int	 conn_reply(struct conn *, const struct lurk_hdr *, uint8_t,
 	    const struct iovec *, int);
 void	 conn_refuse(struct conn *, const struct lurk_hdr *, uint8_t,
-	    const char *, const char *);
+	    const char *, const char *, const char *, const char *);
 void	 conn_mark_dirty(struct conn *);
 size_t	 conn_backlog(const struct conn *);
 void	 netproc_update_events(struct conn *, uint32_t);
