@@ -98,7 +98,7 @@ keyproc_load_keys(void)
 		    k->pub.kind != KEY_RSA) {
 			snprintf(err, sizeof(err), "rsa-kex needs an RSA key, "
 			    "%.400s is %s", k->privpath,
-			    key_kind_name(k->pub.kind));
+			    edge_kind_name(k->pub.kind));
 			ok = 0;
 		} else
 			ok = 1;
@@ -114,7 +114,7 @@ keyproc_load_keys(void)
 		if (instance == 0) {
 			(checking ? log_debug : log_info)("key \"%s\": %s %d "
 			    "bits, spki sha256 %02x%02x%02x%02x...",
-			    k->pub.name, key_kind_name(k->pub.kind),
+			    k->pub.name, edge_kind_name(k->pub.kind),
 			    k->pub.bits, k->pub.spki_sha256[0],
 			    k->pub.spki_sha256[1], k->pub.spki_sha256[2],
 			    k->pub.spki_sha256[3]);

@@ -34,7 +34,6 @@ int	 key_load(struct key *, char *, size_t);
 int	 key_parse_private(struct key *, uint8_t *, size_t, char *, size_t);
 void	 key_free(struct key *);
 int	 key_warmup(struct key *, char *, size_t);
-const char *key_kind_name(int);
 
 /* tlscheck.c */
 int	 tlscheck_init(void);

@@ -179,6 +179,25 @@ edge_type_name(uint8_t type)
 	return "unknown";
 }
 
+/* Key kinds, as key_info sends them (EDGE_KIND_*, enum key_kind). */
+const char *
+edge_kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case EDGE_KIND_RSA:
+		return "rsa";
+	case EDGE_KIND_RSA_PSS:
+		return "rsa-pss";
+	case EDGE_KIND_EC:
+		return "ec";
+	case EDGE_KIND_ED25519:
+		return "ed25519";
+	case EDGE_KIND_ED448:
+		return "ed448";
+	}
+	return "unknown";
+}
+
 const char *
 edge_status_name(uint8_t st)
 {

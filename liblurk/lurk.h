@@ -153,6 +153,7 @@ size_t	lurk_capabilities_encode(uint8_t *, size_t,
 	    const struct lurk_ext_id *, size_t, const uint8_t *);
 const char *lurk_err_name(enum lurk_err);
 const char *edge_type_name(uint8_t);
+const char *edge_kind_name(uint8_t);
 const char *edge_status_name(uint8_t);
 const char *lurk_hex(const uint8_t *, size_t, char *, size_t);
 

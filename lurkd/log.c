@@ -292,7 +292,8 @@ json_line(char *buf, size_t size, int pri, const char *who, const char *msg,
 	struct jline	 j = { buf, 0, size, 0 };
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 t[48], v[LOG_VALUE_MAX + 1], safe[4 * LOG_VALUE_MAX + 1];
+	char		 t[48], v[LOG_VALUE_MAX + 1];
+	char		 safe[4 * LOG_VALUE_MAX + 1];
 	size_t		 i;
 	int		 id;
 

@@ -210,6 +210,7 @@ static void
 global_config(struct conf_global *g, int nkp)
 {
 	struct listenconf	*l;
+	struct httpconf		*h;
 
 	memset(g, 0, sizeof(*g));
 	g->keyprocs = nkp;
@@ -224,11 +225,49 @@ global_config(struct conf_global *g, int nkp)
 	g->nkeys = nkeys;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		g->nlisten++;
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		g->ncontrol++;
+	TAILQ_FOREACH(h, &conf->https, entry)
+		g->nhttp++;
+}
+
+/*
+ * The control sockets and HTTP listeners, served by netproc: lurkd's
+ * parent parses no byte from outside, and netproc already holds the
+ * connections and counters that lurkctl shows (DESIGN.md; lurkd(8)).
+ * Who may use a control socket: root, lurkd's own uid, and the members
+ * of the socket's group (its group, or lurkd's when none is given).
+ */
+static void
+send_ctl_config(struct child *net, int *cfds, int *hfds)
+{
+	struct conf_control	 cc;
+	struct conf_http	 ch;
+	struct listenconf	*l;
+	struct httpconf		*h;
+	int			 i = 0;
+
+	TAILQ_FOREACH(l, &conf->controls, entry) {
+		memset(&cc, 0, sizeof(cc));
+		strlcpy(cc.path, l->path, sizeof(cc.path));
+		cc.restricted = l->restricted;
+		cc.uid = geteuid();
+		cc.gid = l->has_group ? l->gid : getegid();
+		compose(net, IMSG_CONF_CONTROL, cfds[i++], &cc, sizeof(cc));
+	}
+	i = 0;
+	TAILQ_FOREACH(h, &conf->https, entry) {
+		memset(&ch, 0, sizeof(ch));
+		strlcpy(ch.addr, h->addr, sizeof(ch.addr));
+		ch.port = h->port;
+		ch.family = h->family;
+		compose(net, IMSG_CONF_HTTP, hfds[i++], &ch, sizeof(ch));
+	}
 }
 
 static void
 send_config(struct child *net, struct child *kp, int nkp, int *lfds,
-    int *pairs, const struct conf_sandbox *sb)
+    int *cfds, int *hfds, int *pairs, const struct conf_sandbox *sb)
 {
 	struct conf_global	 g;
 	struct conf_key		 ck;
@@ -287,6 +326,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		strlcpy(cl.path, l->path, sizeof(cl.path));
 		compose(net, IMSG_CONF_LISTEN, lfds[i++], &cl, sizeof(cl));
 	}
+	send_ctl_config(net, cfds, hfds);
 	for (i = 0; i < nchildren; i++) {
 		compose(&children[i], IMSG_CONF_END, -1, NULL, 0);
 		if (imsgbuf_flush(&children[i].ibuf) == -1)
@@ -474,6 +514,12 @@ dispatch_child(struct child *c)
 		case IMSG_KEY_LOADED:
 			key_loaded(c, &imsg);
 			break;
+		case IMSG_CTL_STATUS:
+			/* netproc wants it now: show status, /metrics */
+			if (c->id != PROC_NETPROC || imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_CTL_STATUS from %s", c->name);
+			send_status();
+			break;
 		case IMSG_CTL_RELOAD:
 			if (c->id != PROC_NETPROC || imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_CTL_RELOAD from %s", c->name);
@@ -561,6 +607,9 @@ status_init(int nkp)
 	ctlstatus.root = geteuid() == 0;
 	ctlstatus.nkeyprocs = nkp;
 	ctlstatus.generation = 1;
+	strlcpy(ctlstatus.version, LURKD_VERSION, sizeof(ctlstatus.version));
+	ctlstatus.parent_pid = getpid();
+	ctlstatus.log_format = conf->log_format;
 	if (realpath(conffile, ctlstatus.conffile) == NULL)
 		strlcpy(ctlstatus.conffile, conffile,
 		    sizeof(ctlstatus.conffile));
@@ -582,6 +631,8 @@ send_status(void)
 {
 	int	 i;
 
+	ctlstatus.log_dropped = log_dropped_total();
+	ctlstatus.log_verbose = verbose;
 	for (i = 0; i < nchildren; i++)
 		if (children[i].id == PROC_NETPROC)
 			compose(&children[i], IMSG_CTL_STATUS, -1, &ctlstatus,
@@ -602,11 +653,20 @@ set_verbose(int level)
 	log_info("log %s", level > 0 ? "verbose" : "brief");
 }
 
-/* SIGHUP or lurkctl reload. */
+/*
+ * SIGHUP or lurkctl reload.  Until lurkd reloads, a reload fails, and
+ * says so where a reload's result goes (lurkctl reload, show status).
+ */
 static void
 reload(const char *why)
 {
 	log_info("%s: reload is not supported yet", why);
+	ctlstatus.reloads_failed++;
+	ctlstatus.last_reload = time(NULL);
+	ctlstatus.last_reload_ok = 0;
+	strlcpy(ctlstatus.last_reload_error, "reload is not supported yet",
+	    sizeof(ctlstatus.last_reload_error));
+	send_status();
 }
 
 static __attribute__((__noreturn__)) void
@@ -719,7 +779,10 @@ static void
 start_children(int nkp, const struct conf_sandbox *sb)
 {
 	struct listenconf	*l;
-	int			 sp[2], i, *lfds, *pairs, nl = 0;
+	struct httpconf		*h;
+	int			 sp[2], i, *lfds, *pairs;
+	int			 cfds[LURKD_CONTROL_MAX], hfds[LURKD_HTTP_MAX];
+	int			 nl = 0;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		nl++;
@@ -730,11 +793,25 @@ start_children(int nkp, const struct conf_sandbox *sb)
 	i = 0;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		lfds[i++] = listen_unix(l);
+	i = 0;
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		cfds[i++] = listen_unix(l);
+	/* the directories exist now: compare them as directories */
+	if (listen_dirs_check(conf) == -1)
+		exit(1);
+	i = 0;
+	TAILQ_FOREACH(h, &conf->https, entry)
+		hfds[i++] = listen_tcp(h);
 
 	nchildren = nkp + 1;
-	for (i = 0; i < nchildren; i++)
+	for (i = 0; i < nchildren; i++) {
 		spawn_child(&children[i], i < nkp ? PROC_KEYPROC :
 		    PROC_NETPROC, i < nkp ? i : 0);
+		if (i < nkp)
+			ctlstatus.keyproc_pid[i] = children[i].pid;
+		else
+			ctlstatus.netproc_pid = children[i].pid;
+	}
 	for (i = 0; i < nkp; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sp) == -1)
@@ -742,7 +819,7 @@ start_children(int nkp, const struct conf_sandbox *sb)
 		pairs[2 * i] = sp[0];
 		pairs[2 * i + 1] = sp[1];
 	}
-	send_config(&children[nkp], children, nkp, lfds, pairs, sb);
+	send_config(&children[nkp], children, nkp, lfds, cfds, hfds, pairs, sb);
 	free(lfds);
 	free(pairs);
 }
@@ -783,6 +860,11 @@ check_config(void)
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		if (listen_check(l) == -1)
 			errors++;
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		if (listen_check(l) == -1)
+			errors++;
+	if (listen_dirs_check(conf) == -1)
+		errors++;
 
 	checking = 1;
 	nchildren = 1;

@@ -176,8 +176,11 @@ enum imsg_type {
 	IMSG_KEY_LOADED,	/* struct key_loaded */
 	/* operations (lurkctl, control socket in netproc) */
 	IMSG_CTL_STATUS,	/* parent -> netproc: struct ctl_status */
+				/* netproc -> parent, empty: send it now */
 	IMSG_CTL_RELOAD,	/* netproc -> parent: reload, as SIGHUP */
 	IMSG_CTL_VERBOSE,	/* netproc -> parent -> children: int level */
+	IMSG_CONF_CONTROL,	/* netproc: struct conf_control, fd: socket */
+	IMSG_CONF_HTTP,		/* netproc: struct conf_http, fd: socket */
 };
 
 /*
@@ -196,6 +199,14 @@ struct ctl_status {
 	uint8_t			 confhash[32];	/* SHA-256 of the file */
 	char			 conffile[PATH_MAX];
 	char			 last_reload_error[256];
+	/* appended: lurkctl show status|stats, /metrics */
+	char			 version[32];
+	int32_t			 parent_pid;
+	int32_t			 netproc_pid;
+	int32_t			 keyproc_pid[LURKD_KEYPROCS_MAX];
+	uint64_t		 log_dropped;	/* the parent's, so far */
+	int32_t			 log_verbose;
+	int32_t			 log_format;	/* enum log_format */
 };
 
 /* How a peer reaches lurkd: for the logs and the counters. */
@@ -257,12 +268,14 @@ struct conf_global {
 	uint32_t		 limit_user_burst;
 	int			 nkeys;
 	int			 nlisten;
+	int			 ncontrol;
+	int			 nhttp;
 };
 
 struct conf_key {
 	uint32_t		 index;
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
-	uint32_t		 rate[KEY_NOPS];	/* netproc: a second; 0: none */
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
 	uint32_t		 burst[KEY_NOPS];
 	char			 name[LURKD_NAME_MAX];
 	char			 path[PATH_MAX];	/* for messages only */
@@ -276,6 +289,20 @@ struct conf_allow {
 
 struct conf_listen {
 	char			 path[PATH_MAX];
+};
+
+/* A control socket, and who may use it besides root (control.c). */
+struct conf_control {
+	char			 path[PATH_MAX];
+	int32_t			 restricted;	/* show, health only */
+	uint32_t		 uid;		/* lurkd's */
+	uint32_t		 gid;		/* the socket's group */
+};
+
+struct conf_http {
+	char			 addr[48];
+	uint16_t		 port;
+	int32_t			 family;
 };
 
 enum key_kind {

@@ -26,6 +26,8 @@ int	 chroot_ok(const char *, int, int *);
 /* listen.c */
 int	 listen_check(const struct listenconf *);
 int	 listen_unix(struct listenconf *);
+int	 listen_tcp(const struct httpconf *);
+int	 listen_dirs_check(const struct lurkd_conf *);
 void	 listen_remove(void);
 
 #endif

@@ -35,6 +35,7 @@ static int		 parent_ibuf_ok;
 static char		 child_name[32];
 static enum proc_id	 child_id;
 static unsigned long long log_dropped;	/* lines the parent could not take */
+static unsigned long long log_dropped_all;	/* since the start */
 
 static void	 proc_trip_start(enum proc_id);
 
@@ -181,6 +182,7 @@ proc_log_sink(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 		proc_log_flush();
 	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX) {
 		log_dropped++;
+		log_dropped_all++;
 		return;
 	}
 	if (log_dropped > 0) {
@@ -191,6 +193,13 @@ proc_log_sink(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 	}
 	log_queue(pri, line, kv, nkv);
 	proc_log_flush();
+}
+
+/* Lines this child could not hand to the parent, since it started. */
+uint64_t
+proc_log_dropped_total(void)
+{
+	return log_dropped_all;
 }
 
 /* Write queued log lines without waiting; the parent gone: exit. */

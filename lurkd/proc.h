@@ -52,6 +52,7 @@ void		 proc_child_ready(void);
 int		 proc_compose_parent(uint32_t, int, const void *, size_t);
 void		 proc_log_flush(void);
 int		 proc_log_pending(void);
+uint64_t	 proc_log_dropped_total(void);
 void		 proc_trip_hook(enum proc_id);
 void		 proc_trip_request(enum proc_id);
 

@@ -118,24 +118,15 @@ authorized(const struct conn *c, const struct netkey *k)
 	return 0;
 }
 
-static void
-count(struct netkey *k, uint8_t type, int ok)
-{
-	if (k == NULL || type >= NTYPES)
-		return;
-	if (ok)
-		k->stats.ok[type]++;
-	else
-		k->stats.refused[type]++;
-}
-
+/* A refusal: counted by key, operation and status, and by reason. */
 static void
 edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
-    uint8_t status, const char *why)
+    uint8_t status, enum refusal reason, const char *why)
 {
 	char	 what[128];
 
-	count(k, h->type, 0);
+	stats_count(k, h->type, status);
+	stats_refusal(reason);
 	snprintf(what, sizeof(what), "%s key \"%s\" %s",
 	    edge_status_name(status), k != NULL ? k->pub.name : "-",
 	    edge_type_name(h->type));
@@ -156,7 +147,7 @@ no_such_key(struct conn *c, const struct lurk_hdr *h, const uint8_t *id,
 	else
 		snprintf(why, sizeof(why), "no such key: name \"%.*s\"",
 		    (int)(namelen > 40 ? 40 : namelen), (const char *)name);
-	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, why);
+	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, REF_UNKNOWN_KEY, why);
 }
 
 static uint16_t
@@ -188,7 +179,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	sel = rd_get(r, len);
 	if (r->bad || r->left != 0 || (type == EDGE_SEL_SPKI_SHA256 &&
 	    len != EDGE_KEY_ID_LEN) || (type == EDGE_SEL_NAME && len == 0)) {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT, REF_FORMAT,
 		    "malformed key_info request");
 		return;
 	}
@@ -197,7 +188,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	else if (type == EDGE_SEL_NAME)
 		k = key_byname(sel, len);
 	else {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT, REF_FORMAT,
 		    "unknown key selector type");
 		return;
 	}
@@ -227,7 +218,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	iov[5] = (struct iovec){ clen, 3 };
 	iov[6] = (struct iovec){ k->chain, k->pub.chain_len };
 	if (conn_reply(c, h, LURK_ST_SUCCESS, iov, 7) == 0)
-		count(k, h->type, 1);
+		stats_count(k, h->type, LURK_ST_SUCCESS);
 }
 
 static int
@@ -271,7 +262,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	data = rd_get(r, req.len);
 	if (r->bad || r->left != 0 || req.len == 0) {
 		edge_refuse(c, h, id != NULL ? key_byid(id) : NULL,
-		    LURK_ST_INVALID_FORMAT, r->left != 0 ?
+		    LURK_ST_INVALID_FORMAT, REF_FORMAT, r->left != 0 ?
 		    "trailing bytes after the request" : "malformed request");
 		return;
 	}
@@ -282,7 +273,8 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	if (!authorized(c, k)) {
 		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
 		    "key", (unsigned)c->uid, (unsigned)c->gid);
-		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, why);
+		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, REF_UNAUTHORIZED,
+		    why);
 		return;
 	}
 	op = h->type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
@@ -290,7 +282,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	    EDGE_OP_RSA_PREMASTER;
 	if ((k->operations & op) == 0) {
 		/* keyproc would refuse too; no need to bother it */
-		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED,
+		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED, REF_OPERATION,
 		    "operation not allowed for this key");
 		return;
 	}
@@ -299,12 +291,12 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    (unsigned long long)c->serial);
 	if (cl->npending >= CLIENT_PENDING_MAX) {
 		/* one uid may not take every slot from the others */
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_IN_FLIGHT,
 		    "too many operations of this uid in flight");
 		return;
 	}
 	if ((p = TAILQ_FIRST(&np->freepending)) == NULL) {
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_IN_FLIGHT,
 		    "too many operations in flight");
 		return;
 	}
@@ -314,7 +306,8 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		k->rate_refused[i]++;
 		snprintf(why, sizeof(why), "limit %s rate %u a second "
 		    "exceeded", edge_type_name(h->type), k->rate[i]);
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_KEY_RATE,
+		    why);
 		return;
 	}
 	/* keyproc's request, kept until the client's turn */
@@ -323,7 +316,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	req.transport = c->transport;
 	req.uid = c->uid;
 	if ((msg = malloc(sizeof(req) + req.len)) == NULL) {
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE,
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_FAILED,
 		    "out of memory");
 		return;
 	}
@@ -331,6 +324,8 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 	memcpy(msg + sizeof(req), data, req.len);
 
 	TAILQ_REMOVE(&np->freepending, p, entry);
+	np->npending++;
+	p->t0 = monotime_ns();
 	p->used = 1;
 	p->c = c;
 	p->cl = cl;
@@ -401,6 +396,7 @@ pending_free(struct pending *p)
 	free(p->msg);
 	memset(p, 0, sizeof(*p));
 	TAILQ_INSERT_TAIL(&np->freepending, p, entry);
+	np->npending--;
 	client_gc(cl);
 }
 
@@ -417,11 +413,12 @@ edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	case EDGE_TYPE_RSA_PREMASTER:
 		break;
 	default:
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_TYPE, "unknown type");
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_TYPE, REF_TYPE,
+		    "unknown type");
 		return;
 	}
 	if (h->status != LURK_ST_REQUEST) {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_STATUS,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_STATUS, REF_STATUS,
 		    "not a request");
 		return;
 	}
@@ -455,22 +452,27 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		    keyproc);
 	np->kpload[keyproc]--;
 	k = &np->keys[p->key];
+	/* done, whether its peer is still there or not */
+	stats_count(k, p->hdr.type, res.status);
+	if (res.status != LURK_ST_SUCCESS) {
+		/* keyproc logged the reason */
+		stats_refusal(stats_status_refusal(res.status));
+		p->cl->refusals++;
+	}
 	if ((c = p->c) != NULL) {
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
 		    edge_type_name(p->hdr.type), k->pub.name,
 		    edge_status_name(res.status));
 		if (res.status == LURK_ST_SUCCESS) {
-			count(k, p->hdr.type, 1);
 			iov.iov_base = ibuf_data(&ib);
 			iov.iov_len = res.len;
 		} else {
-			/* keyproc logged the reason */
-			count(k, p->hdr.type, 0);
 			iov.iov_base = np->state;
 			iov.iov_len = LURK_STATE_LEN;
 		}
-		conn_reply(c, &p->hdr, res.status, &iov, 1);
+		if (conn_reply(c, &p->hdr, res.status, &iov, 1) == 0)
+			stats_latency(p->hdr.type, p->t0);
 	}
 	pending_free(p);
 }
@@ -518,8 +520,9 @@ edge_log_stats(void)
 {
 	struct netkey	*k;
 	size_t		 i;
-	int		 t;
+	int		 t, st;
 	char		 line[512];
+	uint64_t	 ok, refused;
 	size_t		 n;
 
 	log_info("stats: %llu connections open, %llu accepted",
@@ -528,17 +531,24 @@ edge_log_stats(void)
 		k = &np->keys[i];
 		n = snprintf(line, sizeof(line), "stats: key \"%s\":",
 		    k->pub.name);
-		for (t = 1; t < NTYPES && n < sizeof(line); t++)
+		for (t = 1; t < NTYPES && n < sizeof(line); t++) {
+			for (ok = refused = 0, st = 0; st < NSTATUS; st++)
+				if (st == LURK_ST_SUCCESS)
+					ok += k->stats.n[t][st];
+				else
+					refused += k->stats.n[t][st];
 			n += snprintf(line + n, sizeof(line) - n,
 			    " %s %llu ok %llu refused", edge_type_name(t),
-			    (unsigned long long)k->stats.ok[t],
-			    (unsigned long long)k->stats.refused[t]);
+			    (unsigned long long)ok,
+			    (unsigned long long)refused);
+		}
+		/* key_op_index() t is edge type t + 2 */
 		for (t = 0; t < KEY_NOPS && n < sizeof(line); t++)
 			if (k->rate[t] > 0)
 				n += snprintf(line + n, sizeof(line) - n,
 				    "; %llu %s over the rate of %u a second",
 				    (unsigned long long)k->rate_refused[t],
-				    edge_type_name(t + 2), k->rate[t]);	/* types 2-4 */
+				    edge_type_name(t + 2), k->rate[t]);
 		log_info("%s", line);
 	}
 }

@@ -188,6 +188,7 @@ client_attach(struct conn *c)
 
 	if (np->nconns >= np->limit_conns) {
 		conns_refused++;
+		stats_refusal(REF_CONNECTIONS);
 		if (now != conns_logsec) {
 			conns_logsec = now;
 			log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
@@ -206,6 +207,8 @@ client_attach(struct conn *c)
 		    (unsigned)c->uid);
 		return -1;
 	}
+	cl->gid = c->gid;
+	cl->transport = c->transport;
 	if (cl->nconns < np->limit_user_conns) {
 		cl->nconns++;
 		c->client = cl;
@@ -213,6 +216,7 @@ client_attach(struct conn *c)
 	}
 	cl->conns_refused++;
 	user_conns_refused++;
+	stats_refusal(REF_USER_CONNECTIONS);
 	if (client_log_ok(cl))
 		log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
 		    transport_name(c->transport), NULL, NULL, NULL,
@@ -327,6 +331,23 @@ client_log_stats(void)
 				    (unsigned long long)cl->held_back,
 				    (unsigned long long)cl->dropped,
 				    cl->npending, cl->backlog);
+}
+
+/* The client after cl in the table (the first for NULL), or NULL. */
+struct client *
+client_next(struct client *cl)
+{
+	size_t	 i = 0;
+
+	if (cl != NULL) {
+		if (LIST_NEXT(cl, entry) != NULL)
+			return LIST_NEXT(cl, entry);
+		i = hashbucket(cl->uid) - table + 1;
+	}
+	for (; i < CLIENT_BUCKETS; i++)
+		if (!LIST_EMPTY(&table[i]))
+			return LIST_FIRST(&table[i]);
+	return NULL;
 }
 
 /* Clients whose state is kept: for the tests of the table's bounds. */

@@ -44,13 +44,12 @@ static struct keychan {
 } *kc;
 static int		 serving;
 static int		 nkeyprocs;
-static struct evtag	*listeners;
-static int		 nlisteners, listen_want;
+static int		 listen_want, control_want, http_want;
 static int		 conf_done, keys_seen;
-static time_t		 accept_paused;
+static time_t		 accept_paused, status_asked_at, ticked;
 
-static void
-ep_add(int fd, uint32_t events, void *ptr)
+void
+netproc_ep_add(int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event	 ev;
 
@@ -61,8 +60,8 @@ ep_add(int fd, uint32_t events, void *ptr)
 		fatal("%s: epoll_ctl", __func__);
 }
 
-static void
-ep_mod(int fd, uint32_t events, void *ptr)
+void
+netproc_ep_mod(int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event	 ev;
 
@@ -79,7 +78,47 @@ netproc_update_events(struct conn *c, uint32_t events)
 	if (c->events == events)
 		return;
 	c->events = events;
-	ep_mod(c->fd, events, c);
+	netproc_ep_mod(c->fd, events, c);
+}
+
+/* A listening socket from the parent; epoll gets it once we serve. */
+static struct listener *
+listener_add(int kind, int fd, const char *what, const char *address)
+{
+	struct listener	*l = &np->listeners[np->nlisteners];
+
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		fatal("%s: fcntl", __func__);
+	memset(l, 0, sizeof(*l));
+	l->tag.kind = kind;
+	l->tag.fd = fd;
+	l->tag.index = np->nlisteners++;
+	strlcpy(l->kind, what, sizeof(l->kind));
+	strlcpy(l->address, address, sizeof(l->address));
+	return l;
+}
+
+/* Tell the parent something (control.c): reload, log level. */
+void
+netproc_send_parent(uint32_t type, const void *data, size_t len)
+{
+	if (proc_compose_parent(type, -1, data, len) == -1)
+		fatal("%s: to the parent", __func__);
+}
+
+/*
+ * Ask the parent for its status (show status|stats, /metrics), once
+ * until it comes, or again after a while if it does not.
+ */
+void
+netproc_ask_status(void)
+{
+	time_t	 now = monotime();
+
+	if (status_asked_at != 0 && now - status_asked_at < 2)
+		return;
+	status_asked_at = now;
+	netproc_send_parent(IMSG_CTL_STATUS, NULL, 0);
 }
 
 static struct netkey *
@@ -98,11 +137,16 @@ dispatch_parent(struct imsg *imsg)
 	struct conf_key		 ck;
 	struct conf_allow	 ca;
 	struct conf_listen	 cl;
+	struct conf_control	 cc;
+	struct conf_http	 ch;
 	struct procfd		 pf;
 	struct netkey		*k;
+	struct listener		*l;
 	uint32_t		**list;
 	size_t			*nlist;
+	char			 addr[80];
 	int			 fd, level, i;
+	static int		 nlisten, ncontrol, nhttp;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CONF_SANDBOX:
@@ -119,6 +163,8 @@ dispatch_parent(struct imsg *imsg)
 		    g.keyprocs < 1 || g.keyprocs > LURKD_KEYPROCS_MAX ||
 		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX ||
 		    g.nlisten < 1 || g.nlisten > LURKD_LISTEN_MAX ||
+		    g.ncontrol < 0 || g.ncontrol > LURKD_CONTROL_MAX ||
+		    g.nhttp < 0 || g.nhttp > LURKD_HTTP_MAX ||
 		    g.max_message < LURKD_MSG_MIN ||
 		    g.max_message > LURKD_MSG_MAX || g.limit_conns < 1 ||
 		    g.limit_user_conns < 1 || g.limit_user_rate >
@@ -138,10 +184,12 @@ dispatch_parent(struct imsg *imsg)
 		np->nkeys = g.nkeys;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
+		control_want = g.ncontrol;
+		http_want = g.nhttp;
 		if ((np->keys = calloc(np->nkeys + 1, sizeof(*np->keys))) ==
 		    NULL || (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
-		    (listeners = calloc(listen_want, sizeof(*listeners))) ==
-		    NULL)
+		    (np->listeners = calloc(listen_want + control_want +
+		    http_want, sizeof(*np->listeners))) == NULL)
 			fatal("%s", __func__);
 		edge_init();
 		break;
@@ -160,7 +208,7 @@ dispatch_parent(struct imsg *imsg)
 		kc[pf.instance].tag.fd = fd;
 		kc[pf.instance].tag.index = pf.instance;
 		kc[pf.instance].events = EPOLLIN;
-		ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
+		netproc_ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
 		break;
 	case IMSG_CONF_POLICY:
 		if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1)
@@ -196,21 +244,46 @@ dispatch_parent(struct imsg *imsg)
 		(*list)[(*nlist)++] = ca.id;
 		break;
 	case IMSG_CONF_LISTEN:
-		if (listeners == NULL || nlisteners >= listen_want ||
+		if (np->listeners == NULL || nlisten >= listen_want ||
 		    imsg_get_data(imsg, &cl, sizeof(cl)) == -1 ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CONF_LISTEN", __func__);
 		cl.path[sizeof(cl.path) - 1] = '\0';
-		if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-			fatal("%s: fcntl", __func__);
-		listeners[nlisteners].kind = EV_LISTEN;
-		listeners[nlisteners].fd = fd;
-		listeners[nlisteners].index = nlisteners;
-		nlisteners++;
+		l = listener_add(EV_LISTEN, fd, "unix", cl.path);
+		nlisten++;
 		log_debug("listening on %s", cl.path);
 		break;
+	case IMSG_CONF_CONTROL:
+		if (np->listeners == NULL || ncontrol >= control_want ||
+		    imsg_get_data(imsg, &cc, sizeof(cc)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CONF_CONTROL", __func__);
+		cc.path[sizeof(cc.path) - 1] = '\0';
+		l = listener_add(EV_CTL_LISTEN, fd, cc.restricted ?
+		    "control-ro" : "control", cc.path);
+		l->restricted = cc.restricted != 0;
+		l->uid = cc.uid;
+		l->gid = cc.gid;
+		ncontrol++;
+		log_debug("control socket %s%s", cc.path, cc.restricted ?
+		    " (restricted)" : "");
+		break;
+	case IMSG_CONF_HTTP:
+		if (np->listeners == NULL || nhttp >= http_want ||
+		    imsg_get_data(imsg, &ch, sizeof(ch)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CONF_HTTP", __func__);
+		ch.addr[sizeof(ch.addr) - 1] = '\0';
+		snprintf(addr, sizeof(addr), "%s port %u", ch.addr,
+		    (unsigned)ch.port);
+		listener_add(EV_HTTP_LISTEN, fd, "http", addr);
+		nhttp++;
+		log_debug("listening on http %s", addr);
+		break;
 	case IMSG_CONF_END:
-		if (kc == NULL || nlisteners != listen_want || conf_done)
+		if (kc == NULL || nlisten != listen_want ||
+		    ncontrol != control_want || nhttp != http_want ||
+		    conf_done)
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		conf_done = 1;
 		break;
@@ -226,6 +299,13 @@ dispatch_parent(struct imsg *imsg)
 		np->status.conffile[sizeof(np->status.conffile) - 1] = '\0';
 		np->status.last_reload_error[
 		    sizeof(np->status.last_reload_error) - 1] = '\0';
+		np->status.version[sizeof(np->status.version) - 1] = '\0';
+		/* the parent sends it once every child is ready */
+		np->ready = 1;
+		np->status_seq++;
+		status_asked_at = 0;
+		ctl_status_in();
+		http_status_in();
 		break;
 	case IMSG_CTL_VERBOSE:
 		if (imsg_get_data(imsg, &level, sizeof(level)) == -1 ||
@@ -361,7 +441,7 @@ flush_keyprocs(void)
 			want |= EPOLLOUT;
 		if (want != kc[i].events) {
 			kc[i].events = want;
-			ep_mod(kc[i].tag.fd, want, &kc[i].tag);
+			netproc_ep_mod(kc[i].tag.fd, want, &kc[i].tag);
 		}
 	}
 }
@@ -422,11 +502,12 @@ listeners_enable(int on)
 {
 	int	 i;
 
-	for (i = 0; i < nlisteners; i++) {
+	for (i = 0; i < np->nlisteners; i++) {
 		if (on)
-			ep_add(listeners[i].fd, EPOLLIN, &listeners[i]);
-		else if (epoll_ctl(np->epfd, EPOLL_CTL_DEL, listeners[i].fd,
-		    NULL) == -1)
+			netproc_ep_add(np->listeners[i].tag.fd, EPOLLIN,
+			    &np->listeners[i]);
+		else if (epoll_ctl(np->epfd, EPOLL_CTL_DEL,
+		    np->listeners[i].tag.fd, NULL) == -1)
 			fatal("%s: epoll_ctl", __func__);
 	}
 }
@@ -440,6 +521,7 @@ netproc_pause_accept(void)
 	log_warnx("out of file descriptors: not accepting for 1 second");
 	listeners_enable(0);
 	accept_paused = time(NULL);
+	np->accept_paused = 1;
 }
 
 static __attribute__((__noreturn__)) void
@@ -452,7 +534,8 @@ event_loop(void)
 	for (;;) {
 		/* a tick a second while anyone may time out */
 		timeout = accept_paused || np->nconns > 0 ||
-		    client_count() > 0 ? 1000 : -1;
+		    client_count() > 0 || ctl_count() > 0 ||
+		    http_count() > 0 ? 1000 : -1;
 		if (proc_log_pending())
 			timeout = 100;	/* the parent is slow to take lines */
 		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
@@ -463,6 +546,7 @@ event_loop(void)
 		}
 		if (accept_paused && time(NULL) != accept_paused) {
 			accept_paused = 0;
+			np->accept_paused = 0;
 			listeners_enable(1);
 		}
 		for (i = 0; i < n; i++) {
@@ -482,12 +566,30 @@ event_loop(void)
 			case EV_CONN:
 				conn_event((struct conn *)tag, ev[i].events);
 				break;
+			case EV_CTL_LISTEN:
+				ctl_accept((struct listener *)tag);
+				break;
+			case EV_CTL:
+				ctl_event((struct ctlconn *)tag, ev[i].events);
+				break;
+			case EV_HTTP_LISTEN:
+				http_accept((struct listener *)tag);
+				break;
+			case EV_HTTP:
+				http_event((struct httpconn *)tag,
+				    ev[i].events);
+				break;
 			}
 		}
 		conn_flush_dirty();
 		edge_dispatch();
 		flush_keyprocs();
 		conn_timeouts();
+		if (monotime() != ticked) {
+			ticked = monotime();
+			ctl_tick();
+			http_tick();
+		}
 		proc_log_flush();
 	}
 }
@@ -512,7 +614,7 @@ netproc_main(int verbose)
 	np->keyproc_inflight = KEYPROC_INFLIGHT;
 	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
-	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
+	netproc_ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
 
 	/* start-up: only the parent and keyproc channels are in the set */
 	while (!startup_done()) {
@@ -531,7 +633,8 @@ netproc_main(int verbose)
 	proc_child_ready();
 	for (i = 0; i < nkeyprocs; i++)
 		log_debug("keyproc[%d] channel up", i);
-	log_debug("serving %zu keys on %d listeners", np->nkeys, nlisteners);
+	log_debug("serving %zu keys on %d listeners", np->nkeys,
+	    np->nlisteners);
 	proc_trip_hook(PROC_NETPROC);
 	event_loop();
 }

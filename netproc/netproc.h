@@ -30,11 +30,70 @@
 #define KEYPROC_INFLIGHT	8	/* operations handed to one keyproc */
 #define PEER_GROUPS_MAX		64
 
-/* Counters per key and operation type (EDGE_TYPE_*). */
+/*
+ * Counters per key, operation type (EDGE_TYPE_*) and result (the LURK
+ * status; statuses past the edge extension's count as the last).
+ */
 #define NTYPES			5
+#define NSTATUS			16
 struct keystats {
-	uint64_t		 ok[NTYPES];
-	uint64_t		 refused[NTYPES];
+	uint64_t		 n[NTYPES][NSTATUS];
+};
+
+/* Why a request or a connection was refused (stats.c: their names). */
+enum refusal {
+	REF_CONNECTIONS,	/* limit connections */
+	REF_USER_CONNECTIONS,	/* limit user connections */
+	REF_USER_RATE,		/* limit user rate */
+	REF_KEY_RATE,		/* limit OP rate of the key */
+	REF_IN_FLIGHT,		/* too many operations in flight */
+	REF_FORMAT,
+	REF_EXTENSION,
+	REF_TYPE,
+	REF_STATUS,
+	REF_UNKNOWN_KEY,
+	REF_UNAUTHORIZED,
+	REF_OPERATION,		/* not among the key's operations */
+	REF_CONTENT,		/* keyproc: not the TLS structure it signs */
+	REF_SCHEME,		/* keyproc: scheme unfit for key or version */
+	REF_FAILED,		/* keyproc or netproc could not do it */
+	REF_MAX
+};
+
+/* Requests by what they ask (stats.c: their names). */
+enum reqkind {
+	REQ_PING,
+	REQ_CAPABILITIES,
+	REQ_KEY_INFO,
+	REQ_SIGN_TLS13,
+	REQ_SIGN_TLS12,
+	REQ_RSA_KEX,
+	REQ_OTHER,
+	REQ_MAX
+};
+
+/* The HTTP statuses http.c answers with, counted (stats.c). */
+#define HTTP_NCODES		7
+
+/* A latency histogram: request parsed to answer queued. */
+#define LATENCY_BUCKETS		16
+struct histogram {
+	uint64_t		 bucket[LATENCY_BUCKETS];	/* each its own */
+	uint64_t		 count;
+	uint64_t		 sum_ns;
+};
+
+struct stats {
+	uint64_t		 requests[REQ_MAX];
+	uint64_t		 refusals[REF_MAX];
+	struct histogram	 latency[KEY_NOPS];	/* by key_op_index */
+	uint64_t		 conns_accepted[TRANSPORT_MAX];
+	uint64_t		 conns_open[TRANSPORT_MAX];
+	uint64_t		 ctl_conns;		/* control, accepted */
+	uint64_t		 ctl_denied;		/* peer not allowed */
+	uint64_t		 ctl_requests;
+	uint64_t		 http_requests;
+	uint64_t		 http_responses[HTTP_NCODES];	/* stats.c */
 };
 
 /* A token bucket (limit.c): tokens in 1/1000, refilled at a rate. */
@@ -58,12 +117,21 @@ struct netkey {
 	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
 	uint32_t		 burst[KEY_NOPS];
 	struct bucket		 bucket[KEY_NOPS];
-	uint64_t		 rate_refused[KEY_NOPS];	/* over the rate */
+	uint64_t		 rate_refused[KEY_NOPS];	/* over rate */
 	struct keystats		 stats;
+	/* the leaf certificate, read when first asked for (stats.c) */
+	int			 cert_read;
+	int			 cert_ok;
+	char			 subject[256];
+	char			 issuer[256];
+	int64_t			 not_before;
+	int64_t			 not_after;
 };
 
 struct conn;
 struct pending;
+struct ctlconn;
+struct httpconn;
 TAILQ_HEAD(pendinglist, pending);
 TAILQ_HEAD(connlist, conn);
 
@@ -90,6 +158,10 @@ struct client {
 	uint64_t		 suppressed;	/* refusals not logged */
 	uint64_t		 conns_refused;
 	uint64_t		 rate_refused;
+	uint64_t		 requests;	/* parsed */
+	uint64_t		 refusals;	/* refused or failed */
+	gid_t			 gid;		/* of its last connection */
+	int			 transport;	/* of its last connection */
 	uint64_t		 held_back;	/* times input was held back */
 	uint64_t		 dropped;	/* operations of closed conns */
 	LIST_ENTRY(client)	 entry;
@@ -105,6 +177,7 @@ struct pending {
 	int			 used;
 	uint8_t			*msg;		/* keyop_req + data, queued */
 	size_t			 msglen;	/* also its charge */
+	uint64_t		 t0;		/* parsed, monotonic ns */
 	TAILQ_ENTRY(pending)	 entry;		/* on its conn, or free */
 	TAILQ_ENTRY(pending)	 qentry;	/* on its client's queue */
 };
@@ -119,6 +192,20 @@ struct evtag {
 #define EV_PARENT	2
 #define EV_KEYPROC	3
 #define EV_CONN		4
+#define EV_CTL_LISTEN	5
+#define EV_CTL		6
+#define EV_HTTP_LISTEN	7
+#define EV_HTTP		8
+
+/* A listening socket: workload, control or http. */
+struct listener {
+	struct evtag		 tag;		/* first: epoll data.ptr */
+	char			 kind[16];	/* unix, control(-ro), http */
+	char			 address[128];	/* path, or "ADDR port N" */
+	int			 restricted;	/* control: show only */
+	uid_t			 uid;		/* control: lurkd's */
+	gid_t			 gid;		/* control: the socket's */
+};
 
 struct conn {
 	struct evtag		 tag;		/* first: epoll data.ptr */
@@ -174,10 +261,18 @@ struct netproc {
 	struct connlist		 dirty;		/* output to flush */
 	struct pending		*pending;	/* NETPROC_PENDING_MAX slots */
 	struct pendinglist	 freepending;
+	size_t			 npending;	/* slots in use */
 	TAILQ_HEAD(, client)	 runq;		/* clients with queued work */
 	uint64_t		 held_back;	/* times input was held back */
 	uint64_t		 dropped;	/* operations of closed conns */
 	struct ctl_status	 status;	/* the parent's, show status */
+	uint64_t		 status_seq;	/* IMSG_CTL_STATUS received */
+	int			 status_asked;	/* one asked for, not in yet */
+	int			 ready;		/* the parent said so */
+	struct listener		*listeners;
+	int			 nlisteners;
+	int			 accept_paused;
+	struct stats		 stats;
 	unsigned		*kpload;	/* operations at each keyproc */
 	int			 nkeyprocs;
 	uint8_t			 rbuf[NETPROC_READ_SIZE + LURKD_MSG_MAX];
@@ -227,6 +322,67 @@ int	 client_log_ok(struct client *);
 void	 client_tick(void);
 void	 client_log_stats(void);
 size_t	 client_count(void);
+struct client *client_next(struct client *);
+
+/* stats.c */
+void	 stats_refusal(enum refusal);
+enum refusal stats_status_refusal(uint8_t);
+void	 stats_request(const struct lurk_hdr *);
+uint64_t monotime_ns(void);
+void	 stats_latency(uint8_t, uint64_t);
+void	 stats_count(struct netkey *, uint8_t, uint8_t);
+void	 stats_http(int);
+void	 netkey_cert(struct netkey *);
+const char *refusal_name(int);
+const char *reqkind_name(int);
+const char *key_curve_name(const struct netkey *);
+struct textbuf;
+void	 stats_metrics(struct textbuf *);
+int	 netproc_healthy(char *, size_t);
+
+/* text.c: a growing buffer of text, bounded */
+struct textbuf {
+	char			*p;
+	size_t			 len, cap, max;
+	int			 full;		/* something did not fit */
+};
+void	 tb_init(struct textbuf *, size_t);
+void	 tb_free(struct textbuf *);
+void	 tb_printf(struct textbuf *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+
+/* control.c */
+void	 ctl_accept(struct listener *);
+void	 ctl_event(struct ctlconn *, uint32_t);
+void	 ctl_status_in(void);
+void	 ctl_tick(void);
+size_t	 ctl_count(void);
+
+/* http.c */
+#define HTTP_REQ_MAX		4096	/* request line and headers */
+enum http_route {
+	HTTP_NONE,
+	HTTP_METRICS,
+	HTTP_LIVEZ,
+	HTTP_READYZ,
+};
+struct http_req {
+	int			 get;		/* the method is GET */
+	int			 minor;		/* HTTP/1.minor */
+	int			 route;		/* enum http_route */
+};
+int	 http_parse(const char *, size_t, struct http_req *);
+void	 http_accept(struct listener *);
+void	 http_event(struct httpconn *, uint32_t);
+void	 http_status_in(void);
+void	 http_tick(void);
+size_t	 http_count(void);
+
+/* netproc.c, for control.c and http.c */
+void	 netproc_ep_add(int, uint32_t, void *);
+void	 netproc_ep_mod(int, uint32_t, void *);
+void	 netproc_send_parent(uint32_t, const void *, size_t);
+void	 netproc_ask_status(void);
 
 /* sandbox.c */
 void	 netproc_sandbox(void);
