@@ -165,4 +165,38 @@ struct ctl_health {
 	int32_t		 listening;	/* of those, accepting now */
 };
 
+/*
+ * The size an answer must have: its struct's, 0 for CTL_END, -2 for
+ * CTL_TEXT (1 to CTL_TEXT_MAX bytes), -1 for a type that is no answer.
+ */
+static inline long
+ctl_answer_size(uint32_t type)
+{
+	switch (type) {
+	case CTL_STATUS:
+		return sizeof(struct ctl_show_status);
+	case CTL_KEYPROC:
+		return sizeof(struct ctl_keyproc);
+	case CTL_LISTENER:
+		return sizeof(struct ctl_listener);
+	case CTL_KEY:
+		return sizeof(struct ctl_key);
+	case CTL_CLIENT:
+		return sizeof(struct ctl_client);
+	case CTL_STAT_OP:
+		return sizeof(struct ctl_stat_op);
+	case CTL_STAT:
+		return sizeof(struct ctl_stat);
+	case CTL_HEALTH:
+		return sizeof(struct ctl_health);
+	case CTL_RESULT:
+		return sizeof(struct ctl_result);
+	case CTL_END:
+		return 0;
+	case CTL_TEXT:
+		return -2;
+	}
+	return -1;
+}
+
 #endif

@@ -98,37 +98,6 @@ terminate_strings(uint32_t type, void *p)
 	}
 }
 
-/* The size each answer must have; 0: any, up to CTL_TEXT_MAX. */
-static ssize_t
-answer_size(uint32_t type)
-{
-	switch (type) {
-	case CTL_STATUS:
-		return sizeof(struct ctl_show_status);
-	case CTL_KEYPROC:
-		return sizeof(struct ctl_keyproc);
-	case CTL_LISTENER:
-		return sizeof(struct ctl_listener);
-	case CTL_KEY:
-		return sizeof(struct ctl_key);
-	case CTL_CLIENT:
-		return sizeof(struct ctl_client);
-	case CTL_STAT_OP:
-		return sizeof(struct ctl_stat_op);
-	case CTL_STAT:
-		return sizeof(struct ctl_stat);
-	case CTL_HEALTH:
-		return sizeof(struct ctl_health);
-	case CTL_RESULT:
-		return sizeof(struct ctl_result);
-	case CTL_END:
-		return 0;
-	case CTL_TEXT:
-		return -2;
-	}
-	return -1;
-}
-
 /* One answer message; 1 once the answer is complete. */
 static int
 take(struct imsg *imsg, struct ctl_answer *a)
@@ -136,7 +105,7 @@ take(struct imsg *imsg, struct ctl_answer *a)
 	uint8_t		 buf[CTL_MSG_MAX];
 	uint32_t	 type = imsg_get_type(imsg);
 	size_t		 len = imsg_get_len(imsg);
-	ssize_t		 want = answer_size(type);
+	long		 want = ctl_answer_size(type);
 	char		*t;
 
 	if (want == -1 || (want >= 0 && (size_t)want != len) ||
@@ -238,12 +207,12 @@ ctl_run(const char *path, int timeout_ms, uint32_t type, const void *data,
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
 	int64_t		 deadline = now_ms() + timeout_ms, left;
-	int		 fd, n, done = 0;
+	int		 fd, n, done = 0, werr = 0;
 
 	memset(a, 0, sizeof(*a));
 	fd = unix_connect(path);
 	if (imsgbuf_init(&ib, fd) == -1 ||
-	    imsgbuf_set_maxsize(&ib, CTL_MSG_MAX) == -1 ||
+	    imsgbuf_set_maxsize(&ib, CTL_MSG_MAX - IMSG_HEADER_SIZE) == -1 ||
 	    imsg_compose(&ib, type, CTL_PROTO_VERSION, 0, -1, data, len) ==
 	    -1) {
 		warnmsg("imsg: %s", strerror(errno));
@@ -257,7 +226,7 @@ ctl_run(const char *path, int timeout_ms, uint32_t type, const void *data,
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (imsgbuf_queuelen(&ib) > 0)
+		if (imsgbuf_queuelen(&ib) > 0 && !werr)
 			pfd.events |= POLLOUT;
 		if (poll(&pfd, 1, left) == -1) {
 			if (errno == EINTR)
@@ -265,16 +234,18 @@ ctl_run(const char *path, int timeout_ms, uint32_t type, const void *data,
 			warnmsg("poll: %s", strerror(errno));
 			exit(EXIT_FAILED);
 		}
-		if ((pfd.revents & POLLOUT) && imsgbuf_write(&ib) == -1) {
-			warnmsg("daemon not reachable: %s: %s", path,
-			    strerror(errno));
-			exit(EXIT_UNREACHABLE);
-		}
+		/*
+		 * lurkd may have closed at once, having said why (a peer it
+		 * does not allow): read that before giving up.
+		 */
+		if ((pfd.revents & POLLOUT) && imsgbuf_write(&ib) == -1)
+			werr = errno;
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if ((n = imsgbuf_read(&ib)) == -1 || n == 0) {
 			warnmsg("daemon not reachable: %s: %s", path, n == 0 ?
-			    "connection closed before the answer" :
+			    (werr ? strerror(werr) :
+			    "connection closed before the answer") :
 			    strerror(errno));
 			exit(EXIT_UNREACHABLE);
 		}

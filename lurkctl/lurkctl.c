@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,10 +511,14 @@ ping_io(int fd, int out, uint8_t *buf, size_t n, double deadline,
 	}
 }
 
-/* A lurk request of the given type; its answer's header and payload. */
-static size_t
-ping_ask(int fd, uint8_t type, int mode, struct lurk_hdr *h, uint8_t *p,
-    size_t max, double deadline, const char *path)
+/*
+ * A lurk request of the given type; its answer's header and payload.
+ * With probe, an answer whose length counts a header (the whole
+ * message) returns -1 unread: lurkd counts whole messages.
+ */
+static ssize_t
+ping_ask(int fd, uint8_t type, int mode, int probe, struct lurk_hdr *h,
+    uint8_t *p, size_t max, double deadline, const char *path)
 {
 	uint8_t		 buf[LURK_HDR_LEN];
 	uint32_t	 plen;
@@ -529,6 +534,8 @@ ping_ask(int fd, uint8_t type, int mode, struct lurk_hdr *h, uint8_t *p,
 	ping_io(fd, 1, buf, sizeof(buf), deadline, path);
 	ping_io(fd, 0, buf, sizeof(buf), deadline, path);
 	lurk_hdr_decode(buf, h);
+	if (probe && h->length >= LURK_HDR_LEN)
+		return -1;
 	if (lurk_payload_len(h, mode, &plen) == -1 || plen > max)
 		die("%s: an answer of %u bytes", path, h->length);
 	ping_io(fd, 0, p, plen, deadline, path);
@@ -549,7 +556,8 @@ cmd_ping(struct env *env, int argc, char *argv[])
 	uint8_t			 p[1024];
 	const char		*path;
 	double			 deadline, t0;
-	size_t			 plen, i, n;
+	ssize_t			 plen;
+	size_t			 i, n;
 	int			 ch, fd, mode = LURK_LEN_PAYLOAD;
 
 	optind = 0;
@@ -571,14 +579,13 @@ cmd_ping(struct env *env, int argc, char *argv[])
 	pr.socket = path;
 	fd = unix_connect(path);
 	t0 = now_ms();
-	plen = ping_ask(fd, LURK_TYPE_PING, mode, &h, p, sizeof(p), deadline,
-	    path);
-	if (h.status == LURK_ST_INVALID_FORMAT && h.length >= LURK_HDR_LEN) {
+	if ((plen = ping_ask(fd, LURK_TYPE_PING, mode, 1, &h, p, sizeof(p),
+	    deadline, path)) == -1) {
 		close(fd);
 		mode = LURK_LEN_MESSAGE;
 		fd = unix_connect(path);
 		t0 = now_ms();
-		plen = ping_ask(fd, LURK_TYPE_PING, mode, &h, p, sizeof(p),
+		plen = ping_ask(fd, LURK_TYPE_PING, mode, 0, &h, p, sizeof(p),
 		    deadline, path);
 	}
 	pr.ping_ms = now_ms() - t0;
@@ -593,14 +600,14 @@ cmd_ping(struct env *env, int argc, char *argv[])
 		die("%s: the ping was answered with status %u", path,
 		    h.status);
 	}
-	plen = ping_ask(fd, LURK_TYPE_CAPABILITIES, mode, &h, p, sizeof(p),
+	plen = ping_ask(fd, LURK_TYPE_CAPABILITIES, mode, 0, &h, p, sizeof(p),
 	    deadline, path);
 	close(fd);
 	/* a 2-byte length, (designation, version) pairs, lurk_state */
 	if (h.status != LURK_ST_SUCCESS || plen < 2 + LURK_STATE_LEN ||
 	    (n = (size_t)p[0] << 8 | p[1]) % 2 != 0 ||
-	    plen != 2 + n + LURK_STATE_LEN || n / 2 > 64)
-		die("%s: capabilities answered with status %u and %zu bytes",
+	    (size_t)plen != 2 + n + LURK_STATE_LEN || n / 2 > 64)
+		die("%s: capabilities answered with status %u and %zd bytes",
 		    path, h.status, plen);
 	pr.has_caps = 1;
 	for (i = 0; i < n / 2; i++) {
@@ -719,6 +726,8 @@ main(int argc, char *argv[])
 
 	memset(&env, 0, sizeof(env));
 	env.out = &text_output;
+	/* a peer gone is EPIPE: its answer may still be there to read */
+	signal(SIGPIPE, SIG_IGN);
 	if ((s = getenv("LURK_TIMEOUT_MS")) != NULL && *s != '\0') {
 		errno = 0;
 		l = strtol(s, &end, 10);

@@ -546,6 +546,7 @@ dispatch_child(struct child *c)
 			log_info("ready: %d keyprocs, netproc; %s mode",
 			    nchildren - 1, getuid() == 0 ?
 			    "root (chroot, setuid)" : "unprivileged");
+			ctlstatus.ready = 1;
 			send_status();
 			daemon_ready();
 			break;

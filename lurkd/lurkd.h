@@ -207,6 +207,7 @@ struct ctl_status {
 	uint64_t		 log_dropped;	/* the parent's, so far */
 	int32_t			 log_verbose;
 	int32_t			 log_format;	/* enum log_format */
+	int32_t			 ready;		/* every child said so */
 };
 
 /* How a peer reaches lurkd: for the logs and the counters. */

@@ -165,7 +165,8 @@ ctl_accept(struct listener *l)
 			continue;
 		}
 		if (imsgbuf_init(&c->ibuf, fd) == -1 ||
-		    imsgbuf_set_maxsize(&c->ibuf, CTL_MSG_MAX) == -1) {
+		    imsgbuf_set_maxsize(&c->ibuf, CTL_MSG_MAX -
+		    IMSG_HEADER_SIZE) == -1) {
 			log_warn("control: imsgbuf_init");
 			close(fd);
 			free(c);

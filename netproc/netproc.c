@@ -300,8 +300,8 @@ dispatch_parent(struct imsg *imsg)
 		np->status.last_reload_error[
 		    sizeof(np->status.last_reload_error) - 1] = '\0';
 		np->status.version[sizeof(np->status.version) - 1] = '\0';
-		/* the parent sends it once every child is ready */
-		np->ready = 1;
+		/* ready: every child is, so the keys are loaded */
+		np->ready = np->status.ready != 0;
 		np->status_seq++;
 		status_asked_at = 0;
 		ctl_status_in();
