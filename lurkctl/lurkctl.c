@@ -672,10 +672,12 @@ control(struct env *env, enum action a)
 	if (env->timeout_ms)
 		timeout = env->timeout_ms;
 	ctl_run(control_path(env), timeout, type, data, len, &ans);
-	if (ans.has_result && ans.result.code != CTL_OK &&
-	    type != CTL_REQ_HEALTH && cmd == NULL) {
-		/* a show refused: denied, or a request lurkd does not take */
-		warnmsg("%s: %s", control_path(env), ans.result.message);
+	/* refused: denied, or a request lurkd does not take */
+	if (ans.has_result && (ans.result.code == CTL_DENIED ||
+	    ans.result.code == CTL_BADREQ || (ans.result.code != CTL_OK &&
+	    cmd == NULL && type != CTL_REQ_HEALTH))) {
+		warnmsg("%s: %s%s%s", control_path(env), cmd != NULL ? cmd :
+		    "", cmd != NULL ? ": " : "", ans.result.message);
 		ctl_answer_free(&ans);
 		return EXIT_FAILED;
 	}

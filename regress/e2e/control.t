@@ -47,6 +47,18 @@ CONF
 check "lurkd -nv prints the control sockets" \
     eval '"$LURKD" -nnv -f "$T/lurkd.conf" | grep -qx "control socket \"$RO\" mode 0666 restricted"'
 
+# a control socket whose directory is the workload socket's, through a
+# symbolic link: lurkd -n and a start refuse it
+ln -s "$T/run" "$T/alias"
+sed "s|^control socket \"$CTL2\"$|control socket \"$T/alias/c.sock\"|" \
+    "$T/lurkd.conf" >"$T/alias.conf"
+out=$("$LURKD" -n -f "$T/alias.conf" 2>&1); rc=$?
+check "control socket in the workload's directory by a link: lurkd -n fails ($rc)" \
+    eval '[ $rc = 1 ] && grep -q "control socket $T/alias/c.sock: its directory $T/alias is the directory of the workload socket $SOCK" <<<"$out"'
+out=$("$LURKD" -d -f "$T/alias.conf" 2>&1); rc=$?
+check "... and so does a start, removing the sockets it made ($rc)" \
+    eval '[ $rc = 1 ] && grep -q "is the directory of the workload socket" <<<"$out" && [ ! -e "$SOCK" -a ! -e "$T/alias/c.sock" ]'
+
 start=$(date +%s)
 start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 export LURKCTL LURK_SOCKET=$SOCK
