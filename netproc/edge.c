@@ -625,6 +625,7 @@ edge_swap_keys(struct netkey *keys, size_t nkeys)
 	struct pending	*p;
 	size_t		 nold = np->nkeys, i, j;
 	uint32_t	*map, oldkey;
+	unsigned	 moved = 0, refused = 0;
 
 	if ((map = calloc(nold + 1, sizeof(*map))) == NULL)
 		fatal("%s", __func__);
@@ -659,8 +660,13 @@ edge_swap_keys(struct netkey *keys, size_t nkeys)
 		if (pending_recheck(p, &old[oldkey]) == -1) {
 			pending_unqueue(p);
 			pending_free(p);
-		}
+			refused++;
+		} else
+			moved++;
 	}
+	if (moved > 0 || refused > 0)
+		log_info("reload: %u queued operations go to the new keys, %u "
+		    "were refused", moved, refused);
 	for (i = 0; i < nold; i++)
 		netkey_free(&old[i]);
 	free(old);

@@ -134,7 +134,7 @@ class Worker(threading.Thread):
     def check(self, r, st, p):
         name = r.key.name
         if st == ST_OK and len(p) >= 2 and r.key.verify(r.tbs, p[2:]):
-            self.last_ok[name] = r.seq
+            self.last_ok[name] = max(r.seq, self.last_ok.get(name, 0))
             with lock:
                 newkey_ok[name] = newkey_ok.get(name, 0) + 1
             return
@@ -143,7 +143,8 @@ class Worker(threading.Thread):
         elif (st == UNKNOWN_KEY and r.key.retired_at is not None and
               r.swaps >= r.key.retired_at):
             # sent after the swap that retired the key: expected
-            self.first_unknown.setdefault(name, r.seq)
+            self.first_unknown[name] = min(r.seq,
+                                           self.first_unknown.get(name, r.seq))
             with lock:
                 stats["unknown_after_swap"] += 1
             return
