@@ -538,11 +538,11 @@ dispatch_child(struct child *c)
 			log_line(pri, c->name, line, n - 1);
 			break;
 		case IMSG_KEY_LOADED:
-			/* a reload's (reload.c), or a start's */
-			if (c->ready)
-				reload_dispatch(c, &imsg);
-			else
+			/* a start's, or once ready a reload's (reload.c) */
+			if (!c->ready)
 				key_loaded(c, &imsg);
+			else
+				reload_dispatch(c, &imsg);
 			break;
 		case IMSG_RELOAD_RESULT:
 		case IMSG_RELOAD_STAGED:
