@@ -392,7 +392,7 @@ keyproc_stage_step(void)
 			    stage.tab.gen, k->pub.name, err);
 			reload_answer(0, stage.next, NULL, err);
 			keytab_free(&stage.tab);
-			stage.state = STAGE_NONE;
+			memset(&stage, 0, sizeof(stage));
 			return;
 		}
 		keyproc_key_loaded(k);
