@@ -44,6 +44,7 @@ int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 
 /* keyop.c */
 EVP_MD_CTX *keyop_signctx(struct key *, const EVP_MD *, int);
+void	 keyop_forget(void);
 int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
 	    const uint8_t **);
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
@@ -55,6 +56,8 @@ struct imsgbuf;
 int	 keyop_reply(struct imsgbuf *, uint32_t, uint8_t, const uint8_t *,
 	    size_t);
 void	 key_loaded_fill(struct key_loaded *, const struct key *);
+void	 reload_result_fill(struct reload_result *, uint32_t, int, int,
+	    const uint8_t *, const char *);
 
 /* sandbox.c */
 void	 keyproc_sandbox(void);

@@ -396,6 +396,6 @@ key_free(struct key *k)
 		close(k->privfd);
 	if (k->certfd != -1)
 		close(k->certfd);
-	memset(k, 0, sizeof(*k));
+	explicit_bzero(k, sizeof(*k));
 	k->privfd = k->certfd = -1;
 }

@@ -39,3 +39,22 @@ key_loaded_fill(struct key_loaded *kl, const struct key *k)
 	kl->index = k->pub.index;
 	memcpy(kl->spki_sha256, k->pub.spki_sha256, sizeof(kl->spki_sha256));
 }
+
+/*
+ * A keyproc's answer to a staged generation: ok, or the key (index, -1
+ * for none) and why; the hash of the table it loaded.  error is copied
+ * up to its size, NUL-terminated.
+ */
+void
+reload_result_fill(struct reload_result *r, uint32_t gen, int ok, int index,
+    const uint8_t *tablehash, const char *error)
+{
+	memset(r, 0, sizeof(*r));
+	r->generation = gen;
+	r->ok = ok;
+	r->index = index;
+	if (tablehash != NULL)
+		memcpy(r->tablehash, tablehash, sizeof(r->tablehash));
+	if (error != NULL)
+		strlcpy(r->error, error, sizeof(r->error));
+}

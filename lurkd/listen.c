@@ -229,18 +229,18 @@ listen_unix(struct listenconf *l)
  * has made them).
  */
 int
-listen_dirs_check(const struct lurkd_conf *conf)
+listen_dirs_check(const struct lurkd_conf *lc)
 {
 	const struct listenconf	*c, *l;
 	struct stat		 cs, ls;
 	char			 cd[PATH_MAX], ld[PATH_MAX];
 	int			 rv = 0;
 
-	TAILQ_FOREACH(c, &conf->controls, entry) {
+	TAILQ_FOREACH(c, &lc->controls, entry) {
 		if (parent_dir(c->path, cd, sizeof(cd)) == -1 ||
 		    stat(cd, &cs) == -1)
 			continue;
-		TAILQ_FOREACH(l, &conf->listeners, entry) {
+		TAILQ_FOREACH(l, &lc->listeners, entry) {
 			if (parent_dir(l->path, ld, sizeof(ld)) == -1 ||
 			    stat(ld, &ls) == -1 || cs.st_dev != ls.st_dev ||
 			    cs.st_ino != ls.st_ino)

@@ -33,6 +33,8 @@
 #define LURKD_USER_CONNS_DEFAULT 256	/* connections of one peer uid */
 #define LURKD_CONNS_MAX		1000000
 #define LURKD_RATE_MAX		10000000	/* requests a second */
+#define LURKD_WATCH_QUIET	1000	/* ms without a change before reload */
+#define LURKD_WATCH_MAX		5000	/* ms from the first change at most */
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -120,6 +122,7 @@ struct lurkd_conf {
 	uint32_t		 limit_user_conns;	/* one peer uid */
 	uint32_t		 limit_user_rate;	/* requests/s; 0: none */
 	uint32_t		 limit_user_burst;	/* requests */
+	int			 watch;		/* reload when key files change */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	char			 pidfile[PATH_MAX];	/* "": none */
@@ -130,6 +133,7 @@ struct lurkd_conf {
 
 /* parse.y */
 struct lurkd_conf	*parse_config(const char *filename, int opts);
+const char		*parse_config_error(void);
 void			 free_config(struct lurkd_conf *);
 int			 cmdline_symset(char *);
 /* printconf.c */
@@ -181,6 +185,24 @@ enum imsg_type {
 	IMSG_CTL_VERBOSE,	/* netproc -> parent -> children: int level */
 	IMSG_CONF_CONTROL,	/* netproc: struct conf_control, fd: socket */
 	IMSG_CONF_HTTP,		/* netproc: struct conf_http, fd: socket */
+	/*
+	 * Reload: the parent stages generation G in every keyproc (BEGIN,
+	 * CONF_KEY/KEYCERT, END), each answers RESULT; only if all loaded
+	 * it stages G in netproc (BEGIN, CONF_POLICY/ALLOW, END; netproc
+	 * answers STAGED) and has keyproc[0] PUBLISH the public data to
+	 * netproc, which then commits and sends COMMIT to every keyproc on
+	 * the channel of the requests; each one says DONE to the parent.
+	 */
+	IMSG_RELOAD_BEGIN,	/* parent -> keyproc, netproc: conf_reload */
+	IMSG_RELOAD_END,	/* parent -> keyproc, netproc: u_int32 gen */
+	IMSG_RELOAD_RESULT,	/* keyproc -> parent: struct reload_result */
+	IMSG_RELOAD_ABORT,	/* parent -> keyproc: u_int32 gen */
+	IMSG_RELOAD_STAGED,	/* netproc -> parent: u_int32 gen */
+	IMSG_RELOAD_PUBLISH,	/* parent -> keyproc[0]: u_int32 gen */
+	IMSG_RELOAD_PUBLIC,	/* keyproc[0] -> netproc: as IMSG_KEY_PUBLIC */
+	IMSG_RELOAD_PUBLIC_END,	/* keyproc[0] -> netproc: reload_public_end */
+	IMSG_RELOAD_COMMIT,	/* netproc -> keyproc: u_int32 gen */
+	IMSG_RELOAD_DONE,	/* keyproc, netproc -> parent: u_int32 gen */
 };
 
 /*
@@ -221,6 +243,25 @@ transport_name(int t)
 {
 	return t == TRANSPORT_UNIX ? "unix" : "unknown";
 }
+/*
+ * A keyproc's answer to a staged generation: loaded or not, and if not
+ * which key (index, or -1) and why.  tablehash is the SHA-256 of the
+ * keys' SPKI hashes in order: every keyproc must have loaded the same
+ * keys (a file rewritten while they read it would differ).
+ */
+#define RELOAD_ERROR_MAX	512
+struct reload_result {
+	uint32_t		 generation;
+	int32_t			 ok;
+	int32_t			 index;
+	uint8_t			 tablehash[32];
+	char			 error[RELOAD_ERROR_MAX];
+};
+
+struct reload_public_end {
+	uint32_t		 generation;
+	uint32_t		 nkeys;
+};
 
 /* A key operation netproc asks of keyproc. */
 struct keyop_req {
@@ -271,6 +312,12 @@ struct conf_global {
 	int			 nlisten;
 	int			 ncontrol;
 	int			 nhttp;
+};
+
+/* What a reload stages: its generation and the global settings. */
+struct conf_reload {
+	uint32_t		 generation;
+	struct conf_global	 g;
 };
 
 struct conf_key {

@@ -128,7 +128,11 @@ static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
 	int		 tidle, tmsg, lconns, luconns, lurate, pidfile;
 	int		 logformat;
+	int		 watch;
 } seen;
+
+/* The first error of the last parse, for a failed reload's report. */
+static char			 firsterr[256];
 
 /* The listen or control statement and the key block being parsed. */
 static struct {
@@ -187,7 +191,7 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	KEYPROCS LENGTH LISTEN LURK MAX MESSAGE MODE ON OPERATIONS
 %token	<v.string>	PAYLOAD PIDFILE TIMEOUT IDLE LIMIT CONNECTIONS RATE BURST
 %token	<v.string>	NONE
-%token	<v.string>	PRIVATE SIZE UID UNIX USER
+%token	<v.string>	PRIVATE SIZE UID UNIX USER WATCH
 %token	<v.string>	CONTROL SOCKET RESTRICTED HTTP PORT LOG FORMAT
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
@@ -221,6 +225,7 @@ keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| ON | PAYLOAD | PIDFILE | PRIVATE | SIZE | UID | UNIX | USER
 		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
 		| CONTROL | SOCKET | RESTRICTED | HTTP | PORT | LOG | FORMAT
+		| WATCH
 		;
 
 include		: INCLUDE string {
@@ -246,6 +251,18 @@ global		: USER string {
 			set_string(conf->pidfile, sizeof(conf->pidfile),
 			    &seen.pidfile, "pidfile", "path", $2,
 			    $<fname>1, $<lineno>1, 1);
+		}
+		| WATCH string {
+			if (seen.watch++)
+				conferr($<fname>1, $<lineno>1,
+				    "watch given twice");
+			if (strcmp($2, "yes") == 0)
+				conf->watch = 1;
+			else if (strcmp($2, "no") == 0)
+				conf->watch = 0;
+			else
+				conferr($<fname>1, $<lineno>1,
+				    "watch must be yes or no");
 		}
 		| KEYPROCS NUMBER {
 			long long	 n;
@@ -543,6 +560,7 @@ static const struct keyword {
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
 	{ "user",	 USER },
+	{ "watch",	 WATCH },
 };
 
 static int
@@ -575,6 +593,8 @@ emit(const char *prefix, const char *fmt, va_list ap)
 	for (char *p = line; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+	if (firsterr[0] == '\0')
+		strlcpy(firsterr, line, sizeof(firsterr));
 	log_emit(LOG_ERR, line);
 }
 
@@ -657,7 +677,7 @@ is_global(int tok)
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
 	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE ||
-	    tok == CONTROL || tok == LOG;
+	    tok == CONTROL || tok == LOG || tok == WATCH;
 }
 
 static int	lgetc(void);
@@ -1948,6 +1968,13 @@ free_config(struct lurkd_conf *c)
 	free(c);
 }
 
+/* The first error line of the last parse_config() that failed. */
+const char *
+parse_config_error(void)
+{
+	return firsterr[0] != '\0' ? firsterr : "configuration rejected";
+}
+
 struct lurkd_conf *
 parse_config(const char *filename, int opts)
 {
@@ -1970,8 +1997,11 @@ parse_config(const char *filename, int opts)
 	strlcpy(c->user, LURKD_USER, sizeof(c->user));
 	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
 
+	c->watch = 1;
+
 	conf = c;
 	nerrors = stopped = 0;
+	firsterr[0] = '\0';
 	nkeys = nlisten = ncontrol = nhttp = 0;
 	npending = 0;
 	memset(&lx, 0, sizeof(lx));

@@ -143,6 +143,7 @@ print_config(struct lurkd_conf *conf)
 	printf("\nchroot ");
 	print_string(conf->chroot);
 	putchar('\n');
+	printf("watch %s\n", conf->watch ? "yes" : "no");
 	if (conf->pidfile[0] != '\0') {
 		printf("pidfile ");
 		print_string(conf->pidfile);

@@ -273,6 +273,17 @@ proc_compose_parent(uint32_t type, int fd, const void *data, size_t len)
 	return imsgbuf_flush(&parent_ibuf);
 }
 
+/* The generation a reload message names: exactly a u_int32, or fatal. */
+uint32_t
+proc_imsg_gen(struct imsg *imsg, const char *what)
+{
+	uint32_t	 gen;
+
+	if (imsg_get_data(imsg, &gen, sizeof(gen)) == -1)
+		fatalx("bad %s", what);
+	return gen;
+}
+
 void
 proc_child_ready(void)
 {

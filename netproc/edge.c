@@ -237,6 +237,14 @@ least_busy_keyproc(void)
 	return best;
 }
 
+static uint32_t
+type_op(uint8_t type)
+{
+	return type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
+	    type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
+	    EDGE_OP_RSA_PREMASTER;
+}
+
 /* sign_tls13, sign_tls12, rsa_premaster: checked here, done by keyproc */
 static void
 key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
@@ -277,9 +285,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct rd *r)
 		    why);
 		return;
 	}
-	op = h->type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
-	    h->type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
-	    EDGE_OP_RSA_PREMASTER;
+	op = type_op(h->type);
 	if ((k->operations & op) == 0) {
 		/* keyproc would refuse too; no need to bother it */
 		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED, REF_OPERATION,
@@ -380,6 +386,19 @@ edge_dispatch(void)
 	}
 }
 
+/* Off its client's queue (it was never sent to a keyproc). */
+static void
+pending_unqueue(struct pending *p)
+{
+	struct client	*cl = p->cl;
+
+	TAILQ_REMOVE(&cl->queue, p, qentry);
+	if (TAILQ_EMPTY(&cl->queue) && cl->onrunq) {
+		cl->onrunq = 0;
+		TAILQ_REMOVE(&np->runq, cl, runentry);
+	}
+}
+
 /* An operation is over: answered, or dropped before it was sent. */
 static void
 pending_free(struct pending *p)
@@ -451,7 +470,8 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYOP_RES from keyproc[%d]", __func__,
 		    keyproc);
 	np->kpload[keyproc]--;
-	k = &np->keys[p->key];
+	/* a key a reload removed still answers what it was sent */
+	k = p->key == PENDING_NOKEY ? NULL : &np->keys[p->key];
 	/* done, whether its peer is still there or not */
 	stats_count(k, p->hdr.type, res.status);
 	if (res.status != LURK_ST_SUCCESS) {
@@ -462,7 +482,7 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 	if ((c = p->c) != NULL) {
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
-		    edge_type_name(p->hdr.type), k->pub.name,
+		    edge_type_name(p->hdr.type), k != NULL ? k->pub.name : "-",
 		    edge_status_name(res.status));
 		if (res.status == LURK_ST_SUCCESS) {
 			iov.iov_base = ibuf_data(&ib);
@@ -499,11 +519,7 @@ edge_conn_gone(struct conn *c)
 			continue;
 		}
 		cl = p->cl;
-		TAILQ_REMOVE(&cl->queue, p, qentry);
-		if (TAILQ_EMPTY(&cl->queue) && cl->onrunq) {
-			cl->onrunq = 0;
-			TAILQ_REMOVE(&np->runq, cl, runentry);
-		}
+		pending_unqueue(p);
 		cl->dropped++;
 		np->dropped++;
 		n++;
@@ -527,6 +543,13 @@ edge_log_stats(void)
 
 	log_info("stats: %llu connections open, %llu accepted",
 	    (unsigned long long)np->nconns, (unsigned long long)np->serial);
+	/* the parent's view (IMSG_CTL_STATUS) and netproc's own */
+	log_info("stats: generation %u (parent: %u); reloads %llu ok, %llu "
+	    "failed%s%s", np->generation, np->status.generation,
+	    (unsigned long long)np->status.reloads_ok,
+	    (unsigned long long)np->status.reloads_failed,
+	    np->status.last_reload_error[0] != '\0' ? "; last error: " : "",
+	    np->status.last_reload_error);
 	for (i = 0; i < np->nkeys; i++) {
 		k = &np->keys[i];
 		n = snprintf(line, sizeof(line), "stats: key \"%s\":",
@@ -551,4 +574,120 @@ edge_log_stats(void)
 				    edge_type_name(t + 2), k->rate[t]);
 		log_info("%s", line);
 	}
+}
+
+void
+netkey_free(struct netkey *k)
+{
+	free(k->spki);
+	free(k->chain);
+	free(k->uids);
+	free(k->gids);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * A queued operation (not yet sent to a keyproc) when a reload commits:
+ * it goes to the keyprocs of the new generation, so it must name its
+ * key in the new table, and the new rules must still let its peer use
+ * the key for it.  Otherwise it is answered now.  old: the key it was
+ * accepted for.  Returns 0 if it stays queued.
+ */
+static int
+pending_recheck(struct pending *p, const struct netkey *old)
+{
+	struct netkey	*k;
+	struct keyop_req req;
+	char		 why[96];
+
+	if (p->key == PENDING_NOKEY) {
+		no_such_key(p->c, &p->hdr, old->pub.spki_sha256, NULL, 0);
+		return -1;
+	}
+	k = &np->keys[p->key];
+	if (!authorized(p->c, k)) {
+		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
+		    "key (reloaded)", (unsigned)p->c->uid,
+		    (unsigned)p->c->gid);
+		edge_refuse(p->c, &p->hdr, k, EDGE_ST_UNAUTHORIZED,
+		    REF_UNAUTHORIZED, why);
+		return -1;
+	}
+	if ((k->operations & type_op(p->hdr.type)) == 0) {
+		edge_refuse(p->c, &p->hdr, k, EDGE_ST_OPERATION_REFUSED,
+		    REF_OPERATION, "operation not allowed for this key "
+		    "(reloaded)");
+		return -1;
+	}
+	/* the index keyproc will read: the new table's */
+	memcpy(&req, p->msg, sizeof(req));
+	req.index = p->key;
+	memcpy(p->msg, &req, sizeof(req));
+	return 0;
+}
+
+/*
+ * A reload commits: keys becomes the key table.  A key is the same key
+ * in both tables if its SPKI is: its counters and rate buckets carry
+ * over, and every operation of it is remapped to its new index.  Those
+ * already sent to a keyproc were sent before the COMMIT on the same
+ * channel, so the old generation answers them; those still queued go
+ * to the new one (pending_recheck).
+ */
+void
+edge_swap_keys(struct netkey *keys, size_t nkeys)
+{
+	struct netkey	*old = np->keys;
+	struct pending	*p;
+	size_t		 nold = np->nkeys, i, j;
+	uint32_t	*map, oldkey;
+	int		 t;
+	unsigned	 moved = 0, refused = 0;
+
+	if ((map = calloc(nold + 1, sizeof(*map))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nold; i++) {
+		map[i] = PENDING_NOKEY;
+		for (j = 0; j < nkeys; j++) {
+			if (memcmp(old[i].pub.spki_sha256,
+			    keys[j].pub.spki_sha256,
+			    sizeof(keys[j].pub.spki_sha256)) != 0)
+				continue;
+			map[i] = j;
+			keys[j].stats = old[i].stats;
+			for (t = 0; t < KEY_NOPS; t++) {
+				keys[j].rate_refused[t] = old[i].rate_refused[t];
+				bucket_carry(&keys[j].bucket[t],
+				    &old[i].bucket[t], keys[j].burst[t]);
+			}
+			break;
+		}
+	}
+	np->keys = keys;
+	np->nkeys = nkeys;
+	for (i = 0; i < NETPROC_PENDING_MAX; i++) {
+		p = &np->pending[i];
+		if (!p->used || p->key == PENDING_NOKEY)
+			continue;
+		if (p->key >= nold)
+			fatalx("%s: operation of key %u of %zu", __func__,
+			    p->key, nold);
+		oldkey = p->key;
+		p->key = map[oldkey];
+		if (p->keyproc != -1)
+			continue;
+		if (pending_recheck(p, &old[oldkey]) == -1) {
+			pending_unqueue(p);
+			pending_free(p);
+			refused++;
+		} else
+			moved++;
+	}
+	if (moved > 0 || refused > 0)
+		log_info("reload: %u queued operations go to the new keys, %u "
+		    "were refused", moved, refused);
+	for (i = 0; i < nold; i++)
+		netkey_free(&old[i]);
+	free(old);
+	free(map);
 }

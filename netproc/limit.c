@@ -56,6 +56,15 @@ bucket_init(struct bucket *b, uint32_t burst)
 	b->refill = monotime_ms();
 }
 
+/* A reload keeps a bucket's tokens, up to its new burst. */
+void
+bucket_carry(struct bucket *to, const struct bucket *from, uint32_t burst)
+{
+	*to = *from;
+	if (to->tokens > (uint64_t)burst * MILLI)
+		to->tokens = (uint64_t)burst * MILLI;
+}
+
 /* Refill at rate tokens a second, up to burst; 1 if it is full. */
 static int
 bucket_refill(struct bucket *b, uint32_t rate, uint32_t burst, uint64_t now)

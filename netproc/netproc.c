@@ -48,6 +48,23 @@ static int		 listen_want, control_want, http_want;
 static int		 conf_done, keys_seen;
 static time_t		 accept_paused, status_asked_at, ticked;
 
+/*
+ * A reload's generation: the parent's policies and settings, and
+ * keyproc[0]'s public data, staged until both are in, then committed.
+ */
+static struct {
+	uint32_t		 gen;		/* 0: none */
+	struct conf_global	 g;
+	struct netkey		*keys;
+	size_t			 nkeys;
+	int			 conf_done;	/* the parent's RELOAD_END */
+	size_t			 npublic;
+} stage;
+
+#ifdef LURKD_TEST_HOOKS
+static volatile sig_atomic_t	 test_reload;
+#endif
+
 void
 netproc_ep_add(int fd, uint32_t events, void *ptr)
 {
@@ -129,6 +146,48 @@ netkey_slot(uint32_t index)
 	return &np->keys[index];
 }
 
+/* Where the parent's policy for a key goes: a start's, or a reload's. */
+static struct netkey *
+policy_slot(uint32_t index)
+{
+	if (!serving)
+		return netkey_slot(index);
+	if (stage.gen == 0 || stage.conf_done || index >= stage.nkeys)
+		fatalx("%s: key policy outside a reload", __func__);
+	return &stage.keys[index];
+}
+
+/* Settings from the parent, at start or at a reload. */
+static int
+global_ok(const struct conf_global *g)
+{
+	return g->keyprocs >= 1 && g->keyprocs <= LURKD_KEYPROCS_MAX &&
+	    g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
+	    g->nlisten >= 1 && g->nlisten <= LURKD_LISTEN_MAX &&
+	    g->ncontrol >= 0 && g->ncontrol <= LURKD_CONTROL_MAX &&
+	    g->nhttp >= 0 && g->nhttp <= LURKD_HTTP_MAX &&
+	    g->max_message >= LURKD_MSG_MIN &&
+	    g->max_message <= LURKD_MSG_MAX && g->limit_conns >= 1 &&
+	    g->limit_user_conns >= 1 && g->limit_user_rate <= LURKD_RATE_MAX &&
+	    g->limit_user_burst <= LURKD_RATE_MAX &&
+	    (g->limit_user_rate == 0 || g->limit_user_burst >= 1);
+}
+
+/* What a reload may change of the settings; the rest needs a restart. */
+static void
+global_apply(const struct conf_global *g)
+{
+	np->timeout_idle = g->timeout_idle;
+	np->timeout_message = g->timeout_message;
+	np->limit_conns = g->limit_conns;
+	np->limit_user_conns = g->limit_user_conns;
+	np->limit_user_rate = g->limit_user_rate;
+	np->limit_user_burst = g->limit_user_burst;
+}
+
+static void	 reload_begin(struct imsg *);
+static void	 reload_conf_end(struct imsg *);
+
 static int
 dispatch_parent(struct imsg *imsg)
 {
@@ -160,28 +219,14 @@ dispatch_parent(struct imsg *imsg)
 		break;
 	case IMSG_CONF_GLOBAL:
 		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
-		    g.keyprocs < 1 || g.keyprocs > LURKD_KEYPROCS_MAX ||
-		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX ||
-		    g.nlisten < 1 || g.nlisten > LURKD_LISTEN_MAX ||
-		    g.ncontrol < 0 || g.ncontrol > LURKD_CONTROL_MAX ||
-		    g.nhttp < 0 || g.nhttp > LURKD_HTTP_MAX ||
-		    g.max_message < LURKD_MSG_MIN ||
-		    g.max_message > LURKD_MSG_MAX || g.limit_conns < 1 ||
-		    g.limit_user_conns < 1 || g.limit_user_rate >
-		    LURKD_RATE_MAX || g.limit_user_burst > LURKD_RATE_MAX ||
-		    (g.limit_user_rate > 0 && g.limit_user_burst < 1) ||
-		    kc != NULL)
+		    !global_ok(&g) || kc != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
 		np->max_message = g.max_message;
-		np->timeout_idle = g.timeout_idle;
-		np->timeout_message = g.timeout_message;
-		np->limit_conns = g.limit_conns;
-		np->limit_user_conns = g.limit_user_conns;
-		np->limit_user_rate = g.limit_user_rate;
-		np->limit_user_burst = g.limit_user_burst;
+		global_apply(&g);
 		np->nkeys = g.nkeys;
+		np->generation = 1;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
 		control_want = g.ncontrol;
@@ -213,7 +258,7 @@ dispatch_parent(struct imsg *imsg)
 	case IMSG_CONF_POLICY:
 		if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1)
 			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
-		k = netkey_slot(ck.index);
+		k = policy_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
 		k->operations = ck.operations;
@@ -230,7 +275,7 @@ dispatch_parent(struct imsg *imsg)
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
 			fatalx("%s: bad IMSG_CONF_ALLOW", __func__);
-		k = netkey_slot(ca.index);
+		k = policy_slot(ca.index);
 		if (ca.type == ALLOW_UID || ca.type == ALLOW_USER) {
 			list = &k->uids;
 			nlist = &k->nuids;
@@ -313,6 +358,12 @@ dispatch_parent(struct imsg *imsg)
 			fatalx("%s: bad IMSG_CTL_VERBOSE", __func__);
 		log_setverbose(level);
 		break;
+	case IMSG_RELOAD_BEGIN:
+		reload_begin(imsg);
+		break;
+	case IMSG_RELOAD_END:
+		reload_conf_end(imsg);
+		break;
 	default:
 		fatalx("%s: unexpected imsg %u from parent", __func__,
 		    imsg_get_type(imsg));
@@ -320,8 +371,14 @@ dispatch_parent(struct imsg *imsg)
 	return 0;
 }
 
-static void
-key_public(struct keychan *ch, struct imsg *imsg)
+/*
+ * A key's public data from keyproc[ch] into keys (n of them); 1 if it
+ * was new there.  At start every keyproc sends the same keys; a
+ * reload's come from keyproc[0] only.
+ */
+static int
+key_public(struct keychan *ch, struct imsg *imsg, struct netkey *keys,
+    size_t n)
 {
 	struct key_public	 pub;
 	struct ibuf		 ib;
@@ -329,10 +386,11 @@ key_public(struct keychan *ch, struct imsg *imsg)
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    ibuf_get(&ib, &pub, sizeof(pub)) == -1 ||
-	    ibuf_size(&ib) != (size_t)pub.spki_len + pub.chain_len)
-		fatalx("%s: bad IMSG_KEY_PUBLIC from keyproc[%d]", __func__,
+	    ibuf_size(&ib) != (size_t)pub.spki_len + pub.chain_len ||
+	    keys == NULL || pub.index >= n)
+		fatalx("%s: bad public key from keyproc[%d]", __func__,
 		    ch->tag.index);
-	k = netkey_slot(pub.index);
+	k = &keys[pub.index];
 	pub.name[sizeof(pub.name) - 1] = '\0';
 	if (k->spki != NULL) {
 		/* every keyproc holds the same keys */
@@ -340,7 +398,7 @@ key_public(struct keychan *ch, struct imsg *imsg)
 		    memcmp(k->pub.spki_sha256, pub.spki_sha256,
 		    sizeof(pub.spki_sha256)) != 0)
 			fatalx("key %u differs between keyprocs", pub.index);
-		return;
+		return 0;
 	}
 	k->pub = pub;
 	if ((k->spki = malloc(pub.spki_len + 1)) == NULL ||
@@ -348,9 +406,26 @@ key_public(struct keychan *ch, struct imsg *imsg)
 		fatal("%s", __func__);
 	if (ibuf_get(&ib, k->spki, pub.spki_len) == -1 ||
 	    ibuf_get(&ib, k->chain, pub.chain_len) == -1)
-		fatalx("%s: short IMSG_KEY_PUBLIC", __func__);
-	keys_seen++;
+		fatalx("%s: short public key message", __func__);
+	return 1;
 }
+
+/* The parent's policies and keyprocs' keys line up, name by name. */
+static void
+keys_match(const struct netkey *keys, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (keys[i].spki == NULL ||
+		    strcmp(keys[i].name, keys[i].pub.name) != 0)
+			fatalx("key %zu is \"%s\" in keyproc, \"%s\" in the "
+			    "configuration", i, keys[i].pub.name,
+			    keys[i].name);
+}
+
+static void	 reload_public(struct keychan *, struct imsg *);
+static void	 reload_public_end(struct keychan *, struct imsg *);
 
 static int
 dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
@@ -361,7 +436,7 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 	case IMSG_KEY_PUBLIC:
 		if (ch->done)
 			fatalx("%s: key after IMSG_KEY_END", __func__);
-		key_public(ch, imsg);
+		keys_seen += key_public(ch, imsg, np->keys, np->nkeys);
 		break;
 	case IMSG_KEY_END:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
@@ -374,6 +449,12 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 		if (!serving)
 			fatalx("%s: IMSG_KEYOP_RES before start", __func__);
 		edge_keyop_done(ch->tag.index, imsg);
+		break;
+	case IMSG_RELOAD_PUBLIC:
+		reload_public(ch, imsg);
+		break;
+	case IMSG_RELOAD_PUBLIC_END:
+		reload_public_end(ch, imsg);
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from keyproc[%d]", __func__,
@@ -459,11 +540,7 @@ startup_done(void)
 	if ((size_t)keys_seen != np->nkeys)
 		fatalx("keyprocs sent %d of %zu keys", keys_seen, np->nkeys);
 	/* the parent's policies and the keyprocs' keys must line up */
-	for (i = 0; (size_t)i < np->nkeys; i++)
-		if (strcmp(np->keys[i].name, np->keys[i].pub.name) != 0)
-			fatalx("key %d is \"%s\" in keyproc, \"%s\" in the "
-			    "configuration", i, np->keys[i].pub.name,
-			    np->keys[i].name);
+	keys_match(np->keys, np->nkeys);
 	return 1;
 }
 
@@ -497,6 +574,105 @@ compute_state(void)
 	memcpy(np->state, md, LURK_STATE_LEN);
 }
 
+/*
+ * The parent stages the next generation: every keyproc has loaded its
+ * keys.  Its policies and settings follow, then RELOAD_END.
+ */
+static void
+reload_begin(struct imsg *imsg)
+{
+	struct conf_reload	 cr;
+
+	if (!serving || stage.gen != 0 ||
+	    imsg_get_data(imsg, &cr, sizeof(cr)) == -1 ||
+	    cr.generation != np->generation + 1 || !global_ok(&cr.g) ||
+	    cr.g.keyprocs != nkeyprocs)
+		fatalx("%s: bad IMSG_RELOAD_BEGIN", __func__);
+	stage.gen = cr.generation;
+	stage.g = cr.g;
+	stage.nkeys = cr.g.nkeys;
+	if ((stage.keys = calloc(stage.nkeys + 1, sizeof(*stage.keys))) ==
+	    NULL)
+		fatal("%s", __func__);
+}
+
+/* The parent's part is in: it may now have keyproc[0] send the keys. */
+static void
+reload_conf_end(struct imsg *imsg)
+{
+	uint32_t	 gen = proc_imsg_gen(imsg, "IMSG_RELOAD_END");
+
+	if (stage.gen == 0 || gen != stage.gen || stage.conf_done)
+		fatalx("%s: bad IMSG_RELOAD_END", __func__);
+	stage.conf_done = 1;
+	if (proc_compose_parent(IMSG_RELOAD_STAGED, -1, &gen,
+	    sizeof(gen)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+static void
+reload_public(struct keychan *ch, struct imsg *imsg)
+{
+	if (ch->tag.index != 0 || !stage.conf_done ||
+	    imsg_get_id(imsg) != stage.gen ||
+	    key_public(ch, imsg, stage.keys, stage.nkeys) != 1)
+		fatalx("%s: bad IMSG_RELOAD_PUBLIC from keyproc[%d]",
+		    __func__, ch->tag.index);
+	stage.npublic++;
+}
+
+/* The generation's COMMIT: the test build may name another one. */
+static uint32_t
+commit_gen(uint32_t gen)
+{
+#ifdef LURKD_TEST_HOOKS
+	const char	*s = getenv("LURKD_TEST_COMMIT_GEN");
+
+	if (s != NULL)
+		return gen + strtonum(s, 0, 1000, NULL);
+#endif
+	return gen;
+}
+
+/*
+ * keyproc[0] sent the last key: commit.  The new keys, policies and
+ * settings replace the old ones here, in one go; then every keyproc
+ * gets COMMIT behind the requests already on its channel, so that
+ * those are answered with the old keys and every later one with the
+ * new (edge_swap_keys remaps the operations still queued here).
+ */
+static void
+reload_public_end(struct keychan *ch, struct imsg *imsg)
+{
+	struct reload_public_end	 pe;
+	uint32_t			 gen;
+	int				 i;
+
+	if (ch->tag.index != 0 || !stage.conf_done ||
+	    imsg_get_data(imsg, &pe, sizeof(pe)) == -1 ||
+	    pe.generation != stage.gen || pe.nkeys != stage.nkeys ||
+	    stage.npublic != stage.nkeys)
+		fatalx("%s: bad IMSG_RELOAD_PUBLIC_END from keyproc[%d]",
+		    __func__, ch->tag.index);
+	keys_match(stage.keys, stage.nkeys);
+	gen = stage.gen;
+	edge_swap_keys(stage.keys, stage.nkeys);
+	global_apply(&stage.g);
+	np->generation = gen;
+	compute_state();
+	memset(&stage, 0, sizeof(stage));
+	for (i = 0; i < nkeyprocs; i++) {
+		uint32_t	 cg = commit_gen(gen);
+
+		if (imsg_compose(&kc[i].ibuf, IMSG_RELOAD_COMMIT, 0, 0, -1,
+		    &cg, sizeof(cg)) == -1)
+			fatal("%s: to keyproc[%d]", __func__, i);
+	}
+	if (proc_compose_parent(IMSG_RELOAD_DONE, -1, &gen, sizeof(gen)) == -1)
+		fatal("%s: compose", __func__);
+	log_debug("generation %u in use: %zu keys", gen, np->nkeys);
+}
+
 static void
 listeners_enable(int on)
 {
@@ -524,6 +700,29 @@ netproc_pause_accept(void)
 	np->accept_paused = 1;
 }
 
+#ifdef LURKD_TEST_HOOKS
+/*
+ * Test builds only: SIGUSR2 makes netproc ask the parent for a reload
+ * (IMSG_CTL_RELOAD), as lurkctl reload does through the control socket.
+ */
+static void
+test_reload_signal(int sig)
+{
+	test_reload = 1;
+}
+
+static void
+test_reload_hook(void)
+{
+	if (!test_reload)
+		return;
+	test_reload = 0;
+	log_info("test hook: asking the parent for a reload");
+	if (proc_compose_parent(IMSG_CTL_RELOAD, -1, NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+}
+#endif
+
 static __attribute__((__noreturn__)) void
 event_loop(void)
 {
@@ -532,6 +731,9 @@ event_loop(void)
 	int			 n, i, timeout;
 
 	for (;;) {
+#ifdef LURKD_TEST_HOOKS
+		test_reload_hook();
+#endif
 		/* a tick a second while anyone may time out */
 		timeout = accept_paused || np->nconns > 0 ||
 		    client_count() > 0 || ctl_count() > 0 ||
@@ -627,6 +829,10 @@ netproc_main(int verbose)
 			read_channel(ev.data.ptr);
 	}
 	compute_state();
+#ifdef LURKD_TEST_HOOKS
+	if (signal(SIGUSR2, test_reload_signal) == SIG_ERR)
+		fatal("signal");
+#endif
 	netproc_sandbox();
 	serving = 1;
 	listeners_enable(1);

@@ -167,7 +167,12 @@ struct client {
 	LIST_ENTRY(client)	 entry;
 };
 
-/* A key operation: queued on its client, or sent to a keyproc. */
+/*
+ * A key operation: queued on its client, or sent to a keyproc.  key is
+ * an index into np->keys: a reload remaps it (PENDING_NOKEY: the key
+ * is gone, an operation sent before is answered all the same).
+ */
+#define PENDING_NOKEY		UINT32_MAX
 struct pending {
 	struct conn		*c;		/* NULL once the peer is gone */
 	struct client		*cl;		/* charged until answered */
@@ -255,6 +260,7 @@ struct netproc {
 	uint8_t			 state[LURK_STATE_LEN];
 	struct netkey		*keys;
 	size_t			 nkeys;
+	uint32_t		 generation;	/* of keys and settings */
 	uint64_t		 nconns;
 	uint64_t		 serial;
 	struct connlist		 conns;
@@ -306,11 +312,14 @@ void	 edge_dispatch(void);
 void	 edge_keyop_done(int, struct imsg *);
 void	 edge_conn_gone(struct conn *);
 void	 edge_log_stats(void);
+void	 edge_swap_keys(struct netkey *, size_t);
+void	 netkey_free(struct netkey *);
 
 
 /* limit.c */
 uint64_t monotime_ms(void);
 void	 bucket_init(struct bucket *, uint32_t);
+void	 bucket_carry(struct bucket *, const struct bucket *, uint32_t);
 int	 bucket_take(struct bucket *, uint32_t, uint32_t);
 int	 client_attach(struct conn *);
 void	 client_detach(struct conn *);

@@ -188,6 +188,7 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	SAME(limit_user_conns);
 	SAME(limit_user_rate);
 	SAME(limit_user_burst);
+	SAME(watch);
 	SAMESTR(user);
 	SAMESTR(chroot);
 	SAMESTR(pidfile);

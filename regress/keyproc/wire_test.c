@@ -109,6 +109,36 @@ main(void)
 	    "key_loaded: index and hash as given");
 	CHECK(sizeof(kl) == sizeof(kl.index) + sizeof(kl.spki_sha256),
 	    "key_loaded: no padding to leak");
+
+	/* keyproc -> parent: struct reload_result, no byte left unset */
+	{
+		struct reload_result	 r;
+		uint8_t			 hash[32];
+		size_t			 i, nz;
+
+		memset(hash, 0x22, sizeof(hash));
+		memset(&r, 0xa5, sizeof(r));
+		reload_result_fill(&r, 7, 0, 3, hash, "key.pem: bad");
+		CHECK(r.generation == 7 && r.ok == 0 && r.index == 3 &&
+		    r.tablehash[31] == 0x22 &&
+		    strcmp(r.error, "key.pem: bad") == 0,
+		    "reload_result: generation, ok, index, hash, error as "
+		    "given");
+		for (i = strlen(r.error), nz = 0; i < sizeof(r.error); i++)
+			nz += r.error[i] != 0;
+		CHECK(nz == 0, "reload_result: the error's unused bytes are "
+		    "zero");
+		CHECK(sizeof(r) == 3 * 4 + sizeof(r.tablehash) +
+		    sizeof(r.error), "reload_result: no padding to leak");
+		memset(&r, 0xa5, sizeof(r));
+		reload_result_fill(&r, 8, 1, -1, NULL, NULL);
+		for (i = 0, nz = 0; i < sizeof(r.tablehash); i++)
+			nz += r.tablehash[i] != 0;
+		for (i = 0; i < sizeof(r.error); i++)
+			nz += r.error[i] != 0;
+		CHECK(r.ok == 1 && r.index == -1 && nz == 0,
+		    "reload_result: without hash or error, zeros");
+	}
 	imsgbuf_clear(&ib);
 	TEST_EXIT();
 }
