@@ -216,6 +216,21 @@ else
 	    eval '[ $rc = 1 ] && grep -q "reload failed: " <<<"$out"'
 fi
 
+# a reload that fails: lurkctl says the parent's word, exit 1
+cp "$T/lurkd.conf" "$T/lurkd.conf.good"
+echo "frobnicate yes" >>"$T/lurkd.conf"
+out=$(lc reload 2>&1); rc=$?
+check "a broken configuration: reload exits 1 with file, line and reason ($out)" \
+    eval '[ $rc = 1 ] && grep -q "reload failed: .*lurkd.conf:[0-9]*: unknown keyword \"frobnicate\"" <<<"$out"'
+check "... and show status says so" \
+    eval 'lc show status | grep -q "^last reload .*: failed: .*frobnicate"'
+cp "$T/lurkd.conf.good" "$T/lurkd.conf"
+out=$(lc reload 2>&1); rc=$?
+check "the configuration back: reload exits 0 ($out)" \
+    eval '[ $rc = 0 ] && grep -q "^reloaded: configuration generation [0-9]*$" <<<"$out"'
+check "after a reload, show keys reads the certificates again" \
+    eval 'lc -j show keys | grep -q "\"subject\": \"CN=rsa.test\""'
+
 # ping over the workload socket; keyref -j
 "$PYTHON" - "$SOCK" >"$T/state" <<'PY'
 import socket, struct, sys
