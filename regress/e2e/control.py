@@ -66,7 +66,8 @@ def lurkctl(*args):
 
 
 _facts = None
-t_before = t_after = 0.0   # around the lurkctl run: its clock is between
+# around the lurkctl run: its time(3), whole seconds, is between
+t_before = t_after = 0.0
 
 
 def facts():
@@ -235,8 +236,8 @@ def check_keys(j):
                                            time.gmtime(na)) and
            k["not_before"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                             time.gmtime(nb)) and
-           k["days_left"] in (int((na - t_before) // 86400),
-                              int((na - t_after) // 86400)),
+           k["days_left"] in ((na - int(t_before)) // 86400,
+                              (na - int(t_after)) // 86400),
            "keys: %s's not-before, not-after (%s) and days left (%d)" %
            (name, k["not_after"], k["days_left"]))
         ok(k["allowed_uids"] == f["allow"][name]["uids"] and
