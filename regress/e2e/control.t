@@ -55,7 +55,7 @@ sed "s|^control socket \"$CTL2\"$|control socket \"$T/alias/c.sock\"|" \
 out=$("$LURKD" -n -f "$T/alias.conf" 2>&1); rc=$?
 check "control socket in the workload's directory by a link: lurkd -n fails ($rc)" \
     eval '[ $rc = 1 ] && grep -q "control socket $T/alias/c.sock: its directory $T/alias is the directory of the workload socket $SOCK" <<<"$out"'
-out=$("$LURKD" -d -f "$T/alias.conf" 2>&1); rc=$?
+out=$(timeout 20 "$LURKD" -d -f "$T/alias.conf" 2>&1); rc=$?
 check "... and so does a start, removing the sockets it made ($rc)" \
     eval '[ $rc = 1 ] && grep -q "is the directory of the workload socket" <<<"$out" && [ ! -e "$SOCK" -a ! -e "$T/alias/c.sock" ]'
 
