@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "drafts.h"
 #include "imsg.h"
@@ -32,6 +33,32 @@ drafts_init(const struct draftconf *d, int instance)
 	conf_ok = 1;
 	drafts_instance = instance;
 	lurk13_init(instance);
+}
+
+/*
+ * The drafts' settings of a reload, checked when it begins: all that the
+ * configuration may hold, but the size of the session table, which is
+ * allocated once (a reload keeps the running one: lurkd/reload.c).
+ */
+int
+drafts_reload_ok(const struct draftconf *d)
+{
+	return conf_ok && drafts_conf_ok(d) &&
+	    d->tls13_sessions == conf.tls13_sessions;
+}
+
+/*
+ * A reload's key table is in use: its settings apply from the next
+ * request on (a ticket already issued keeps the lifetime sealed in it),
+ * and the sessions of keys it no longer has end.
+ */
+void
+drafts_commit(const struct draftconf *d)
+{
+	if (!drafts_reload_ok(d))
+		fatalx("%s: bad configuration of the drafts", __func__);
+	conf = *d;
+	lurk13_commit(time(NULL));
 }
 
 const struct draftconf *
@@ -88,13 +115,21 @@ drafts_keyop(struct imsgbuf *net, uint32_t id, const struct keyop_req *req,
 		st = lurk_status(req->designation, LURK_ERR_UNDEFINED);
 	}
 	if (st != LURK_ST_SUCCESS) {
-		log_warnx("refused: key \"%s\" %s uid %u: %s",
+		/* the fields of the edge's refusals (keyproc.c) */
+		log_op(LOG_ERR, &(struct log_op){ -1, req->uid, -1,
+		    transport_name(req->transport),
+		    k != NULL ? k->pub.name : NULL,
+		    kop_name(kop_index(req->designation, req->type)),
+		    draft_status_name(req->designation, st), why },
+		    "refused: key \"%s\" %s uid %u: %s",
 		    k != NULL ? k->pub.name : "-",
 		    draft_type_name(req->designation, req->type), req->uid,
 		    why);
 		lurk_wr_free(&w);
 	}
-	if (keyop_reply(net, id, st, w.len > 0 ? w.p : none, w.len) == -1)
+	/* the key used: a session's exchange names none, netproc learns it */
+	if (keyop_reply(net, id, st, k != NULL ? k->pub.index : KEYOP_NO_KEY,
+	    keyproc_generation(), w.len > 0 ? w.p : none, w.len) == -1)
 		fatal("%s: compose", __func__);
 	/* secrets now live in the queue, which wipes when freed */
 	lurk_wr_free(&w);

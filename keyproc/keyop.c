@@ -49,6 +49,17 @@ keyop_signctx(struct key *k, const EVP_MD *md, int pss)
  */
 static EVP_MD_CTX	*work;		/* the copy a request signs with */
 
+/*
+ * A reload retires a key table: the last copy still refers to one of
+ * its keys, which must not outlive the table.
+ */
+void
+keyop_forget(void)
+{
+	EVP_MD_CTX_free(work);
+	work = NULL;
+}
+
 static EVP_MD_CTX *
 signctx_get(struct key *k, unsigned scheme, const EVP_MD *md, int pss)
 {

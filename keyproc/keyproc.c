@@ -32,60 +32,192 @@
 static struct imsgbuf	*parent;
 static struct imsgbuf	 net;
 static int		 net_ok;
-static struct key	*keys;
-static size_t		 nkeys;
 static int		 instance;
 static int		 checking;	/* lurkd -n: load, report, exit */
 
-static struct key *
-key_slot(uint32_t index)
-{
-	if (index >= nkeys)
-		fatalx("%s: key index %u out of range", __func__, index);
-	return &keys[index];
-}
+/* A key table: the keys of one generation of the configuration. */
+struct keytab {
+	struct key	*keys;
+	size_t		 nkeys;
+	uint32_t	 gen;
+};
 
-/* A key by its index, as netproc names it: out of range is fatal. */
-struct key *
-keyproc_key(uint32_t index)
-{
-	return key_slot(index);
-}
+static struct keytab	 cur;		/* what requests use */
 
-/* A key by the drafts' sha256_32 id; NULL if none. */
-struct key *
-keyproc_key_byid32(const uint8_t *id)
+/*
+ * A reload's generation, loaded beside cur without touching it, until
+ * netproc commits it (in the order of the requests on its channel) or
+ * the parent aborts it.
+ */
+enum stage_state {
+	STAGE_NONE,
+	STAGE_RECV,		/* the parent is sending the key files */
+	STAGE_LOAD,		/* loading, one key a turn of the loop */
+	STAGE_OK,		/* loaded: waiting for COMMIT or ABORT */
+};
+static struct {
+	enum stage_state state;
+	struct keytab	 tab;
+	size_t		 next;		/* STAGE_LOAD: the next key */
+	int		 published;	/* keyproc[0]: netproc has it */
+	struct draftconf drafts;	/* the drafts' settings it brings */
+} stage;
+
+static void
+keytab_alloc(struct keytab *t, size_t n, uint32_t gen)
 {
 	size_t	 i;
 
-	for (i = 0; i < nkeys; i++)
-		if (keys[i].pkey != NULL &&
-		    memcmp(keys[i].id32, id, sizeof(keys[i].id32)) == 0)
-			return &keys[i];
+	if ((t->keys = calloc(n ? n : 1, sizeof(*t->keys))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < n; i++)
+		t->keys[i].privfd = t->keys[i].certfd = -1;
+	t->nkeys = n;
+	t->gen = gen;
+}
+
+/* Every key freed (EVP_PKEY_free) and its struct wiped. */
+static void
+keytab_free(struct keytab *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nkeys; i++)
+		key_free(&t->keys[i]);
+	free(t->keys);
+	explicit_bzero(t, sizeof(*t));
+}
+
+static struct key *
+key_slot(struct keytab *t, uint32_t index)
+{
+	if (index >= t->nkeys)
+		fatalx("%s: key index %u out of range", __func__, index);
+	return &t->keys[index];
+}
+
+/* A key of the table in use by its index, as netproc names it. */
+struct key *
+keyproc_key(uint32_t index)
+{
+	return key_slot(&cur, index);
+}
+
+/*
+ * A key of the table in use whose SPKI's SHA-256 begins with the len
+ * bytes of id (the drafts' sha256_32, or all 32); NULL if none.
+ */
+struct key *
+keyproc_key_byspki(const uint8_t *id, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < cur.nkeys; i++)
+		if (cur.keys[i].pkey != NULL &&
+		    memcmp(cur.keys[i].pub.spki_sha256, id, len) == 0)
+			return &cur.keys[i];
 	return NULL;
 }
 
+/* The generation of the table in use. */
+uint32_t
+keyproc_generation(void)
+{
+	return cur.gen;
+}
+
+/* A key file from the parent, into its slot of t. */
 static void
-keyproc_send_public(void)
+keytab_set_fd(struct keytab *t, struct imsg *imsg)
+{
+	struct conf_key	 ck;
+	struct key	*k;
+	int		 fd;
+
+	if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1 ||
+	    (fd = imsg_get_fd(imsg)) == -1)
+		fatalx("%s: bad key message", __func__);
+	ck.name[sizeof(ck.name) - 1] = '\0';
+	ck.path[sizeof(ck.path) - 1] = '\0';
+	k = key_slot(t, ck.index);
+	k->pub.index = ck.index;
+	k->operations = ck.operations;
+	if (ck.tls13_tickets > LURKD_TICKETS_MAX)
+		fatalx("%s: bad key message", __func__);
+	k->tls13_secrets = ck.tls13_secrets;
+	k->tls13_tickets = ck.tls13_tickets;
+	strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
+	if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
+		if (k->privfd != -1)
+			fatalx("%s: key fd twice", __func__);
+		k->privfd = fd;
+		strlcpy(k->privpath, ck.path, sizeof(k->privpath));
+	} else {
+		if (k->certfd != -1)
+			fatalx("%s: certificate fd twice", __func__);
+		k->certfd = fd;
+		strlcpy(k->certpath, ck.path, sizeof(k->certpath));
+	}
+}
+
+/* The public data of t's keys to netproc, as type, with id. */
+static void
+keyproc_send_public(const struct keytab *t, uint32_t type, uint32_t id)
 {
 	struct iovec	 iov[3];
-	uint32_t	 n = nkeys;
 	size_t		 i;
 
-	for (i = 0; i < nkeys; i++) {
-		iov[0].iov_base = &keys[i].pub;
-		iov[0].iov_len = sizeof(keys[i].pub);
-		iov[1].iov_base = keys[i].spki;
-		iov[1].iov_len = keys[i].spki_len;
-		iov[2].iov_base = keys[i].chain;
-		iov[2].iov_len = keys[i].chain_len;
-		if (imsg_composev(&net, IMSG_KEY_PUBLIC, instance, 0, -1,
-		    iov, 3) == -1)
-			fatal("%s: key \"%s\"", __func__, keys[i].pub.name);
+	for (i = 0; i < t->nkeys; i++) {
+		iov[0].iov_base = &t->keys[i].pub;
+		iov[0].iov_len = sizeof(t->keys[i].pub);
+		iov[1].iov_base = t->keys[i].spki;
+		iov[1].iov_len = t->keys[i].spki_len;
+		iov[2].iov_base = t->keys[i].chain;
+		iov[2].iov_len = t->keys[i].chain_len;
+		if (imsg_composev(&net, type, id, 0, -1, iov, 3) == -1)
+			fatal("%s: key \"%s\"", __func__, t->keys[i].pub.name);
 	}
-	if (imsg_compose(&net, IMSG_KEY_END, instance, 0, -1, &n,
-	    sizeof(n)) == -1 || imsgbuf_flush(&net) == -1)
-		fatal("%s", __func__);
+}
+
+/*
+ * Load one key from the fds the parent sent and check it: parsed,
+ * matching its certificate, of a kind its operations allow, and once
+ * used for each of them.  The fds are closed either way.
+ */
+static int
+key_prepare(struct key *k, char *err, size_t errlen)
+{
+	int	 ok;
+
+	err[0] = '\0';
+	if (key_load(k, err, errlen) == -1 ||
+	    key_warmup(k, err, errlen) == -1)
+		ok = 0;
+	else if ((k->operations & (EDGE_OP_RSA_PREMASTER | OP_TLS12_RSA)) &&
+	    k->pub.kind != KEY_RSA) {
+		snprintf(err, errlen, "%s needs an RSA key, %.400s is %s",
+		    k->operations & EDGE_OP_RSA_PREMASTER ? "rsa-kex" :
+		    "tls12-rsa-*", k->privpath, edge_kind_name(k->pub.kind));
+		ok = 0;
+	} else
+		ok = 1;
+	close(k->privfd);
+	close(k->certfd);
+	k->privfd = k->certfd = -1;
+	return ok ? 0 : -1;
+}
+
+/* keyproc[0] tells the parent a key's SPKI hash (one block per key). */
+static void
+keyproc_key_loaded(const struct key *k)
+{
+	struct key_loaded	 kl;
+
+	if (instance != 0)
+		return;
+	key_loaded_fill(&kl, k);
+	if (proc_compose_parent(IMSG_KEY_LOADED, -1, &kl, sizeof(kl)) == -1)
+		fatal("%s: compose", __func__);
 }
 
 /*
@@ -96,13 +228,11 @@ keyproc_send_public(void)
 static void
 keyproc_load_keys(void)
 {
-	struct key_loaded	 kl;
-	char			 err[512];
-	size_t			 i;
-	int			 ok;
+	char	 err[RELOAD_ERROR_MAX];
+	size_t	 i;
 
-	for (i = 0; i < nkeys; i++) {
-		struct key *k = &keys[i];
+	for (i = 0; i < cur.nkeys; i++) {
+		struct key *k = &cur.keys[i];
 
 		/* lurkd -n sends no fds for files it could not open */
 		if (checking && k->privfd == -1 && k->certfd == -1)
@@ -110,41 +240,20 @@ keyproc_load_keys(void)
 		if (k->privfd == -1 || k->certfd == -1)
 			fatalx("key \"%s\": missing key or certificate fd",
 			    k->pub.name);
-		err[0] = '\0';
-		if (key_load(k, err, sizeof(err)) == -1 ||
-		    key_warmup(k, err, sizeof(err)) == -1)
-			ok = 0;
-		else if ((k->operations & (EDGE_OP_RSA_PREMASTER |
-		    OP_TLS12_RSA)) && k->pub.kind != KEY_RSA) {
-			snprintf(err, sizeof(err), "%s needs an RSA key, "
-			    "%.400s is %s", k->operations &
-			    EDGE_OP_RSA_PREMASTER ? "rsa-kex" :
-			    "tls12-rsa-*", k->privpath,
-			    key_kind_name(k->pub.kind));
-			ok = 0;
-		} else
-			ok = 1;
-		close(k->privfd);
-		close(k->certfd);
-		k->privfd = k->certfd = -1;
-		if (!ok) {
+		if (key_prepare(k, err, sizeof(err)) == -1) {
 			if (!checking)
 				fatalx("key \"%s\": %s", k->pub.name, err);
 			log_warnx("key \"%s\": %s", k->pub.name, err);
 			continue;
 		}
-		if (instance == 0) {
+		if (instance == 0)
 			(checking ? log_debug : log_info)("key \"%s\": %s %d "
 			    "bits, spki sha256 %02x%02x%02x%02x...",
-			    k->pub.name, key_kind_name(k->pub.kind),
+			    k->pub.name, edge_kind_name(k->pub.kind),
 			    k->pub.bits, k->pub.spki_sha256[0],
 			    k->pub.spki_sha256[1], k->pub.spki_sha256[2],
 			    k->pub.spki_sha256[3]);
-			key_loaded_fill(&kl, k);
-			if (proc_compose_parent(IMSG_KEY_LOADED, -1, &kl,
-			    sizeof(kl)) == -1)
-				fatal("%s: compose", __func__);
-		}
+		keyproc_key_loaded(k);
 	}
 }
 
@@ -213,10 +322,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 {
 	struct conf_sandbox	 sb;
 	struct conf_global	 g;
-	struct conf_key		 ck;
 	struct procfd		 pf;
-	struct key		*k;
-	size_t			 i;
 	int			 fd;
 
 	switch (imsg_get_type(imsg)) {
@@ -238,42 +344,17 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		break;
 	case IMSG_CONF_GLOBAL:
 		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
-		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || keys != NULL)
+		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || cur.keys != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
-		nkeys = g.nkeys;
 		drafts_init(&g.drafts, instance);
-		if ((keys = calloc(nkeys ? nkeys : 1, sizeof(*keys))) == NULL)
-			fatal("%s", __func__);
-		for (i = 0; i < nkeys; i++)
-			keys[i].privfd = keys[i].certfd = -1;
+		/* the configuration a start reads is generation 1 */
+		keytab_alloc(&cur, g.nkeys, 1);
 		break;
 	case IMSG_CONF_KEY:
 	case IMSG_CONF_KEYCERT:
-		if (keys == NULL ||
-		    imsg_get_data(imsg, &ck, sizeof(ck)) == -1 ||
-		    (fd = imsg_get_fd(imsg)) == -1)
+		if (cur.keys == NULL)
 			fatalx("%s: bad key message", __func__);
-		ck.name[sizeof(ck.name) - 1] = '\0';
-		ck.path[sizeof(ck.path) - 1] = '\0';
-		k = key_slot(ck.index);
-		k->pub.index = ck.index;
-		k->operations = ck.operations;
-		if (ck.tls13_tickets > LURKD_TICKETS_MAX)
-			fatalx("%s: bad key message", __func__);
-		k->tls13_secrets = ck.tls13_secrets;
-		k->tls13_tickets = ck.tls13_tickets;
-		strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
-		if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
-			if (k->privfd != -1)
-				fatalx("%s: key fd twice", __func__);
-			k->privfd = fd;
-			strlcpy(k->privpath, ck.path, sizeof(k->privpath));
-		} else {
-			if (k->certfd != -1)
-				fatalx("%s: certificate fd twice", __func__);
-			k->certfd = fd;
-			strlcpy(k->certpath, ck.path, sizeof(k->certpath));
-		}
+		keytab_set_fd(&cur, imsg);
 		break;
 	case IMSG_CONF_CHECK:
 		if (checking || net_ok)
@@ -281,7 +362,7 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		checking = 1;
 		break;
 	case IMSG_CONF_END:
-		if (keys == NULL || (!net_ok && !checking))
+		if (cur.keys == NULL || (!net_ok && !checking))
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		return 1;
 	default:
@@ -315,10 +396,110 @@ keyproc_read(struct imsgbuf *ibuf, const char *peer,
 	return done ? 0x10000 : count;
 }
 
+static void
+reload_answer(int ok, int index, const uint8_t *hash, const char *err)
+{
+	struct reload_result	 r;
+
+	reload_result_fill(&r, stage.tab.gen, ok, index, hash, err);
+	if (proc_compose_parent(IMSG_RELOAD_RESULT, -1, &r, sizeof(r)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+/*
+ * One key of the staged generation per turn of the loop, so that
+ * requests keep being answered while a reload loads many keys.  A key
+ * that does not load fails the generation: the parent hears which and
+ * why, and the staged table is freed.  Once all are in, the parent
+ * hears the hash of the table.
+ */
+static void
+keyproc_stage_step(void)
+{
+	char		 err[RELOAD_ERROR_MAX];
+	uint8_t		 hash[32];
+	EVP_MD_CTX	*ctx;
+	struct key	*k;
+	size_t		 i;
+
+	if (stage.next < stage.tab.nkeys) {
+		k = &stage.tab.keys[stage.next];
+		if (key_prepare(k, err, sizeof(err)) == -1) {
+			log_debug("generation %u: key \"%s\": %s",
+			    stage.tab.gen, k->pub.name, err);
+			reload_answer(0, stage.next, NULL, err);
+			keytab_free(&stage.tab);
+			memset(&stage, 0, sizeof(stage));
+			return;
+		}
+		keyproc_key_loaded(k);
+		stage.next++;
+		return;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		fatalx("%s: sha256", __func__);
+	for (i = 0; i < stage.tab.nkeys; i++)
+		if (EVP_DigestUpdate(ctx, stage.tab.keys[i].pub.spki_sha256,
+		    sizeof(stage.tab.keys[i].pub.spki_sha256)) != 1)
+			fatalx("%s: sha256", __func__);
+	if (EVP_DigestFinal_ex(ctx, hash, NULL) != 1)
+		fatalx("%s: sha256", __func__);
+	EVP_MD_CTX_free(ctx);
+	stage.state = STAGE_OK;
+	log_debug("generation %u: %zu keys loaded", stage.tab.gen,
+	    stage.tab.nkeys);
+	reload_answer(1, -1, hash, NULL);
+}
+
+/* keyproc[0]: the staged generation's public data to netproc. */
+static void
+keyproc_publish(void)
+{
+	struct reload_public_end	 pe;
+
+	keyproc_send_public(&stage.tab, IMSG_RELOAD_PUBLIC, stage.tab.gen);
+	memset(&pe, 0, sizeof(pe));
+	pe.generation = stage.tab.gen;
+	pe.nkeys = stage.tab.nkeys;
+	if (imsg_compose(&net, IMSG_RELOAD_PUBLIC_END, stage.tab.gen, 0, -1,
+	    &pe, sizeof(pe)) == -1)
+		fatal("%s: compose", __func__);
+	stage.published = 1;
+}
+
+/* netproc commits the staged generation: it replaces cur, then goes. */
+static void
+keyproc_commit(struct imsg *imsg)
+{
+	struct keytab	 old;
+	uint32_t	 gen = proc_imsg_gen(imsg, "IMSG_RELOAD_COMMIT");
+
+	/* netproc chooses when, never what: only what the parent staged */
+	if (stage.state != STAGE_OK || gen != stage.tab.gen ||
+	    (instance == 0 && !stage.published))
+		fatalx("%s: netproc commits generation %u, staged is %u%s",
+		    __func__, gen, stage.tab.gen, stage.state == STAGE_OK ?
+		    "" : " (not loaded)");
+	old = cur;
+	cur = stage.tab;
+	/* the drafts' settings, and their sessions of keys now gone */
+	drafts_commit(&stage.drafts);
+	memset(&stage, 0, sizeof(stage));
+	/* no copy of a signing context of the old keys may stay */
+	keyop_forget();
+	keytab_free(&old);
+	log_debug("generation %u in use: %zu keys", cur.gen, cur.nkeys);
+	if (proc_compose_parent(IMSG_RELOAD_DONE, -1, &gen, sizeof(gen)) == -1)
+		fatal("%s: compose", __func__);
+}
+
 static int
 keyproc_dispatch_parent(struct imsg *imsg)
 {
-	int	 level;
+	struct conf_reload	 cr;
+	uint32_t		 gen;
+	int			 level;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CTL_VERBOSE:
@@ -326,6 +507,52 @@ keyproc_dispatch_parent(struct imsg *imsg)
 		    level < 0 || level > 2)
 			fatalx("%s: bad IMSG_CTL_VERBOSE", __func__);
 		log_setverbose(level);
+		break;
+	case IMSG_RELOAD_BEGIN:
+		if (imsg_get_data(imsg, &cr, sizeof(cr)) == -1 ||
+		    stage.state != STAGE_NONE ||
+		    cr.generation != cur.gen + 1 ||
+		    cr.g.nkeys < 0 || cr.g.nkeys > LURKD_KEYS_MAX ||
+		    !drafts_reload_ok(&cr.g.drafts))
+			fatalx("%s: bad IMSG_RELOAD_BEGIN", __func__);
+		keytab_alloc(&stage.tab, cr.g.nkeys, cr.generation);
+		stage.drafts = cr.g.drafts;
+		stage.state = STAGE_RECV;
+		break;
+	case IMSG_CONF_KEY:
+	case IMSG_CONF_KEYCERT:
+		if (stage.state != STAGE_RECV)
+			fatalx("%s: key file outside a reload", __func__);
+		keytab_set_fd(&stage.tab, imsg);
+		break;
+	case IMSG_RELOAD_END:
+		gen = proc_imsg_gen(imsg, "IMSG_RELOAD_END");
+		if (stage.state != STAGE_RECV || gen != stage.tab.gen)
+			fatalx("%s: bad IMSG_RELOAD_END", __func__);
+		/* the parent sends both files of every key, or no reload */
+		for (stage.next = 0; stage.next < stage.tab.nkeys;
+		    stage.next++)
+			if (stage.tab.keys[stage.next].privfd == -1 ||
+			    stage.tab.keys[stage.next].certfd == -1)
+				fatalx("%s: generation %u: key %zu without "
+				    "its files", __func__, gen, stage.next);
+		stage.next = 0;
+		stage.state = STAGE_LOAD;
+		break;
+	case IMSG_RELOAD_ABORT:
+		gen = proc_imsg_gen(imsg, "IMSG_RELOAD_ABORT");
+		if (stage.state != STAGE_OK || gen != stage.tab.gen)
+			fatalx("%s: bad IMSG_RELOAD_ABORT", __func__);
+		log_debug("generation %u aborted", gen);
+		keytab_free(&stage.tab);
+		memset(&stage, 0, sizeof(stage));
+		break;
+	case IMSG_RELOAD_PUBLISH:
+		gen = proc_imsg_gen(imsg, "IMSG_RELOAD_PUBLISH");
+		if (instance != 0 || stage.state != STAGE_OK ||
+		    gen != stage.tab.gen || stage.published)
+			fatalx("%s: bad IMSG_RELOAD_PUBLISH", __func__);
+		keyproc_publish();
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u", __func__,
@@ -354,14 +581,18 @@ keyproc_keyop(struct imsg *imsg)
 		drafts_keyop(&net, imsg_get_id(imsg), &req, data);
 		return;
 	}
-	k = key_slot(req.index);
+	k = key_slot(&cur, req.index);
 	status = keyop_run(k, &req, data, out, &outlen, &why);
 	if (status != LURK_ST_SUCCESS) {
-		log_warnx("refused: key \"%s\" %s uid %u: %s", k->pub.name,
+		log_op(LOG_ERR, &(struct log_op){ -1, req.uid, -1,
+		    transport_name(req.transport), k->pub.name,
+		    edge_type_name(req.type), edge_status_name(status), why },
+		    "refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}
-	if (keyop_reply(&net, imsg_get_id(imsg), status, out, outlen) == -1)
+	if (keyop_reply(&net, imsg_get_id(imsg), status, req.index, cur.gen,
+	    out, outlen) == -1)
 		fatal("%s: compose", __func__);
 	/* the premaster now lives in the queue, which wipes when freed */
 	explicit_bzero(out, outlen);
@@ -375,6 +606,9 @@ keyproc_dispatch_net(struct imsg *imsg)
 		proc_trip_request(PROC_KEYPROC);
 		keyproc_keyop(imsg);
 		break;
+	case IMSG_RELOAD_COMMIT:
+		keyproc_commit(imsg);
+		break;
 	default:
 		fatalx("%s: unexpected imsg %u", __func__,
 		    imsg_get_type(imsg));
@@ -386,6 +620,7 @@ void
 keyproc_main(int inst, int verbose)
 {
 	struct pollfd	 pfd[2];
+	uint32_t	 n32;
 	int		 n;
 
 	instance = inst;
@@ -423,10 +658,14 @@ keyproc_main(int inst, int verbose)
 		proc_child_ready();
 		exit(0);
 	}
-	keyproc_send_public();
+	keyproc_send_public(&cur, IMSG_KEY_PUBLIC, instance);
+	n32 = cur.nkeys;
+	if (imsg_compose(&net, IMSG_KEY_END, instance, 0, -1, &n32,
+	    sizeof(n32)) == -1 || imsgbuf_flush(&net) == -1)
+		fatal("send the public keys");
 	keyproc_sandbox();
 	proc_child_ready();
-	log_debug("ready with %zu keys", nkeys);
+	log_debug("ready with %zu keys", cur.nkeys);
 	proc_trip_hook(PROC_KEYPROC);
 
 	for (;;) {
@@ -438,7 +677,8 @@ keyproc_main(int inst, int verbose)
 		pfd[1].events = POLLIN;
 		if (imsgbuf_queuelen(&net) > 0)
 			pfd[1].events |= POLLOUT;
-		if (poll(pfd, 2, -1) == -1) {
+		/* a reload loading keys takes turns with the requests */
+		if (poll(pfd, 2, stage.state == STAGE_LOAD ? 0 : -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -451,6 +691,8 @@ keyproc_main(int inst, int verbose)
 			if (keyproc_read(&net, "netproc",
 			    keyproc_dispatch_net) == -1)
 				fatalx("netproc closed its channel");
+		if (stage.state == STAGE_LOAD)
+			keyproc_stage_step();
 		/* all answers of this wake-up in one write */
 		if (imsgbuf_queuelen(&net) > 0 && imsgbuf_write(&net) == -1)
 			fatal("write to netproc");

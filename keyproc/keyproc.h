@@ -39,7 +39,6 @@ int	 key_load(struct key *, char *, size_t);
 int	 key_parse_private(struct key *, uint8_t *, size_t, char *, size_t);
 void	 key_free(struct key *);
 int	 key_warmup(struct key *, char *, size_t);
-const char *key_kind_name(int);
 
 /* tlscheck.c */
 int	 tlscheck_init(void);
@@ -53,6 +52,7 @@ const EC_GROUP *curve_group(int);
 
 /* keyop.c */
 EVP_MD_CTX *keyop_signctx(struct key *, const EVP_MD *, int);
+void	 keyop_forget(void);
 int	 keyop_req_parse(const uint8_t *, size_t, struct keyop_req *,
 	    const uint8_t **);
 int	 keyop_run(struct key *, const struct keyop_req *, const uint8_t *,
@@ -65,18 +65,24 @@ int	 keyop_rsa_decrypt(struct key *, unsigned int, unsigned int,
 
 /* wire.c */
 struct imsgbuf;
-int	 keyop_reply(struct imsgbuf *, uint32_t, uint8_t, const uint8_t *,
+int	 keyop_reply(struct imsgbuf *, uint32_t, uint8_t, uint32_t, uint32_t,
+	    const uint8_t *,
 	    size_t);
 void	 key_loaded_fill(struct key_loaded *, const struct key *);
+void	 reload_result_fill(struct reload_result *, uint32_t, int, int,
+	    const uint8_t *, const char *);
 
 /* keyproc.c: the key table */
 struct key *keyproc_key(uint32_t);
-struct key *keyproc_key_byid32(const uint8_t *);
+struct key *keyproc_key_byspki(const uint8_t *, size_t);
+uint32_t keyproc_generation(void);
 
 /* drafts.c, lurk12.c, lurk13.c: the drafts' tls12 and tls13 operations */
 struct lurk_wr;
 struct imsgbuf;
 void	 drafts_init(const struct draftconf *, int);
+int	 drafts_reload_ok(const struct draftconf *);
+void	 drafts_commit(const struct draftconf *);
 const struct draftconf *drafts_conf(void);
 int	 drafts_warmup(void);
 void	 drafts_keyop(struct imsgbuf *, uint32_t, const struct keyop_req *,
@@ -94,6 +100,7 @@ int	 lurk13_run(const struct keyop_req *, const uint8_t *, struct lurk_wr *,
 	    struct key **, const char **);
 int	 lurk13_warmup(void);
 void	 lurk13_init(int);
+void	 lurk13_commit(time_t);
 /* what a ticket of lurkd's holds, once opened */
 struct tls13_ticket {
 	uint64_t		 issued;

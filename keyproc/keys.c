@@ -25,24 +25,6 @@
 
 #define CHAIN_MAX	(200 * 1024)
 
-const char *
-key_kind_name(int kind)
-{
-	switch (kind) {
-	case KEY_RSA:
-		return "rsa";
-	case KEY_RSA_PSS:
-		return "rsa-pss";
-	case KEY_EC:
-		return "ec";
-	case KEY_ED25519:
-		return "ed25519";
-	case KEY_ED448:
-		return "ed448";
-	}
-	return "unknown";
-}
-
 /* Read a whole file from fd into a fresh buffer the caller must wipe. */
 static uint8_t *
 read_fd(int fd, size_t *lenp, char *err, size_t errlen, const char *path)
@@ -414,6 +396,6 @@ key_free(struct key *k)
 		close(k->privfd);
 	if (k->certfd != -1)
 		close(k->certfd);
-	memset(k, 0, sizeof(*k));
+	explicit_bzero(k, sizeof(*k));
 	k->privfd = k->certfd = -1;
 }

@@ -59,7 +59,7 @@ struct session {
 	uint32_t	 uid;		/* who opened it: it alone goes on */
 	uint8_t		 id[TLS13_SESSION_ID_LEN];	/* lurkd's */
 	uint8_t		 peer[TLS13_SESSION_ID_LEN];	/* the edge's */
-	uint8_t		 key_id32[TLS12_KEY_ID_LEN];	/* survives a reload */
+	uint8_t		 key[32];	/* its key's SPKI SHA-256: no pointer */
 	uint16_t	 suite;
 	EVP_MD_CTX	*th;		/* the transcript so far */
 	struct tls13_ks	 ks;		/* early secret, then master */
@@ -149,6 +149,37 @@ session_new(uint32_t uid, const uint8_t *peer, time_t now)
 		return s;
 	}
 	return NULL;
+}
+
+/*
+ * A reload committed a new key table.  A session names its key by the
+ * SHA-256 of its SPKI, never by a pointer or an index into a table: one
+ * whose key is in the new table goes on with it (under its new policy,
+ * checked at each exchange); one whose key is gone, or was replaced by
+ * another (a rotation), ends here, wiped, and its next exchange gets
+ * invalid_session_id as for any session that is no more.
+ */
+void
+lurk13_commit(time_t now)
+{
+	struct session	*s;
+	size_t		 i, kept = 0, dropped = 0;
+
+	for (i = 0; i < nsessions; i++) {
+		s = &sessions[i];
+		if (s->state == ST_FREE)
+			continue;
+		if (s->expires > now &&
+		    keyproc_key_byspki(s->key, sizeof(s->key)) != NULL) {
+			kept++;
+			continue;
+		}
+		session_free(s);
+		dropped++;
+	}
+	if (kept > 0 || dropped > 0)
+		log_debug("tls13 sessions: %zu go on with their keys, %zu "
+		    "ended (key gone or timed out)", kept, dropped);
 }
 
 /* The session of a session_id, if it is alive and the uid's. */
@@ -897,7 +928,7 @@ hsctx_init(struct hsctx *x, uint16_t suite, const char **why)
 static void
 session_keep(struct session *s, struct key *k, struct hsctx *x, int certreq)
 {
-	memcpy(s->key_id32, k->id32, sizeof(s->key_id32));
+	memcpy(s->key, k->pub.spki_sha256, sizeof(s->key));
 	s->suite = x->suite;
 	s->th = x->th;
 	x->th = NULL;
@@ -1029,7 +1060,7 @@ s_new_ticket(const struct keyop_req *req, const struct tls13_req *q,
 		*why = "no such session, or not one that gives tickets";
 		return TLS13_ST_INVALID_SESSION_ID;
 	}
-	if ((k = keyproc_key_byid32(s->key_id32)) == NULL ||
+	if ((k = keyproc_key_byspki(s->key, sizeof(s->key))) == NULL ||
 	    (k->operations & OP_TLS13_NEW_TICKET) == 0) {
 		session_free(s);
 		*why = "the session's key no longer gives tickets";
@@ -1086,8 +1117,11 @@ s_new_ticket(const struct keyop_req *req, const struct tls13_req *q,
 		*why = "handshake messages on a repeated s_new_ticket";
 		return TLS13_ST_INVALID_HANDSHAKE;
 	}
+	/* a reload may have lowered the key's tickets below those issued */
 	n = q->ticket_nbr;
-	if (n > k->tls13_tickets - s->tickets)
+	if (s->tickets >= k->tls13_tickets)
+		n = 0;
+	else if (n > k->tls13_tickets - s->tickets)
 		n = k->tls13_tickets - s->tickets;
 	last = (q->tag & TLS13_TAG_LAST_EXCHANGE) ||
 	    s->tickets + n >= k->tls13_tickets;
@@ -1177,7 +1211,7 @@ s_init_early_secret(struct key *nk, const struct keyop_req *req,
 	}
 	/* netproc chose the keyproc and the key by the ticket's first bytes */
 	if (idlen < LURKD_TICKET_ROUTE_LEN || id[1] != instance ||
-	    (k = keyproc_key_byid32(id + 2)) != nk)
+	    (k = keyproc_key_byspki(id + 2, TLS12_KEY_ID_LEN)) != nk)
 		fatalx("%s: netproc sent a ticket of another key or keyproc",
 		    __func__);
 	*kp = k;
@@ -1187,6 +1221,12 @@ s_init_early_secret(struct key *nk, const struct keyop_req *req,
 	}
 	if ((st = lurk13_ticket_open(id, idlen, now, &t, why)) != 0)
 		return st;
+	/* within tls13 ticket lifetime too: a reload may have shortened it */
+	if ((uint64_t)now - t.issued > drafts_conf()->tls13_ticket_lifetime) {
+		*why = "ticket past tls13 ticket lifetime (lurkd.conf)";
+		st = TLS13_ST_INVALID_PSK;
+		goto done;
+	}
 	if ((st = hsctx_init(&x, t.suite, why)) != 0)
 		goto done;
 	/* the binder: over the ClientHello up to the binders */
@@ -1228,7 +1268,7 @@ s_init_early_secret(struct key *nk, const struct keyop_req *req,
 	}
 	memcpy(s->ch, m->body, m->len);
 	s->chlen = m->len;
-	memcpy(s->key_id32, k->id32, sizeof(s->key_id32));
+	memcpy(s->key, k->pub.spki_sha256, sizeof(s->key));
 	s->suite = t.suite;
 	s->th = x.th;
 	x.th = NULL;
@@ -1274,7 +1314,7 @@ s_hand_and_app(const struct keyop_req *req, const struct tls13_req *q,
 		*why = "no such session, or not after s_init_early_secret";
 		return TLS13_ST_INVALID_SESSION_ID;
 	}
-	if ((k = keyproc_key_byid32(s->key_id32)) == NULL ||
+	if ((k = keyproc_key_byspki(s->key, sizeof(s->key))) == NULL ||
 	    (k->operations & OP_TLS13_PSK) == 0) {
 		session_free(s);
 		*why = "the session's key no longer allows resumption";

@@ -1,6 +1,7 @@
 /*
  * keyproc's seccomp allowlist: the tightest in lurkd.  It reads and writes
- * its two imsg channels, uses memory, time and randomness, and exits.
+ * its two imsg channels, reads the key files the parent passes it at a
+ * reload, uses memory, time and randomness, and exits.
  * No open, socket, connect, execve, fork, ptrace; no executable memory.
  */
 #include <seccomp.h>
@@ -12,6 +13,7 @@
 
 static const int keyproc_allow[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(pread64),	/* a reload's key files: fds from the parent */
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(close),
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),

@@ -179,6 +179,25 @@ edge_type_name(uint8_t type)
 	return "unknown";
 }
 
+/* Key kinds, as key_info sends them (EDGE_KIND_*, enum key_kind). */
+const char *
+edge_kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case EDGE_KIND_RSA:
+		return "rsa";
+	case EDGE_KIND_RSA_PSS:
+		return "rsa-pss";
+	case EDGE_KIND_EC:
+		return "ec";
+	case EDGE_KIND_ED25519:
+		return "ed25519";
+	case EDGE_KIND_ED448:
+		return "ed448";
+	}
+	return "unknown";
+}
+
 const char *
 edge_status_name(uint8_t st)
 {
@@ -243,6 +262,128 @@ draft_status_name(uint8_t designation, uint8_t st)
 	if (st == LURK_ST_INVALID_EXTENSION)
 		return "invalid_extension";
 	return "unknown";
+}
+
+/* The key policy's operations (lurkd.conf: operations { }), by bit. */
+static const struct {
+	const char	*name;
+	uint32_t	 op;
+} operations[] = {
+	{ "sign-tls13",	EDGE_OP_SIGN_TLS13 },
+	{ "sign-tls12",	EDGE_OP_SIGN_TLS12 },
+	{ "rsa-kex",	EDGE_OP_RSA_PREMASTER },
+	{ "tls12-rsa-master", OP_TLS12_RSA_MASTER },
+	{ "tls12-rsa-master-poh", OP_TLS12_RSA_MASTER_POH },
+	{ "tls12-rsa-extended-master", OP_TLS12_RSA_EXT },
+	{ "tls12-rsa-extended-master-poh", OP_TLS12_RSA_EXT_POH },
+	{ "tls12-ecdhe", OP_TLS12_ECDHE },
+	{ "tls13-cert-verify", OP_TLS13_CERT_VERIFY },
+	{ "tls13-new-ticket", OP_TLS13_NEW_TICKET },
+	{ "tls13-psk",	OP_TLS13_PSK },
+};
+
+/* The policy bit of an operation's name; 0 if none. */
+uint32_t
+operation_byname(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (strcmp(name, operations[i].name) == 0)
+			return operations[i].op;
+	return 0;
+}
+
+const char *
+operation_name(uint32_t op)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (op == operations[i].op)
+			return operations[i].name;
+	return "unknown";
+}
+
+/* A tls13 secret type's name in the drafts (TLS13_SECRET_*). */
+const char *
+tls13_secret_name(int type)
+{
+	static const char *const names[TLS13_NSECRETS] = {
+		"b", "e_s", "e_x", "h_c", "h_s", "a_c", "a_s", "x", "r",
+	};
+
+	return type >= 0 && type < TLS13_NSECRETS ? names[type] : "unknown";
+}
+
+/* The KOP_* of a designation's key operation type; -1 if none. */
+int
+kop_index(uint8_t designation, uint8_t type)
+{
+	switch (designation) {
+	case LURK_DESIG_EDGE:
+		if (type >= EDGE_TYPE_KEY_INFO &&
+		    type <= EDGE_TYPE_RSA_PREMASTER)
+			return KOP_KEY_INFO + type - EDGE_TYPE_KEY_INFO;
+		break;
+	case LURK_DESIG_TLS12:
+		if (type >= TLS12_TYPE_RSA_MASTER && type < TLS12_NTYPES)
+			return KOP_TLS12 + type - TLS12_TYPE_RSA_MASTER;
+		break;
+	case LURK_DESIG_TLS13:
+		if (type >= TLS13_TYPE_S_INIT_CERT_VERIFY &&
+		    type < TLS13_NTYPES)
+			return KOP_TLS13 + type - TLS13_TYPE_S_INIT_CERT_VERIFY;
+		break;
+	}
+	return -1;
+}
+
+/* Each its policy bit; named as that, unless one bit allows two. */
+static const struct {
+	uint32_t	 policy;	/* the operations { } bit */
+	const char	*name;
+} kops[KOP_MAX] = {
+	{ 0,			"key-info" },
+	{ EDGE_OP_SIGN_TLS13,	NULL },
+	{ EDGE_OP_SIGN_TLS12,	NULL },
+	{ EDGE_OP_RSA_PREMASTER, NULL },
+	{ OP_TLS12_RSA_MASTER,	NULL },
+	{ OP_TLS12_RSA_MASTER_POH, NULL },
+	{ OP_TLS12_RSA_EXT,	NULL },
+	{ OP_TLS12_RSA_EXT_POH,	NULL },
+	{ OP_TLS12_ECDHE,	NULL },
+	{ OP_TLS13_CERT_VERIFY,	NULL },
+	{ OP_TLS13_NEW_TICKET,	NULL },
+	{ OP_TLS13_PSK,		"tls13-early-secret" },
+	{ OP_TLS13_PSK,		"tls13-hand-and-app" },
+};
+
+const char *
+kop_name(int op)
+{
+	if (op < 0 || op >= KOP_MAX)
+		return "unknown";
+	return kops[op].name != NULL ? kops[op].name :
+	    operation_name(kops[op].policy);
+}
+
+/* The bit of the key policy that allows op; 0 for key-info (any key). */
+uint32_t
+kop_policy(int op)
+{
+	return op >= 0 && op < KOP_MAX ? kops[op].policy : 0;
+}
+
+/* A status of op's answer, in its extension's numbering. */
+const char *
+kop_status_name(int op, uint8_t st)
+{
+	if (op >= KOP_TLS13)
+		return draft_status_name(LURK_DESIG_TLS13, st);
+	if (op >= KOP_TLS12)
+		return draft_status_name(LURK_DESIG_TLS12, st);
+	return edge_status_name(st);
 }
 
 /* Bytes as lower-case hex in buf, cut to what fits; returns buf. */

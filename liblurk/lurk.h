@@ -216,6 +216,20 @@
 #define OP_TLS13		(OP_TLS13_CERT_VERIFY | OP_TLS13_NEW_TICKET | \
 				    OP_TLS13_PSK)
 
+/*
+ * The key operations of every extension by one index, as netproc counts
+ * them and the log, lurkctl and /metrics name them (kop_name(): the key
+ * policy's names): the edge extension's types 1-4, then tls12's types
+ * 2-6, then tls13's types 2-5.  liblurk/ctl.h's CTL_OP_* are these.
+ */
+#define KOP_KEY_INFO		0
+#define KOP_SIGN_TLS13		1
+#define KOP_SIGN_TLS12		2
+#define KOP_RSA_KEX		3
+#define KOP_TLS12		4	/* tls12 type t: KOP_TLS12 + t - 2 */
+#define KOP_TLS13		9	/* tls13 type t: KOP_TLS13 + t - 2 */
+#define KOP_MAX			13
+
 /* TLS SignatureScheme (RFC 8446 §4.2.3) */
 #define TLS_SS_RSA_PKCS1_SHA1		0x0201
 #define TLS_SS_ECDSA_SHA1		0x0203
@@ -287,9 +301,17 @@ size_t	lurk_capabilities_encode(uint8_t *, size_t,
 	    const struct lurk_ext_id *, size_t, const uint8_t *);
 const char *lurk_err_name(enum lurk_err);
 const char *edge_type_name(uint8_t);
+const char *edge_kind_name(uint8_t);
 const char *edge_status_name(uint8_t);
 const char *draft_type_name(uint8_t, uint8_t);
 const char *draft_status_name(uint8_t, uint8_t);
+uint32_t operation_byname(const char *);
+const char *operation_name(uint32_t);
+const char *tls13_secret_name(int);
+int	 kop_index(uint8_t, uint8_t);
+const char *kop_name(int);
+uint32_t kop_policy(int);
+const char *kop_status_name(int, uint8_t);
 const char *lurk_hex(const uint8_t *, size_t, char *, size_t);
 
 #endif

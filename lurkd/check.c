@@ -19,28 +19,28 @@
 #include "parent.h"
 #include "proc.h"
 
-/* Started as root: the children run as conf->user. */
+/* Started as root: the children run as c->user. */
 int
-user_ok(const struct lurkd_conf *conf, const char *conffile,
+user_ok(const struct lurkd_conf *c, const char *file,
     struct conf_sandbox *sb)
 {
 	struct passwd	*pw;
 
-	if ((pw = getpwnam(conf->user)) == NULL) {
+	if ((pw = getpwnam(c->user)) == NULL) {
 		log_warnx("unknown user %s: create it (e.g. useradd --system "
 		    "--no-create-home --shell /usr/sbin/nologin %s) or set "
-		    "\"user\" in %s", conf->user, conf->user, conffile);
+		    "\"user\" in %s", c->user, c->user, file);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
 		log_warnx("user %s is root: pick an unprivileged user",
-		    conf->user);
+		    c->user);
 		return -1;
 	}
 	sb->uid = pw->pw_uid;
 	sb->gid = pw->pw_gid;
-	strlcpy(sb->user, conf->user, sizeof(sb->user));
-	strlcpy(sb->chroot, conf->chroot, sizeof(sb->chroot));
+	strlcpy(sb->user, c->user, sizeof(sb->user));
+	strlcpy(sb->chroot, c->chroot, sizeof(sb->chroot));
 	return 0;
 }
 

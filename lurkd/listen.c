@@ -1,6 +1,7 @@
 /*
  * The listening sockets: what "lurkd -n" checks of them, binding them at
- * start, removing them at exit.
+ * start, removing them at exit.  The workload sockets and the control
+ * sockets are Unix sockets alike; listen on http is TCP.
  *
  * lurkd never destroys an operator's file: at a socket path it removes
  * only a stale socket (a socket nobody accepts on), and refuses anything
@@ -11,6 +12,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +33,7 @@ static struct made {
 	char	 path[PATH_MAX];
 	dev_t	 dev;
 	ino_t	 ino;
-} made[LURKD_LISTEN_MAX];
+} made[LURKD_LISTEN_MAX + LURKD_CONTROL_MAX];
 static int	 nmade;
 
 static const char *
@@ -171,7 +175,8 @@ listen_unix(struct listenconf *l)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, l->path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path) || nmade >= LURKD_LISTEN_MAX ||
+	    sizeof(sun.sun_path) ||
+	    nmade >= (int)(sizeof(made) / sizeof(made[0])) ||
 	    split_path(l->path, dir, sizeof(dir), &base) == -1)
 		fatalx("listen %s: path too long", l->path);
 
@@ -212,6 +217,82 @@ listen_unix(struct listenconf *l)
 	close(dfd);
 	if (listen(fd, SOMAXCONN) == -1)
 		fatal("listen %s", l->path);
+	return fd;
+}
+
+/*
+ * The directory of each control socket is not the directory of any
+ * workload socket, compared as directories (a symbolic link, a bind
+ * mount, "a/../b" are seen through): a workload's mount of its socket's
+ * directory must never reach the control socket.  Directories that do
+ * not exist yet are not compared (lurkd -n; lurkd checks again once it
+ * has made them).
+ */
+int
+listen_dirs_check(const struct lurkd_conf *lc)
+{
+	const struct listenconf	*c, *l;
+	struct stat		 cs, ls;
+	char			 cd[PATH_MAX], ld[PATH_MAX];
+	int			 rv = 0;
+
+	TAILQ_FOREACH(c, &lc->controls, entry) {
+		if (parent_dir(c->path, cd, sizeof(cd)) == -1 ||
+		    stat(cd, &cs) == -1)
+			continue;
+		TAILQ_FOREACH(l, &lc->listeners, entry) {
+			if (parent_dir(l->path, ld, sizeof(ld)) == -1 ||
+			    stat(ld, &ls) == -1 || cs.st_dev != ls.st_dev ||
+			    cs.st_ino != ls.st_ino)
+				continue;
+			log_warnx("control socket %s: its directory %s is the "
+			    "directory of the workload socket %s (%s): give "
+			    "it a directory of its own", c->path, cd, l->path,
+			    ld);
+			rv = -1;
+		}
+	}
+	return rv;
+}
+
+/*
+ * listen on http: a TCP socket on the address, IPv6 only for an IPv6
+ * address (so that "::" and "0.0.0.0" can both be given).
+ */
+int
+listen_tcp(const struct httpconf *h)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (h->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(h->port);
+		len = sizeof(*sin);
+		if (inet_pton(AF_INET, h->addr, &sin->sin_addr) != 1)
+			fatalx("listen on http %s: not an address", h->addr);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(h->port);
+		len = sizeof(*sin6);
+		if (inet_pton(AF_INET6, h->addr, &sin6->sin6_addr) != 1)
+			fatalx("listen on http %s: not an address", h->addr);
+	}
+	if ((fd = socket(h->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("listen on http %s port %u: socket", h->addr, h->port);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (h->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1))
+		fatal("listen on http %s port %u: setsockopt", h->addr,
+		    h->port);
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		fatal("listen on http %s port %u", h->addr, h->port);
+	if (listen(fd, 64) == -1)
+		fatal("listen on http %s port %u: listen", h->addr, h->port);
 	return fd;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lurkd.h"
 
 static int		 log_debug_mode = 1;	/* stderr until log_init */
 static int		 log_verbose;
@@ -25,6 +26,24 @@ static int		 log_fd = -1;		/* syslog socket */
 static unsigned long long log_dropped;		/* lines not written */
 static int		 log_tee_fd = -1;	/* the invoker, while starting */
 static int		 log_stamps;		/* stderr lines get the time */
+static int		 log_format = LOG_FORMAT_TEXT;
+static unsigned long long log_dropped_all;	/* since the start */
+
+#define LOG_LINE_MAX	8192	/* a JSON line with every field */
+
+static const char *const field_names[LOGF_MAX] = {
+	[LOGF_CONN] = "conn",
+	[LOGF_PEER_UID] = "peer_uid",
+	[LOGF_PEER_GID] = "peer_gid",
+	[LOGF_TRANSPORT] = "transport",
+	[LOGF_KEY] = "key",
+	[LOGF_OPERATION] = "operation",
+	[LOGF_STATUS] = "status",
+	[LOGF_REASON] = "reason",
+};
+/* these are JSON numbers, the others strings */
+#define FIELD_IS_NUMBER(id)	((id) == LOGF_CONN || (id) == LOGF_PEER_UID \
+				    || (id) == LOGF_PEER_GID)
 
 /*
  * syslog(3) waits when the syslog daemon does not read its socket, and a
@@ -53,7 +72,7 @@ syslog_connect(void)
 static int
 syslog_line(int pri, const char *line)
 {
-	char		 buf[1200], ts[32];
+	char		 buf[LOG_LINE_MAX + 64], ts[32];
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 	int		 len, retry;
@@ -102,12 +121,13 @@ static int
 log_stderr(int pri, const char *line)
 {
 	struct pollfd	 pfd;
-	char		 buf[1300], stamp[64];
+	char		 buf[LOG_LINE_MAX + 64], stamp[64];
 	ssize_t		 n;
 	int		 len;
 
 	stamp[0] = '\0';
-	if (log_stamps)
+	/* a JSON line has its time inside */
+	if (log_stamps && line[0] != '{')
 		log_timestamp(stamp, sizeof(stamp));
 	len = snprintf(buf, sizeof(buf), "%s%s\n", stamp, line);
 	if (len < 0)
@@ -135,6 +155,20 @@ log_init(int debug, int facility)
 	tzset();
 	if (!debug)
 		syslog_connect();
+}
+
+/* log format text or json (enum log_format); the parent's alone. */
+void
+log_setformat(int format)
+{
+	log_format = format;
+}
+
+/* Lines that could not be written, since the start: show stats. */
+uint64_t
+log_dropped_total(void)
+{
+	return log_dropped_all;
 }
 
 /* lurkd -d: each line on stderr begins with the date and time. */
@@ -199,29 +233,159 @@ log_tee(int pri, const char *line)
 		log_tee_fd = -1;	/* the invoker is gone */
 }
 
+/* A line being built; full once something did not fit. */
+struct jline {
+	char	*p;
+	size_t	 len, cap;
+	int	 full;
+};
+
+static void
+jput(struct jline *j, const char *s, size_t n)
+{
+	if (j->full || n >= j->cap - j->len) {
+		j->full = 1;
+		return;
+	}
+	memcpy(j->p + j->len, s, n);
+	j->len += n;
+	j->p[j->len] = '\0';
+}
+
+static void
+jraw(struct jline *j, const char *s)
+{
+	jput(j, s, strlen(s));
+}
+
+/* A JSON string of text log_escape() made printable ASCII. */
+static void
+jstr(struct jline *j, const char *s)
+{
+	jput(j, "\"", 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			jput(j, "\\", 1);
+		jput(j, s, 1);
+	}
+	jput(j, "\"", 1);
+}
+
+static const char *
+level_name(int pri)
+{
+	static const char *const names[] = { "emerg", "alert", "crit",
+	    "error", "warning", "notice", "info", "debug" };
+
+	return pri >= 0 && pri <= LOG_DEBUG ? names[pri] : "unknown";
+}
+
+/*
+ * One JSON object: time (UTC), level, process, message, then the
+ * fields in their fixed order.  msg is escaped already; field values
+ * are escaped here (numbers were checked to be digits).
+ */
+static int
+json_line(char *buf, size_t size, int pri, const char *who, const char *msg,
+    const struct log_kv *kv, size_t nkv)
+{
+	struct jline	 j = { buf, 0, size, 0 };
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 t[48], v[LOG_VALUE_MAX + 1];
+	char		 safe[4 * LOG_VALUE_MAX + 1];
+	size_t		 i;
+	int		 id;
+
+	buf[0] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t + strlen(t), sizeof(t) - strlen(t), ".%03ldZ",
+	    ts.tv_nsec / 1000000);
+	jraw(&j, "{\"time\":");
+	jstr(&j, t);
+	jraw(&j, ",\"level\":");
+	jstr(&j, level_name(pri));
+	jraw(&j, ",\"process\":");
+	log_escape(safe, sizeof(safe), who, strlen(who));
+	jstr(&j, safe);
+	jraw(&j, ",\"message\":");
+	jstr(&j, msg);
+	for (id = 0; id < LOGF_MAX; id++)
+		for (i = 0; i < nkv; i++) {
+			if (kv[i].id != id)
+				continue;
+			jraw(&j, ",\"");
+			jraw(&j, field_names[id]);
+			jraw(&j, "\":");
+			strlcpy(v, kv[i].value, sizeof(v));
+			if (FIELD_IS_NUMBER(id))
+				jraw(&j, v);
+			else {
+				log_escape(safe, sizeof(safe), v, strlen(v));
+				jstr(&j, safe);
+			}
+			break;
+		}
+	jraw(&j, "}");
+	return j.full ? -1 : 0;
+}
+
+/*
+ * A finished line (text, and its JSON form in log format json) to
+ * stderr or syslog; the invoker, while lurkd starts, sees the text.
+ */
+static void
+log_put(int pri, const char *text, const char *json)
+{
+	char		 note[128], jnote[512];
+	const char	*line;
+	int		 (*out)(int, const char *);
+	int		 saved = errno;
+
+	log_tee(pri, text);
+	out = log_debug_mode ? log_stderr : syslog_line;
+	if (log_dropped > 0) {
+		snprintf(note, sizeof(note), "%llu log lines dropped: the log "
+		    "could not be written", log_dropped);
+		line = jnote;
+		if (log_format != LOG_FORMAT_JSON || json_line(jnote,
+		    sizeof(jnote), LOG_ERR, log_procname, note, NULL, 0) == -1)
+			snprintf(jnote, sizeof(jnote), "%s: %s", log_procname,
+			    note);
+		if (out(LOG_ERR, line) == 0)
+			log_dropped = 0;
+	}
+	if (log_dropped > 0 || out(pri, log_format == LOG_FORMAT_JSON &&
+	    json != NULL ? json : text) == -1) {
+		log_dropped++;
+		log_dropped_all++;
+	}
+	errno = saved;
+}
+
+/* A raw line, "who: text" already: a child's goes to the parent. */
 void
 log_emit(int pri, const char *line)
 {
-	char	 note[128];
-	int	 (*out)(int, const char *);
+	char	 safe[1024], json[LOG_LINE_MAX];
 	int	 saved = errno;
 
 	if (log_sink != NULL) {
-		log_sink(pri, line);
+		log_sink(pri, line, NULL, 0);
 		errno = saved;
 		return;
 	}
-	log_tee(pri, line);
-	out = log_debug_mode ? log_stderr : syslog_line;
-	if (log_dropped > 0) {
-		snprintf(note, sizeof(note), "%s: %llu log lines dropped: the "
-		    "log could not be written", log_procname, log_dropped);
-		if (out(LOG_ERR, note) == 0)
-			log_dropped = 0;
+	if (log_format == LOG_FORMAT_JSON) {
+		log_escape(safe, sizeof(safe), line, strlen(line));
+		if (json_line(json, sizeof(json), pri, log_procname, safe,
+		    NULL, 0) == 0) {
+			log_put(pri, line, json);
+			return;
+		}
 	}
-	if (log_dropped > 0 || out(pri, line) == -1)
-		log_dropped++;
-	errno = saved;
+	log_put(pri, line, NULL);
 }
 
 /*
@@ -261,15 +425,46 @@ log_escape(char *dst, size_t size, const char *src, size_t len)
 		dst[n] = '\0';
 }
 
-/* One line "who: text", text escaped: who is what the writer knows. */
+/*
+ * One line "who: text", text escaped, and its fields: who is what the
+ * writer knows (the parent names a child as it knows it).  In log
+ * format text the fields are not written: the text says the same.
+ */
 void
-log_line(int pri, const char *who, const char *text, size_t len)
+log_record(int pri, const char *who, const char *text, size_t len,
+    const struct log_kv *kv, size_t nkv)
 {
-	char	 safe[1024], line[1100];
+	char	 safe[1024], line[1100], json[LOG_LINE_MAX];
+	int	 saved = errno;
 
 	log_escape(safe, sizeof(safe), text, len);
 	snprintf(line, sizeof(line), "%s: %s", who, safe);
-	log_emit(pri, line);
+	if (log_sink == NULL && log_format == LOG_FORMAT_JSON &&
+	    json_line(json, sizeof(json), pri, who, safe, kv, nkv) == 0)
+		log_put(pri, line, json);
+	else
+		log_emit(pri, line);
+	errno = saved;
+}
+
+void
+log_line(int pri, const char *who, const char *text, size_t len)
+{
+	log_record(pri, who, text, len, NULL, 0);
+}
+
+/* A line of this process, with fields. */
+static void
+log_fields(int pri, const char *msg, const struct log_kv *kv, size_t nkv)
+{
+	int	 saved = errno;
+
+	if (log_sink != NULL)
+		/* a child: the parent escapes it and says who wrote it */
+		log_sink(pri, msg, kv, nkv);
+	else
+		log_record(pri, log_procname, msg, strlen(msg), kv, nkv);
+	errno = saved;
 }
 
 void
@@ -279,12 +474,88 @@ vlog(int pri, const char *fmt, va_list ap)
 	int	 saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_sink != NULL)
-		/* a child: the parent escapes it and says who wrote it */
-		log_sink(pri, msg);
-	else
-		log_line(pri, log_procname, msg, strlen(msg));
+	log_fields(pri, msg, NULL, 0);
 	errno = saved;
+}
+
+/*
+ * A line about an operation: the text as always, and what it is about
+ * as fields (key, operation, peer, transport, status, reason).
+ */
+void
+log_op(int pri, const struct log_op *op, const char *fmt, ...)
+{
+	struct log_kv	 kv[LOGF_MAX];
+	char		 msg[1024], num[3][24];
+	size_t		 n = 0;
+	va_list		 ap;
+	int		 saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (op->conn >= 0) {
+		snprintf(num[0], sizeof(num[0]), "%lld", (long long)op->conn);
+		kv[n++] = (struct log_kv){ LOGF_CONN, num[0] };
+	}
+	if (op->uid >= 0) {
+		snprintf(num[1], sizeof(num[1]), "%lld", (long long)op->uid);
+		kv[n++] = (struct log_kv){ LOGF_PEER_UID, num[1] };
+	}
+	if (op->gid >= 0) {
+		snprintf(num[2], sizeof(num[2]), "%lld", (long long)op->gid);
+		kv[n++] = (struct log_kv){ LOGF_PEER_GID, num[2] };
+	}
+	if (op->transport != NULL)
+		kv[n++] = (struct log_kv){ LOGF_TRANSPORT, op->transport };
+	if (op->key != NULL)
+		kv[n++] = (struct log_kv){ LOGF_KEY, op->key };
+	if (op->operation != NULL)
+		kv[n++] = (struct log_kv){ LOGF_OPERATION, op->operation };
+	if (op->status != NULL)
+		kv[n++] = (struct log_kv){ LOGF_STATUS, op->status };
+	if (op->reason != NULL)
+		kv[n++] = (struct log_kv){ LOGF_REASON, op->reason };
+	log_fields(pri, msg, kv, n);
+	errno = saved;
+}
+
+/*
+ * The fields after a child's line in IMSG_LOG (proc.c): each a byte,
+ * its number, then its value and a NUL.  Each field at most once, a
+ * value at most LOG_VALUE_MAX bytes, a number only digits.  -1 if p is
+ * not exactly that; kv then points into p.
+ */
+int
+log_fields_parse(const uint8_t *p, size_t len, struct log_kv *kv,
+    size_t *nkv)
+{
+	const uint8_t	*nul;
+	unsigned	 seen = 0;
+	size_t		 vlen, i;
+	int		 id;
+
+	*nkv = 0;
+	while (len > 0) {
+		id = p[0];
+		if (id >= LOGF_MAX || (seen & (1U << id)) || len < 2 ||
+		    (nul = memchr(p + 1, '\0', len - 1)) == NULL)
+			return -1;
+		vlen = nul - (p + 1);
+		if (vlen > LOG_VALUE_MAX || (FIELD_IS_NUMBER(id) &&
+		    (vlen == 0 || vlen > 20)))
+			return -1;
+		for (i = 0; FIELD_IS_NUMBER(id) && i < vlen; i++)
+			if (p[1 + i] < '0' || p[1 + i] > '9')
+				return -1;
+		seen |= 1U << id;
+		kv[*nkv].id = id;
+		kv[*nkv].value = (const char *)p + 1;
+		(*nkv)++;
+		len -= vlen + 2;
+		p += vlen + 2;
+	}
+	return 0;
 }
 
 void

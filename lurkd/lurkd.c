@@ -32,23 +32,19 @@
 #include "parent.h"
 #include "proc.h"
 
-static struct lurkd_conf	*conf;
+struct lurkd_conf	*conf;		/* what runs */
+struct child		*children;
+int			 nchildren;
+struct ctl_status	 ctlstatus;	/* lurkctl show status */
+const char		*conffile = LURKD_CONF;
+struct keyset		 keyset;	/* conf's key blocks by index */
+
 static pid_t			 parent_pid;
-static struct child		*children;
-static int			 nchildren, nready;
+static int			 nready;
 static int			 debug, verbose;
-static struct ctl_status	 ctlstatus;	/* lurkctl show status */
 
-static void	 send_status(void);
 static void	 set_verbose(int);
-static void	 reload(const char *);
 static char			 self[PATH_MAX];
-static const char		*conffile = LURKD_CONF;
-
-/* the key blocks by index, and which of them keyproc[0] has loaded */
-static struct keyconf		**keytab;
-static struct key_loaded	*keyloaded;
-static int			 nkeys;
 
 /* lurkd -n: one throwaway keyproc loads the keys, nothing listens */
 static int			 checking;
@@ -82,19 +78,58 @@ raise_nofile(uint32_t conns)
 		    conns, (unsigned long long)rl.rlim_cur);
 }
 
-static void
-keys_index(void)
+/* The key blocks of c by index, none loaded yet. */
+void
+keyset_build(struct keyset *ks, struct lurkd_conf *c)
 {
 	struct keyconf	*k;
 
-	TAILQ_FOREACH(k, &conf->keys, entry)
-		nkeys++;
-	if ((keytab = calloc(nkeys + 1, sizeof(*keytab))) == NULL ||
-	    (keyloaded = calloc(nkeys + 1, sizeof(*keyloaded))) == NULL)
+	memset(ks, 0, sizeof(*ks));
+	TAILQ_FOREACH(k, &c->keys, entry)
+		ks->n++;
+	if ((ks->tab = calloc(ks->n + 1, sizeof(*ks->tab))) == NULL ||
+	    (ks->loaded = calloc(ks->n + 1, sizeof(*ks->loaded))) == NULL)
 		fatal("calloc");
-	nkeys = 0;
-	TAILQ_FOREACH(k, &conf->keys, entry)
-		keytab[nkeys++] = k;
+	ks->n = 0;
+	TAILQ_FOREACH(k, &c->keys, entry)
+		ks->tab[ks->n++] = k;
+}
+
+void
+keyset_free(struct keyset *ks)
+{
+	free(ks->tab);
+	free(ks->loaded);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/*
+ * keyproc[0] loaded key kl->index of ks.  Two blocks of the same key
+ * would leave the second one's rules unused: then -1, and err names
+ * both blocks.
+ */
+int
+keyset_loaded(struct keyset *ks, const struct key_loaded *kl, char *err,
+    size_t errlen)
+{
+	struct keyconf	*k, *o;
+	int		 i, rc = 0;
+
+	k = ks->tab[kl->index];
+	for (i = 0; i < ks->n; i++) {
+		if (ks->loaded[i].index == 0 || memcmp(ks->loaded[i].spki_sha256,
+		    kl->spki_sha256, sizeof(kl->spki_sha256)) != 0)
+			continue;
+		o = ks->tab[i];
+		snprintf(err, errlen, "%s:%d: key \"%s\" is the same key as "
+		    "key \"%s\" (%s:%d): give each key one block", k->file,
+		    k->line, k->name, o->name, o->file, o->line);
+		rc = -1;
+	}
+	/* index + 1: 0 marks a key not loaded (yet) */
+	ks->loaded[kl->index] = *kl;
+	ks->loaded[kl->index].index = kl->index + 1;
+	return rc;
 }
 
 static int
@@ -118,7 +153,7 @@ parent_exit(void)
 	pidfile_unlink();
 }
 
-static void
+void
 compose(struct child *c, uint32_t type, int fd, const void *data, size_t len)
 {
 	if (imsg_compose(&c->ibuf, type, 0, 0, fd, data, len) == -1)
@@ -128,22 +163,51 @@ compose(struct child *c, uint32_t type, int fd, const void *data, size_t len)
 		fatal("%s: flush to %s", __func__, c->name);
 }
 
-/* Open a key or certificate file; the parent never reads from it. */
+/*
+ * Open a key or certificate file; the parent never reads from it.  On
+ * failure, err says which and why.  The watch (watch.c) learns which
+ * file the key is now, or that it could not be opened.
+ */
 static int
-open_key_file(const char *path, const char *what, const char *key)
+open_key_file(const char *path, const char *what, const char *key,
+    char *err, size_t errlen)
 {
+	size_t	 n = strlen(err);
 	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		log_warn("key \"%s\": %s %s", key, what, path);
+	/* both files of a key can fail: err says both */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 &&
+	    n < errlen)
+		snprintf(err + n, errlen - n, "%skey \"%s\": %s %s: %s",
+		    n > 0 ? "; " : "", key, what, path, strerror(errno));
+	watch_file(path, fd);
 	return fd;
+}
+
+/* Both files of a key, or neither (and err says why). */
+int
+open_key_files(const struct keyconf *k, int *kfd, int *cfd, char *err,
+    size_t errlen)
+{
+	err[0] = '\0';
+	*kfd = open_key_file(k->private, "private key", k->name, err, errlen);
+	*cfd = open_key_file(k->certificate, "certificate", k->name, err,
+	    errlen);
+	if (*kfd != -1 && *cfd != -1)
+		return 0;
+	if (*kfd != -1)
+		close(*kfd);
+	if (*cfd != -1)
+		close(*cfd);
+	*kfd = *cfd = -1;
+	return -1;
 }
 
 /*
  * A private key others may read is worth a warning, not a refusal:
  * Kubernetes Secret volumes are 0644 unless told (defaultMode: 0400).
  */
-static void
+void
 key_mode_warn(int fd, const struct keyconf *k)
 {
 	struct stat	 st;
@@ -175,6 +239,20 @@ send_key_fd(struct child *c, uint32_t type, uint32_t idx,
 	compose(c, type, dfd, &ck, sizeof(ck));
 }
 
+/* A key's two fds to each keyproc (dups: the caller closes its own). */
+void
+send_key_files(struct child *kp, int nkp, int idx, const struct keyconf *k,
+    int kfd, int cfd)
+{
+	int	 i;
+
+	for (i = 0; i < nkp; i++) {
+		send_key_fd(&kp[i], IMSG_CONF_KEY, idx, k, k->private, kfd);
+		send_key_fd(&kp[i], IMSG_CONF_KEYCERT, idx, k, k->certificate,
+		    cfd);
+	}
+}
+
 /*
  * The key fds go to the keyprocs, and only there.  Returns how many keys
  * could not be opened (each said why); those are not sent.
@@ -183,67 +261,130 @@ static int
 send_keys(struct child *kp, int nkp)
 {
 	struct keyconf	*k;
-	int		 i, idx, kfd, cfd, bad = 0;
+	char		 err[PATH_MAX + 128];
+	int		 idx, kfd, cfd, bad = 0;
 
-	for (idx = 0; idx < nkeys; idx++) {
-		k = keytab[idx];
-		kfd = open_key_file(k->private, "private key", k->name);
-		cfd = open_key_file(k->certificate, "certificate", k->name);
-		if (kfd != -1)
-			key_mode_warn(kfd, k);
-		if (kfd != -1 && cfd != -1)
-			for (i = 0; i < nkp; i++) {
-				send_key_fd(&kp[i], IMSG_CONF_KEY, idx, k,
-				    k->private, kfd);
-				send_key_fd(&kp[i], IMSG_CONF_KEYCERT, idx, k,
-				    k->certificate, cfd);
-			}
-		else
+	watch_files_begin();
+	for (idx = 0; idx < keyset.n; idx++) {
+		k = keyset.tab[idx];
+		if (open_key_files(k, &kfd, &cfd, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
 			bad++;
-		if (kfd != -1)
-			close(kfd);
-		if (cfd != -1)
-			close(cfd);
+			continue;
+		}
+		key_mode_warn(kfd, k);
+		send_key_files(kp, nkp, idx, k, kfd, cfd);
+		close(kfd);
+		close(cfd);
 	}
+	watch_files_end();
 	return bad;
 }
 
-static void
-global_config(struct conf_global *g, int nkp)
+/* The settings of c for the children, with nkeys keys and nkp keyprocs. */
+void
+global_config(struct conf_global *g, const struct lurkd_conf *c, int nkeys,
+    int nkp)
 {
 	struct listenconf	*l;
+	struct httpconf		*h;
 
 	memset(g, 0, sizeof(*g));
 	g->keyprocs = nkp;
-	g->lenmode = conf->lenmode;
-	g->max_message = conf->max_message;
-	g->timeout_idle = conf->timeout_idle;
-	g->timeout_message = conf->timeout_message;
-	g->limit_conns = conf->limit_conns;
-	g->limit_user_conns = conf->limit_user_conns;
-	g->limit_user_rate = conf->limit_user_rate;
-	g->limit_user_burst = conf->limit_user_burst;
-	g->drafts = conf->drafts;
+	g->lenmode = c->lenmode;
+	g->max_message = c->max_message;
+	g->timeout_idle = c->timeout_idle;
+	g->timeout_message = c->timeout_message;
+	g->limit_conns = c->limit_conns;
+	g->limit_user_conns = c->limit_user_conns;
+	g->limit_user_rate = c->limit_user_rate;
+	g->limit_user_burst = c->limit_user_burst;
+	g->drafts = c->drafts;
 	g->nkeys = nkeys;
-	TAILQ_FOREACH(l, &conf->listeners, entry)
+	TAILQ_FOREACH(l, &c->listeners, entry)
 		g->nlisten++;
+	TAILQ_FOREACH(l, &c->controls, entry)
+		g->ncontrol++;
+	TAILQ_FOREACH(h, &c->https, entry)
+		g->nhttp++;
+}
+
+/*
+ * The control sockets and HTTP listeners, served by netproc: lurkd's
+ * parent parses no byte from outside, and netproc already holds the
+ * connections and counters that lurkctl shows (DESIGN.md; lurkd(8)).
+ * Who may use a control socket: root, lurkd's own uid, and the members
+ * of the socket's group (its group, or lurkd's when none is given).
+ */
+static void
+send_ctl_config(struct child *net, int *cfds, int *hfds)
+{
+	struct conf_control	 cc;
+	struct conf_http	 ch;
+	struct listenconf	*l;
+	struct httpconf		*h;
+	int			 i = 0;
+
+	TAILQ_FOREACH(l, &conf->controls, entry) {
+		memset(&cc, 0, sizeof(cc));
+		strlcpy(cc.path, l->path, sizeof(cc.path));
+		cc.restricted = l->restricted;
+		cc.uid = geteuid();
+		cc.gid = l->has_group ? l->gid : getegid();
+		compose(net, IMSG_CONF_CONTROL, cfds[i++], &cc, sizeof(cc));
+	}
+	i = 0;
+	TAILQ_FOREACH(h, &conf->https, entry) {
+		memset(&ch, 0, sizeof(ch));
+		strlcpy(ch.addr, h->addr, sizeof(ch.addr));
+		ch.port = h->port;
+		ch.family = h->family;
+		compose(net, IMSG_CONF_HTTP, hfds[i++], &ch, sizeof(ch));
+	}
+}
+
+/* netproc: who may use each key of ks, and for what. */
+void
+send_policies(struct child *net, const struct keyset *ks)
+{
+	struct conf_key		 ck;
+	struct conf_allow	 ca;
+	struct keyconf		*k;
+	struct allow		*a;
+	int			 idx;
+
+	for (idx = 0; idx < ks->n; idx++) {
+		k = ks->tab[idx];
+		memset(&ck, 0, sizeof(ck));
+		ck.index = idx;
+		ck.operations = k->operations;
+		memcpy(ck.rate, k->rate, sizeof(ck.rate));
+		memcpy(ck.burst, k->burst, sizeof(ck.burst));
+		ck.tls13_secrets = k->tls13_secrets;
+		ck.tls13_tickets = k->tls13_tickets;
+		strlcpy(ck.name, k->name, sizeof(ck.name));
+		compose(net, IMSG_CONF_POLICY, -1, &ck, sizeof(ck));
+		TAILQ_FOREACH(a, &k->allows, entry) {
+			memset(&ca, 0, sizeof(ca));
+			ca.index = idx;
+			ca.type = a->type;
+			ca.id = a->id;
+			compose(net, IMSG_CONF_ALLOW, -1, &ca, sizeof(ca));
+		}
+	}
 }
 
 static void
 send_config(struct child *net, struct child *kp, int nkp, int *lfds,
-    int *pairs, const struct conf_sandbox *sb)
+    int *cfds, int *hfds, int *pairs, const struct conf_sandbox *sb)
 {
 	struct conf_global	 g;
-	struct conf_key		 ck;
-	struct conf_allow	 ca;
 	struct conf_listen	 cl;
 	struct procfd		 pf;
-	struct keyconf		*k;
-	struct allow		*a;
 	struct listenconf	*l;
-	int			 i, idx;
+	int			 i;
 
-	global_config(&g, nkp);
+	global_config(&g, conf, keyset.n, nkp);
 
 	/* every child locks itself down before it gets anything else */
 	for (i = 0; i < nchildren; i++)
@@ -266,32 +407,14 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	}
 	if (send_keys(kp, nkp) > 0)
 		exit(1);
-	/* netproc: who may use each key */
-	for (idx = 0; idx < nkeys; idx++) {
-		k = keytab[idx];
-		memset(&ck, 0, sizeof(ck));
-		ck.index = idx;
-		ck.operations = k->operations;
-		ck.rsakex_rate = k->rsakex_rate;
-		ck.rsakex_burst = k->rsakex_burst;
-		ck.tls13_secrets = k->tls13_secrets;
-		ck.tls13_tickets = k->tls13_tickets;
-		strlcpy(ck.name, k->name, sizeof(ck.name));
-		compose(net, IMSG_CONF_POLICY, -1, &ck, sizeof(ck));
-		TAILQ_FOREACH(a, &k->allows, entry) {
-			memset(&ca, 0, sizeof(ca));
-			ca.index = idx;
-			ca.type = a->type;
-			ca.id = a->id;
-			compose(net, IMSG_CONF_ALLOW, -1, &ca, sizeof(ca));
-		}
-	}
+	send_policies(net, &keyset);
 	i = 0;
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		memset(&cl, 0, sizeof(cl));
 		strlcpy(cl.path, l->path, sizeof(cl.path));
 		compose(net, IMSG_CONF_LISTEN, lfds[i++], &cl, sizeof(cl));
 	}
+	send_ctl_config(net, cfds, hfds);
 	for (i = 0; i < nchildren; i++) {
 		compose(&children[i], IMSG_CONF_END, -1, NULL, 0);
 		if (imsgbuf_flush(&children[i].ibuf) == -1)
@@ -400,29 +523,19 @@ static void
 key_loaded(struct child *c, struct imsg *imsg)
 {
 	struct key_loaded	 kl;
-	struct keyconf		*k, *o;
-	uint32_t		 i;
+	char			 err[2 * PATH_MAX + 256];
 
 	if (c->id != PROC_KEYPROC || c->instance != 0 || c->ready ||
 	    imsg_get_data(imsg, &kl, sizeof(kl)) == -1 ||
-	    kl.index >= (uint32_t)nkeys || keyloaded[kl.index].index != 0)
+	    kl.index >= (uint32_t)keyset.n ||
+	    keyset.loaded[kl.index].index != 0)
 		fatalx("bad IMSG_KEY_LOADED from %s", c->name);
-	k = keytab[kl.index];
-	for (i = 0; i < (uint32_t)nkeys; i++) {
-		if (keyloaded[i].index == 0 || memcmp(keyloaded[i].spki_sha256,
-		    kl.spki_sha256, sizeof(kl.spki_sha256)) != 0)
-			continue;
-		o = keytab[i];
-		log_warnx("%s:%d: key \"%s\" is the same key as key \"%s\" "
-		    "(%s:%d): give each key one block", k->file, k->line,
-		    k->name, o->name, o->file, o->line);
+	if (keyset_loaded(&keyset, &kl, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		if (!checking)
 			exit(1);
 		check_errors++;
 	}
-	/* index + 1: 0 marks a key not loaded (yet) */
-	keyloaded[kl.index] = kl;
-	keyloaded[kl.index].index = kl.index + 1;
 }
 
 static void
@@ -430,7 +543,9 @@ dispatch_child(struct child *c)
 {
 	struct imsg	 imsg;
 	struct ibuf	 ib;
-	char		 line[1200];
+	struct log_kv	 kv[LOGF_MAX];
+	const uint8_t	*p, *nul;
+	size_t		 nkv, len;
 	int		 n, pri, fd;
 
 	if ((n = imsgbuf_read(&c->ibuf)) == -1 && errno != ECONNRESET)
@@ -454,23 +569,43 @@ dispatch_child(struct child *c)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_LOG:
 			/*
-			 * int priority (no more urgent than LOG_ERR), then
-			 * a NUL-terminated line.  The line is escaped and
-			 * said to be the child's as the parent knows it,
-			 * whatever the child claims in it.
+			 * int priority (no more urgent than LOG_ERR), a
+			 * NUL-terminated line of at most 1200 bytes, then
+			 * its fields (log_fields_parse).  The line and the
+			 * fields are escaped and said to be the child's as
+			 * the parent knows it, whatever the child claims
+			 * in them.
 			 */
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_get(&ib, &pri, sizeof(pri)) == -1 ||
 			    pri < LOG_ERR || pri > LOG_DEBUG ||
-			    (n = ibuf_size(&ib)) == 0 ||
-			    (size_t)n > sizeof(line) ||
-			    ibuf_get(&ib, line, n) == -1 ||
-			    line[n - 1] != '\0')
+			    (len = ibuf_size(&ib)) == 0 ||
+			    (p = ibuf_data(&ib)) == NULL ||
+			    (nul = memchr(p, '\0', len < 1200 ? len :
+			    1200)) == NULL ||
+			    log_fields_parse(nul + 1, len - (nul + 1 - p), kv,
+			    &nkv) == -1)
 				fatalx("bad IMSG_LOG from %s", c->name);
-			log_line(pri, c->name, line, n - 1);
+			log_record(pri, c->name, (const char *)p, nul - p, kv,
+			    nkv);
 			break;
 		case IMSG_KEY_LOADED:
-			key_loaded(c, &imsg);
+			/* a start's, or once ready a reload's (reload.c) */
+			if (!c->ready)
+				key_loaded(c, &imsg);
+			else
+				reload_dispatch(c, &imsg);
+			break;
+		case IMSG_RELOAD_RESULT:
+		case IMSG_RELOAD_STAGED:
+		case IMSG_RELOAD_DONE:
+			reload_dispatch(c, &imsg);
+			break;
+		case IMSG_CTL_STATUS:
+			/* netproc wants it now: show status, /metrics */
+			if (c->id != PROC_NETPROC || imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_CTL_STATUS from %s", c->name);
+			send_status();
 			break;
 		case IMSG_CTL_RELOAD:
 			if (c->id != PROC_NETPROC || imsg_get_len(&imsg) != 0)
@@ -498,8 +633,11 @@ dispatch_child(struct child *c)
 			log_info("ready: %d keyprocs, netproc; %s mode",
 			    nchildren - 1, getuid() == 0 ?
 			    "root (chroot, setuid)" : "unprivileged");
+			ctlstatus.ready = 1;
+			watch_enable(conf->watch);
 			send_status();
 			daemon_ready();
+			reload_ready();
 			break;
 		default:
 			fatalx("unexpected imsg %u from %s",
@@ -548,20 +686,31 @@ start_left(const struct timespec *t0)
 static void
 status_init(int nkp)
 {
+	memset(&ctlstatus, 0, sizeof(ctlstatus));
+	ctlstatus.started = time(NULL);
+	ctlstatus.root = geteuid() == 0;
+	ctlstatus.nkeyprocs = nkp;
+	ctlstatus.generation = 1;
+	strlcpy(ctlstatus.version, LURKD_VERSION, sizeof(ctlstatus.version));
+	ctlstatus.parent_pid = getpid();
+	ctlstatus.log_format = conf->log_format;
+	status_confhash();
+}
+
+/* The configuration file's real path and hash, at start and reload. */
+void
+status_confhash(void)
+{
 	EVP_MD_CTX	*ctx;
 	FILE		*f;
 	char		 buf[8192];
 	size_t		 n;
 	int		 ok;
 
-	memset(&ctlstatus, 0, sizeof(ctlstatus));
-	ctlstatus.started = time(NULL);
-	ctlstatus.root = geteuid() == 0;
-	ctlstatus.nkeyprocs = nkp;
-	ctlstatus.generation = 1;
 	if (realpath(conffile, ctlstatus.conffile) == NULL)
 		strlcpy(ctlstatus.conffile, conffile,
 		    sizeof(ctlstatus.conffile));
+	memset(ctlstatus.confhash, 0, sizeof(ctlstatus.confhash));
 	if ((f = fopen(conffile, "re")) == NULL)
 		return;
 	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
@@ -575,11 +724,13 @@ status_init(int nkp)
 }
 
 /* Tell netproc what lurkctl show status says of the parent. */
-static void
+void
 send_status(void)
 {
 	int	 i;
 
+	ctlstatus.log_dropped = log_dropped_total();
+	ctlstatus.log_verbose = verbose;
 	for (i = 0; i < nchildren; i++)
 		if (children[i].id == PROC_NETPROC)
 			compose(&children[i], IMSG_CTL_STATUS, -1, &ctlstatus,
@@ -600,22 +751,15 @@ set_verbose(int level)
 	log_info("log %s", level > 0 ? "verbose" : "brief");
 }
 
-/* SIGHUP or lurkctl reload. */
-static void
-reload(const char *why)
-{
-	log_info("%s: reload is not supported yet", why);
-}
-
 static __attribute__((__noreturn__)) void
 parent_loop(int sfd)
 {
 	struct signalfd_siginfo	 si;
 	struct timespec		 t0;
 	struct pollfd		*pfd;
-	int			 i, n, rc = 0;
+	int			 i, n, rc = 0, timeout, wt;
 
-	if ((pfd = calloc(nchildren + 1, sizeof(*pfd))) == NULL)
+	if ((pfd = calloc(nchildren + 2, sizeof(*pfd))) == NULL)
 		fatal("calloc");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -627,11 +771,22 @@ parent_loop(int sfd)
 			if (imsgbuf_queuelen(&children[i].ibuf) > 0)
 				pfd[i + 1].events |= POLLOUT;
 		}
-		if ((n = poll(pfd, nchildren + 1, start_left(&t0))) == -1) {
+		/* the key directories (watch.c): -1 while not watching */
+		pfd[nchildren + 1].fd = watch_fd();
+		pfd[nchildren + 1].events = POLLIN;
+		timeout = start_left(&t0);
+		if ((wt = watch_timeout()) != -1 &&
+		    (timeout == -1 || wt < timeout))
+			timeout = wt;
+		if ((n = poll(pfd, nchildren + 2, timeout)) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
+		if (pfd[nchildren + 1].revents & POLLIN)
+			watch_read();
+		if (watch_timeout() == 0)
+			watch_expired();
 		if (n == 0 && start_left(&t0) == 0) {
 			for (i = 0; i < nchildren; i++)
 				if (!children[i].ready)
@@ -717,7 +872,10 @@ static void
 start_children(int nkp, const struct conf_sandbox *sb)
 {
 	struct listenconf	*l;
-	int			 sp[2], i, *lfds, *pairs, nl = 0;
+	struct httpconf		*h;
+	int			 sp[2], i, *lfds, *pairs;
+	int			 cfds[LURKD_CONTROL_MAX], hfds[LURKD_HTTP_MAX];
+	int			 nl = 0;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		nl++;
@@ -728,11 +886,25 @@ start_children(int nkp, const struct conf_sandbox *sb)
 	i = 0;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		lfds[i++] = listen_unix(l);
+	i = 0;
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		cfds[i++] = listen_unix(l);
+	/* the directories exist now: compare them as directories */
+	if (listen_dirs_check(conf) == -1)
+		exit(1);
+	i = 0;
+	TAILQ_FOREACH(h, &conf->https, entry)
+		hfds[i++] = listen_tcp(h);
 
 	nchildren = nkp + 1;
-	for (i = 0; i < nchildren; i++)
+	for (i = 0; i < nchildren; i++) {
 		spawn_child(&children[i], i < nkp ? PROC_KEYPROC :
 		    PROC_NETPROC, i < nkp ? i : 0);
+		if (i < nkp)
+			ctlstatus.keyproc_pid[i] = children[i].pid;
+		else
+			ctlstatus.netproc_pid = children[i].pid;
+	}
 	for (i = 0; i < nkp; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sp) == -1)
@@ -740,7 +912,7 @@ start_children(int nkp, const struct conf_sandbox *sb)
 		pairs[2 * i] = sp[0];
 		pairs[2 * i + 1] = sp[1];
 	}
-	send_config(&children[nkp], children, nkp, lfds, pairs, sb);
+	send_config(&children[nkp], children, nkp, lfds, cfds, hfds, pairs, sb);
 	free(lfds);
 	free(pairs);
 }
@@ -781,6 +953,11 @@ check_config(void)
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		if (listen_check(l) == -1)
 			errors++;
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		if (listen_check(l) == -1)
+			errors++;
+	if (listen_dirs_check(conf) == -1)
+		errors++;
 
 	checking = 1;
 	nchildren = 1;
@@ -788,7 +965,7 @@ check_config(void)
 		fatal("calloc");
 	kp = &children[0];
 	spawn_child(kp, PROC_KEYPROC, 0);
-	global_config(&g, 1);
+	global_config(&g, conf, keyset.n, 1);
 	compose(kp, IMSG_CONF_SANDBOX, -1, &sb, sizeof(sb));
 	compose(kp, IMSG_CONF_GLOBAL, -1, &g, sizeof(g));
 	compose(kp, IMSG_CONF_CHECK, -1, NULL, 0);
@@ -815,8 +992,8 @@ check_config(void)
 	} else if (!kp->ready)
 		errors++;	/* it said why */
 	/* each key that did not open or load: it was said why */
-	for (i = 0; i < nkeys; i++)
-		if (keyloaded[i].index == 0)
+	for (i = 0; i < keyset.n; i++)
+		if (keyset.loaded[i].index == 0)
 			errors++;
 	return errors + check_errors;
 }
@@ -888,7 +1065,7 @@ main(int argc, char *argv[], char *envp[])
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	self[n] = '\0';
-	keys_index();
+	keyset_build(&keyset, conf);
 	if (noaction) {
 		if (verbose)
 			print_config(conf);
@@ -912,6 +1089,7 @@ main(int argc, char *argv[], char *envp[])
 		daemon_start();
 	log_init(debug, LOG_DAEMON);
 	log_settimestamps(debug);
+	log_setformat(conf->log_format);
 	log_procinit("parent");
 	setproctitle("%s", "parent");
 	parent_pid = getpid();

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#define LURKD_VERSION		"0.1"
 #define LURKD_CONF		"/etc/lurkd/lurkd.conf"
 #define LURKD_SOCKET		"/run/lurkd/lurk.sock"
 #define LURKD_USER		"_lurkd"
@@ -19,6 +20,9 @@
 #define LURKD_KEYS_MAX		1024
 #define LURKD_START_TIMEOUT	120	/* s for every child to be ready */
 #define LURKD_LISTEN_MAX	16
+#define LURKD_CONTROL_SOCKET	"/run/lurkd-control/lurkd.sock"
+#define LURKD_CONTROL_MAX	4	/* control sockets */
+#define LURKD_HTTP_MAX		4	/* listen on http */
 #define LURKD_MSG_MIN		1024	/* smallest "max message size" */
 #define LURKD_MSG_DEFAULT	16384
 #define LURKD_MSG_MAX		(1024 * 1024)
@@ -29,6 +33,8 @@
 #define LURKD_USER_CONNS_DEFAULT 256	/* connections of one peer uid */
 #define LURKD_CONNS_MAX		1000000
 #define LURKD_RATE_MAX		10000000	/* requests a second */
+#define LURKD_WATCH_QUIET	1000	/* ms without a change before reload */
+#define LURKD_WATCH_MAX		5000	/* ms from the first change at most */
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -51,11 +57,54 @@ struct allow {
 };
 TAILQ_HEAD(allowlist, allow);
 
+/*
+ * The key operations that have a rate limit each (limit OP rate N), by
+ * index: the EDGE_OP_* bit 1 << i (sign-tls13, sign-tls12, rsa-kex).
+ * Each limit counts a use of the private key, whichever extension asks
+ * for it: the drafts' operations count under the limit of the edge
+ * operation that does the same with the key (key_rate_ops()).
+ */
+#define KEY_NOPS		3
+
+/* TLS 1.3 CertificateVerify: sign-tls13, tls13-cert-verify */
+#define KEY_OPS_SIGN13		(0x01 | 0x0100)
+/* TLS 1.2 ServerKeyExchange: sign-tls12, tls12-ecdhe */
+#define KEY_OPS_SIGN12		(0x02 | 0x0080)
+/*
+ * What "limit rsa-kex rate" caps: the RSA decryptions whose answer
+ * tells a good padding from a bad one (rsa-kex, the drafts' masters
+ * without the client's Finished): EDGE_OP_RSA_PREMASTER,
+ * OP_TLS12_RSA_MASTER, OP_TLS12_RSA_EXT.
+ */
+#define KEY_OPS_DECRYPT		(0x04 | 0x08 | 0x20)
+
+/* The operations (EDGE_OP_*, OP_TLS* bits) that count under limit i. */
+static inline uint32_t
+key_rate_ops(int i)
+{
+	return i == 0 ? KEY_OPS_SIGN13 : i == 1 ? KEY_OPS_SIGN12 :
+	    i == 2 ? KEY_OPS_DECRYPT : 0;
+}
+
+/* The limit an operation (one policy bit) counts under; -1 if none. */
+static inline int
+key_op_index(uint32_t op)
+{
+	int	 i;
+
+	if (op == 0 || (op & (op - 1)) != 0)
+		return -1;
+	for (i = 0; i < KEY_NOPS; i++)
+		if (key_rate_ops(i) & op)
+			return i;
+	return -1;
+}
+
 struct keyconf {
 	char			 name[LURKD_NAME_MAX];
 	uint32_t		 operations;	/* EDGE_OP_*, OP_TLS*; lurk.h */
-	uint32_t		 rsakex_rate;	/* a second; 0: none */
-	uint32_t		 rsakex_burst;
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
 	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
 	uint32_t		 tls13_tickets;	/* a session's, at most */
 	char			 private[PATH_MAX];
@@ -97,15 +146,31 @@ struct draftconf {
 	uint32_t		 tls13_ticket_lifetime;	/* seconds */
 };
 
+/* A Unix socket: a workload listener, or a control socket. */
 struct listenconf {
 	char			 path[PATH_MAX];
 	mode_t			 mode;		/* default 0660 */
 	int			 has_group;
 	char			 group[LURKD_NAME_MAX];
 	gid_t			 gid;		/* resolved when parsed */
+	int			 restricted;	/* control: show only */
 	TAILQ_ENTRY(listenconf)	 entry;
 };
 TAILQ_HEAD(listenlist, listenconf);
+
+/* listen on http: metrics and health (netproc/http.c) */
+struct httpconf {
+	int			 family;	/* AF_INET, AF_INET6 */
+	char			 addr[48];	/* as inet_ntop(3) writes it */
+	uint16_t		 port;
+	TAILQ_ENTRY(httpconf)	 entry;
+};
+TAILQ_HEAD(httplist, httpconf);
+
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON,
+};
 
 struct lurkd_conf {
 	struct listenlist	 listeners;
@@ -119,32 +184,28 @@ struct lurkd_conf {
 	uint32_t		 limit_user_conns;	/* one peer uid */
 	uint32_t		 limit_user_rate;	/* requests/s; 0: none */
 	uint32_t		 limit_user_burst;	/* requests */
+	int			 watch;		/* reload when key files change */
 	char			 user[LURKD_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	char			 pidfile[PATH_MAX];	/* "": none */
+	struct listenlist	 controls;	/* control sockets */
+	struct httplist		 https;		/* listen on http */
+	int			 log_format;	/* enum log_format */
 	struct draftconf	 drafts;
 };
 
 /* parse.y */
 struct lurkd_conf	*parse_config(const char *filename, int opts);
+const char		*parse_config_error(void);
 void			 free_config(struct lurkd_conf *);
 int			 cmdline_symset(char *);
 /* printconf.c */
 void			 print_config(struct lurkd_conf *);
-uint32_t		 operation_byname(const char *);
-const char		*operation_name(uint32_t);
 uint32_t		 secret_byname(const char *);
 int			 drafts_conf_ok(const struct draftconf *);
 
 /* a key signs for TLS 1.3 and 1.2 unless told otherwise; rsa-kex is opt-in */
 #define KEY_OPS_DEFAULT		(0x01 | 0x02)	/* EDGE_OP_SIGN_TLS13|12 */
-/*
- * What "limit rsa-kex rate" caps: the RSA decryptions whose answer
- * tells a good padding from a bad one (rsa-kex, the drafts' masters
- * without the client's Finished): EDGE_OP_RSA_PREMASTER,
- * OP_TLS12_RSA_MASTER, OP_TLS12_RSA_EXT.
- */
-#define KEY_OPS_DECRYPT		(0x04 | 0x08 | 0x20)
 
 #define LURKD_OPT_VERBOSE	0x01
 #define LURKD_OPT_NOACTION	0x02
@@ -182,8 +243,29 @@ enum imsg_type {
 	IMSG_KEY_LOADED,	/* struct key_loaded */
 	/* operations (lurkctl, control socket in netproc) */
 	IMSG_CTL_STATUS,	/* parent -> netproc: struct ctl_status */
+				/* netproc -> parent, empty: send it now */
 	IMSG_CTL_RELOAD,	/* netproc -> parent: reload, as SIGHUP */
 	IMSG_CTL_VERBOSE,	/* netproc -> parent -> children: int level */
+	IMSG_CONF_CONTROL,	/* netproc: struct conf_control, fd: socket */
+	IMSG_CONF_HTTP,		/* netproc: struct conf_http, fd: socket */
+	/*
+	 * Reload: the parent stages generation G in every keyproc (BEGIN,
+	 * CONF_KEY/KEYCERT, END), each answers RESULT; only if all loaded
+	 * it stages G in netproc (BEGIN, CONF_POLICY/ALLOW, END; netproc
+	 * answers STAGED) and has keyproc[0] PUBLISH the public data to
+	 * netproc, which then commits and sends COMMIT to every keyproc on
+	 * the channel of the requests; each one says DONE to the parent.
+	 */
+	IMSG_RELOAD_BEGIN,	/* parent -> keyproc, netproc: conf_reload */
+	IMSG_RELOAD_END,	/* parent -> keyproc, netproc: u_int32 gen */
+	IMSG_RELOAD_RESULT,	/* keyproc -> parent: struct reload_result */
+	IMSG_RELOAD_ABORT,	/* parent -> keyproc: u_int32 gen */
+	IMSG_RELOAD_STAGED,	/* netproc -> parent: u_int32 gen */
+	IMSG_RELOAD_PUBLISH,	/* parent -> keyproc[0]: u_int32 gen */
+	IMSG_RELOAD_PUBLIC,	/* keyproc[0] -> netproc: as IMSG_KEY_PUBLIC */
+	IMSG_RELOAD_PUBLIC_END,	/* keyproc[0] -> netproc: reload_public_end */
+	IMSG_RELOAD_COMMIT,	/* netproc -> keyproc: u_int32 gen */
+	IMSG_RELOAD_DONE,	/* keyproc, netproc -> parent: u_int32 gen */
 };
 
 /*
@@ -202,6 +284,46 @@ struct ctl_status {
 	uint8_t			 confhash[32];	/* SHA-256 of the file */
 	char			 conffile[PATH_MAX];
 	char			 last_reload_error[256];
+	/* appended: lurkctl show status|stats, /metrics */
+	char			 version[32];
+	int32_t			 parent_pid;
+	int32_t			 netproc_pid;
+	int32_t			 keyproc_pid[LURKD_KEYPROCS_MAX];
+	uint64_t		 log_dropped;	/* the parent's, so far */
+	int32_t			 log_verbose;
+	int32_t			 log_format;	/* enum log_format */
+	int32_t			 ready;		/* every child said so */
+};
+
+/* How a peer reaches lurkd: for the logs and the counters. */
+enum transport {
+	TRANSPORT_UNIX,
+	TRANSPORT_MAX,
+};
+
+static inline const char *
+transport_name(int t)
+{
+	return t == TRANSPORT_UNIX ? "unix" : "unknown";
+}
+/*
+ * A keyproc's answer to a staged generation: loaded or not, and if not
+ * which key (index, or -1) and why.  tablehash is the SHA-256 of the
+ * keys' SPKI hashes in order: every keyproc must have loaded the same
+ * keys (a file rewritten while they read it would differ).
+ */
+#define RELOAD_ERROR_MAX	512
+struct reload_result {
+	uint32_t		 generation;
+	int32_t			 ok;
+	int32_t			 index;
+	uint8_t			 tablehash[32];
+	char			 error[RELOAD_ERROR_MAX];
+};
+
+struct reload_public_end {
+	uint32_t		 generation;
+	uint32_t		 nkeys;
 };
 
 /* A key operation netproc asks of keyproc. */
@@ -209,6 +331,7 @@ struct keyop_req {
 	uint32_t		 index;		/* key */
 	uint8_t			 type;		/* EDGE_TYPE_*, or the draft's */
 	uint8_t			 designation;	/* 0: edge, else tls12/tls13 */
+	uint8_t			 transport;	/* the peer's, for the log */
 	uint16_t		 scheme;	/* TLS SignatureScheme */
 	uint16_t		 client_version;	/* RSA premaster */
 	uint16_t		 negotiated_version;
@@ -219,8 +342,15 @@ struct keyop_req {
 /* keyop_req.index of a tls13 session's exchange: the session knows */
 #define KEYOP_NO_KEY		UINT32_MAX
 
+/*
+ * keyproc's answer.  key: the index of the key it used in the table of
+ * generation, KEYOP_NO_KEY if none (a tls13 session's exchange names
+ * no key: netproc learns its key here, for the counters and the rules).
+ */
 struct keyop_res {
-	uint8_t			 status;	/* LURK status of the edge ext. */
+	uint8_t			 status;	/* in the request's extension */
+	uint32_t		 key;
+	uint32_t		 generation;
 	uint32_t		 len;		/* bytes that follow */
 };
 
@@ -254,14 +384,22 @@ struct conf_global {
 	uint32_t		 limit_user_burst;
 	int			 nkeys;
 	int			 nlisten;
+	int			 ncontrol;
+	int			 nhttp;
 	struct draftconf	 drafts;
+};
+
+/* What a reload stages: its generation and the global settings. */
+struct conf_reload {
+	uint32_t		 generation;
+	struct conf_global	 g;
 };
 
 struct conf_key {
 	uint32_t		 index;
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
-	uint32_t		 rsakex_rate;	/* netproc: a second; 0: none */
-	uint32_t		 rsakex_burst;
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
 	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
 	uint32_t		 tls13_tickets;
 	char			 name[LURKD_NAME_MAX];
@@ -276,6 +414,20 @@ struct conf_allow {
 
 struct conf_listen {
 	char			 path[PATH_MAX];
+};
+
+/* A control socket, and who may use it besides root (control.c). */
+struct conf_control {
+	char			 path[PATH_MAX];
+	int32_t			 restricted;	/* show, health only */
+	uint32_t		 uid;		/* lurkd's */
+	uint32_t		 gid;		/* the socket's group */
+};
+
+struct conf_http {
+	char			 addr[48];
+	uint16_t		 port;
+	int32_t			 family;
 };
 
 enum key_kind {

@@ -10,6 +10,49 @@
 #include "lurkd.h"
 #include "proc.h"
 
+/* lurkd.c: the parent's state and what reload.c shares of it */
+struct keyset {
+	struct keyconf		**tab;		/* the key blocks by index */
+	struct key_loaded	 *loaded;	/* by keyproc[0]; index + 1 */
+	int			  n;
+};
+extern struct lurkd_conf	*conf;
+extern const char		*conffile;
+extern struct keyset		 keyset;
+extern struct child		*children;
+extern int			 nchildren;
+extern struct ctl_status	 ctlstatus;
+
+void	 keyset_build(struct keyset *, struct lurkd_conf *);
+void	 keyset_free(struct keyset *);
+int	 keyset_loaded(struct keyset *, const struct key_loaded *, char *,
+	    size_t);
+void	 compose(struct child *, uint32_t, int, const void *, size_t);
+int	 open_key_files(const struct keyconf *, int *, int *, char *, size_t);
+void	 key_mode_warn(int, const struct keyconf *);
+void	 send_key_files(struct child *, int, int, const struct keyconf *,
+	    int, int);
+void	 send_policies(struct child *, const struct keyset *);
+void	 global_config(struct conf_global *, const struct lurkd_conf *, int,
+	    int);
+void	 send_status(void);
+void	 status_confhash(void);
+
+/* reload.c */
+void	 reload(const char *);
+void	 reload_ready(void);
+void	 reload_dispatch(struct child *, struct imsg *);
+
+/* watch.c */
+void	 watch_files_begin(void);
+void	 watch_file(const char *, int);
+void	 watch_files_end(void);
+void	 watch_enable(int);
+int	 watch_fd(void);
+void	 watch_read(void);
+int	 watch_timeout(void);
+void	 watch_expired(void);
+
 /* daemon.c */
 int	 parent_dir(const char *, char *, size_t);
 void	 daemon_start(void);
@@ -26,6 +69,8 @@ int	 chroot_ok(const char *, int, int *);
 /* listen.c */
 int	 listen_check(const struct listenconf *);
 int	 listen_unix(struct listenconf *);
+int	 listen_tcp(const struct httpconf *);
+int	 listen_dirs_check(const struct lurkd_conf *);
 void	 listen_remove(void);
 
 #endif

@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -89,7 +92,13 @@ static struct file		*curfile;
 static struct astr		*arena;
 static int			 nerrors;
 static int			 stopped;	/* too many errors */
-static unsigned int		 nkeys, nlisten;
+static unsigned int		 nkeys, nlisten, ncontrol, nhttp;
+
+/* Where each control socket was given, for the check at the end. */
+static struct {
+	const char	*fname;
+	int		 lineno;
+} ctlwhere[LURKD_CONTROL_MAX];
 
 /* Tokens queued by the lexer (end of file, start of an include). */
 static struct pending {
@@ -118,16 +127,23 @@ static struct {
 static struct {
 	int		 user, chroot, keyprocs, lenmode, maxmsg;
 	int		 tidle, tmsg, lconns, luconns, lurate, pidfile;
+	int		 logformat;
+	int		 watch;
 	int		 fresh12, window12, fresh13, label13, sessions13;
 	int		 lifetime13;
 } seen;
 
+/* The first error of the last parse, for a failed reload's report. */
+static char			 firsterr[256];
+
 /* The freshness list being parsed: tls12's or tls13's. */
 static uint32_t		*curfresh;
 
-/* The listen statement and the key block being parsed. */
+/* The listen or control statement and the key block being parsed. */
 static struct {
 	struct listenconf	 l;
+	const char		*what;	/* "listen", "control socket" */
+	int			 control;
 	int			 has_mode;
 	int			 bad;
 	int			 lineno;
@@ -139,7 +155,7 @@ static struct {
 	int			 has_private, has_certificate;
 	int			 has_operations;
 	int			 has_secrets, has_tickets;
-	int			 rsakex_rate_line;	/* given there */
+	int			 rate_line[KEY_NOPS];	/* limit OP rate */
 	int			 bad;
 	int			 syntaxerr;	/* a line we could not read */
 	int			 lineno;
@@ -155,7 +171,10 @@ static void	 fileerr(const char *, const char *, ...)
 static void	 do_include(const char *, const char *, int);
 static void	 do_varset(const char *, const char *, const char *, int);
 static int	 getnum(const char *, long long, long long, long long *);
-static void	 listen_begin(const char *, const char *, int);
+static void	 listen_begin(const char *, int, const char *, int);
+static void	 listen_restricted(const char *, int);
+static void	 listen_http(const char *, const char *, const char *, int);
+static void	 log_format(const char *, const char *, int);
 static void	 listen_mode(const char *, const char *, int);
 static void	 listen_group(const char *, int, const char *, int);
 static void	 listen_end(void);
@@ -164,6 +183,7 @@ static void	 key_path(int, const char *, const char *, int);
 static void	 key_allow(enum allow_type, const char *, const char *, int);
 static void	 key_operations_begin(const char *, int);
 static void	 key_operation(const char *, const char *, int);
+static const char	*rated_ops(int);
 static void	 key_rate(const char *, const char *, const char *,
 		    const char *, int);
 static void	 key_end(void);
@@ -188,7 +208,8 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	NONE
 %token	<v.string>	TLS12 TLS13 FRESHNESS WINDOW LABEL SESSIONS TICKET
 %token	<v.string>	TICKETS LIFETIME SECRETS
-%token	<v.string>	PRIVATE SIZE UID UNIX USER
+%token	<v.string>	PRIVATE SIZE UID UNIX USER WATCH
+%token	<v.string>	CONTROL SOCKET RESTRICTED HTTP PORT LOG FORMAT
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
 %type	<v.string>	string value keyword
@@ -201,6 +222,7 @@ grammar		: /* empty */
 		| grammar varset '\n'
 		| grammar global '\n'
 		| grammar listen '\n'
+		| grammar control '\n'
 		| grammar key '\n'
 		| grammar error '\n'		{ yyerrok; }
 		;
@@ -221,6 +243,8 @@ keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| TIMEOUT | IDLE | LIMIT | CONNECTIONS | RATE | BURST | NONE
 		| TLS12 | TLS13 | FRESHNESS | WINDOW | LABEL | SESSIONS
 		| TICKET | TICKETS | LIFETIME | SECRETS
+		| CONTROL | SOCKET | RESTRICTED | HTTP | PORT | LOG | FORMAT
+		| WATCH
 		;
 
 include		: INCLUDE string {
@@ -246,6 +270,18 @@ global		: USER string {
 			set_string(conf->pidfile, sizeof(conf->pidfile),
 			    &seen.pidfile, "pidfile", "path", $2,
 			    $<fname>1, $<lineno>1, 1);
+		}
+		| WATCH string {
+			if (seen.watch++)
+				conferr($<fname>1, $<lineno>1,
+				    "watch given twice");
+			if (strcmp($2, "yes") == 0)
+				conf->watch = 1;
+			else if (strcmp($2, "no") == 0)
+				conf->watch = 0;
+			else
+				conferr($<fname>1, $<lineno>1,
+				    "watch must be yes or no");
 		}
 		| KEYPROCS NUMBER {
 			long long	 n;
@@ -365,6 +401,9 @@ global		: USER string {
 		| LIMIT USER RATE NUMBER BURST NUMBER {
 			user_rate($4, $6, $<fname>1, $<lineno>1);
 		}
+		| LOG FORMAT string {
+			log_format($3, $<fname>1, $<lineno>1);
+		}
 		| MAX MESSAGE SIZE NUMBER {
 			long long	 n;
 
@@ -438,9 +477,35 @@ freshnames	: /* empty */
 		;
 
 listen		: LISTEN ON UNIX string {
-			listen_begin($4, $<fname>1, $<lineno>1);
+			listen_begin($4, 0, $<fname>1, $<lineno>1);
 		} listenopts {
 			listen_end();
+		}
+		| LISTEN ON HTTP string PORT NUMBER {
+			listen_http($4, $6, $<fname>1, $<lineno>1);
+		}
+		| LISTEN ON HTTP PORT NUMBER {
+			listen_http(NULL, $5, $<fname>1, $<lineno>1);
+		}
+		;
+
+control		: CONTROL SOCKET string {
+			listen_begin($3, 1, $<fname>1, $<lineno>1);
+		} ctlopts {
+			listen_end();
+		}
+		| CONTROL SOCKET {
+			listen_begin(LURKD_CONTROL_SOCKET, 1, $<fname>1,
+			    $<lineno>1);
+		} ctlopts {
+			listen_end();
+		}
+		;
+
+ctlopts		: /* empty */
+		| ctlopts listenopt
+		| ctlopts RESTRICTED {
+			listen_restricted($<fname>2, $<lineno>2);
 		}
 		;
 
@@ -551,9 +616,12 @@ static const struct keyword {
 	{ "certificate", CERTIFICATE },
 	{ "chroot",	 CHROOT },
 	{ "connections", CONNECTIONS },
+	{ "control",	 CONTROL },
+	{ "format",	 FORMAT },
 	{ "freshness",	 FRESHNESS },
 	{ "gid",	 GID },
 	{ "group",	 GROUP },
+	{ "http",	 HTTP },
 	{ "idle",	 IDLE },
 	{ "include",	 INCLUDE },
 	{ "key",	 KEY },
@@ -563,6 +631,7 @@ static const struct keyword {
 	{ "lifetime",	 LIFETIME },
 	{ "limit",	 LIMIT },
 	{ "listen",	 LISTEN },
+	{ "log",	 LOG },
 	{ "lurk",	 LURK },
 	{ "max",	 MAX },
 	{ "message",	 MESSAGE },
@@ -572,11 +641,14 @@ static const struct keyword {
 	{ "operations",	 OPERATIONS },
 	{ "payload",	 PAYLOAD },
 	{ "pidfile",	 PIDFILE },
+	{ "port",	 PORT },
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
+	{ "restricted",	 RESTRICTED },
 	{ "secrets",	 SECRETS },
 	{ "sessions",	 SESSIONS },
 	{ "size",	 SIZE },
+	{ "socket",	 SOCKET },
 	{ "ticket",	 TICKET },
 	{ "tickets",	 TICKETS },
 	{ "timeout",	 TIMEOUT },
@@ -585,6 +657,7 @@ static const struct keyword {
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
 	{ "user",	 USER },
+	{ "watch",	 WATCH },
 	{ "window",	 WINDOW },
 };
 
@@ -618,6 +691,8 @@ emit(const char *prefix, const char *fmt, va_list ap)
 	for (char *p = line; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+	if (firsterr[0] == '\0')
+		strlcpy(firsterr, line, sizeof(firsterr));
 	log_emit(LOG_ERR, line);
 }
 
@@ -700,7 +775,7 @@ is_global(int tok)
 	return tok == INCLUDE || tok == USER || tok == CHROOT ||
 	    tok == KEYPROCS || tok == LURK || tok == MAX || tok == LISTEN ||
 	    tok == KEY || tok == TIMEOUT || tok == LIMIT || tok == PIDFILE ||
-	    tok == TLS12;
+	    tok == CONTROL || tok == LOG || tok == WATCH || tok == TLS12;
 }
 
 static int	lgetc(void);
@@ -1396,23 +1471,47 @@ user_rate(const char *rate, const char *burst, const char *fname, int lineno)
 	conf->limit_user_burst = b;
 }
 
+/* listen on unix PATH, or control socket PATH */
 static void
-listen_begin(const char *path, const char *fname, int lineno)
+listen_begin(const char *path, int control, const char *fname, int lineno)
 {
+	const char	*p;
+
 	memset(&curlisten, 0, sizeof(curlisten));
 	curlisten.lineno = lineno;
 	curlisten.fname = fname;
+	curlisten.control = control;
+	curlisten.what = control ? "control socket" : "listen";
 	curlisten.l.mode = 0660;
 	if (*path != '/') {
-		conferr(fname, lineno, "listen path \"%s\" is not absolute",
-		    path);
+		conferr(fname, lineno, "%s path \"%s\" is not absolute",
+		    curlisten.what, path);
 		curlisten.bad = 1;
 	} else if (strlen(path) >= SUN_PATH_MAX) {
-		conferr(fname, lineno, "listen path \"%s\" too long "
-		    "(max %zu bytes)", path, SUN_PATH_MAX - 1);
+		conferr(fname, lineno, "%s path \"%s\" too long "
+		    "(max %zu bytes)", curlisten.what, path, SUN_PATH_MAX - 1);
 		curlisten.bad = 1;
 	} else
 		strlcpy(curlisten.l.path, path, sizeof(curlisten.l.path));
+	/* its directory is compared with the workload sockets' as text */
+	for (p = path; control && !curlisten.bad && *p != '\0'; p++)
+		if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '\0' || (p[2] == '.' &&
+		    (p[3] == '/' || p[3] == '\0')))))) {
+			conferr(fname, lineno, "control socket path \"%s\": "
+			    "no \"//\", \".\" or \"..\" in it", path);
+			curlisten.bad = 1;
+		}
+}
+
+static void
+listen_restricted(const char *fname, int lineno)
+{
+	if (curlisten.l.restricted++) {
+		conferr(fname, lineno, "control socket: restricted given "
+		    "twice");
+		curlisten.bad = 1;
+	}
 }
 
 static void
@@ -1422,7 +1521,7 @@ listen_mode(const char *s, const char *fname, int lineno)
 	unsigned long	 m = 0;
 
 	if (curlisten.has_mode++) {
-		conferr(fname, lineno, "listen: mode given twice");
+		conferr(fname, lineno, "%s: mode given twice", curlisten.what);
 		curlisten.bad = 1;
 		return;
 	}
@@ -1446,7 +1545,7 @@ listen_group(const char *s, int numeric, const char *fname, int lineno)
 	long long	 n;
 
 	if (curlisten.l.has_group++) {
-		conferr(fname, lineno, "listen: group given twice");
+		conferr(fname, lineno, "%s: group given twice", curlisten.what);
 		curlisten.bad = 1;
 		return;
 	}
@@ -1477,25 +1576,148 @@ static void
 listen_end(void)
 {
 	struct listenconf	*l;
+	struct listenlist	*lists[2] = { &conf->listeners,
+				    &conf->controls };
+	int			 i;
 
 	if (curlisten.bad)
 		return;
-	TAILQ_FOREACH(l, &conf->listeners, entry)
-		if (strcmp(l->path, curlisten.l.path) == 0) {
-			conferr(curlisten.fname, curlisten.lineno,
-			    "duplicate listen path \"%s\"", l->path);
-			return;
-		}
-	if (nlisten >= LURKD_LISTEN_MAX) {
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(l, lists[i], entry)
+			if (strcmp(l->path, curlisten.l.path) == 0) {
+				conferr(curlisten.fname, curlisten.lineno,
+				    "duplicate %s path \"%s\"", i == 0 ?
+				    "listen" : "control socket", l->path);
+				return;
+			}
+	if (!curlisten.control && nlisten >= LURKD_LISTEN_MAX) {
 		conferr(curlisten.fname, curlisten.lineno,
 		    "too many listen statements (max %d)", LURKD_LISTEN_MAX);
+		return;
+	}
+	if (curlisten.control && ncontrol >= LURKD_CONTROL_MAX) {
+		conferr(curlisten.fname, curlisten.lineno,
+		    "too many control sockets (max %d)", LURKD_CONTROL_MAX);
 		return;
 	}
 	if ((l = malloc(sizeof(*l))) == NULL)
 		fatal("%s", __func__);
 	*l = curlisten.l;
-	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
-	nlisten++;
+	if (curlisten.control) {
+		ctlwhere[ncontrol].fname = curlisten.fname;
+		ctlwhere[ncontrol].lineno = curlisten.lineno;
+		TAILQ_INSERT_TAIL(&conf->controls, l, entry);
+		ncontrol++;
+	} else {
+		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
+		nlisten++;
+	}
+}
+
+/* listen on http [ADDRESS] port N: an address, not a name; loopback */
+static void
+listen_http(const char *addr, const char *port, const char *fname,
+    int lineno)
+{
+	struct httpconf		*h, hc;
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+	long long		 n;
+
+	memset(&hc, 0, sizeof(hc));
+	if (addr == NULL)
+		addr = "127.0.0.1";
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		hc.family = AF_INET;
+		inet_ntop(AF_INET, &a4, hc.addr, sizeof(hc.addr));
+	} else if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		hc.family = AF_INET6;
+		inet_ntop(AF_INET6, &a6, hc.addr, sizeof(hc.addr));
+	} else {
+		conferr(fname, lineno, "listen on http: \"%s\" is not an "
+		    "IPv4 or IPv6 address", addr);
+		return;
+	}
+	if (getnum(port, 1, 65535, &n) == -1) {
+		conferr(fname, lineno, "listen on http: port must be "
+		    "1..65535");
+		return;
+	}
+	hc.port = n;
+	TAILQ_FOREACH(h, &conf->https, entry)
+		if (h->family == hc.family && h->port == hc.port &&
+		    strcmp(h->addr, hc.addr) == 0) {
+			conferr(fname, lineno, "duplicate listen on http %s "
+			    "port %u", hc.addr, hc.port);
+			return;
+		}
+	if (nhttp >= LURKD_HTTP_MAX) {
+		conferr(fname, lineno, "too many listen on http statements "
+		    "(max %d)", LURKD_HTTP_MAX);
+		return;
+	}
+	if ((h = malloc(sizeof(*h))) == NULL)
+		fatal("%s", __func__);
+	*h = hc;
+	TAILQ_INSERT_TAIL(&conf->https, h, entry);
+	nhttp++;
+}
+
+static void
+log_format(const char *s, const char *fname, int lineno)
+{
+	if (seen.logformat++)
+		conferr(fname, lineno, "log format given twice");
+	if (strcmp(s, "text") == 0)
+		conf->log_format = LOG_FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		conf->log_format = LOG_FORMAT_JSON;
+	else
+		conferr(fname, lineno, "log format must be text or json");
+}
+
+/* The directory part of a path, "/" for a file at the top. */
+static void
+dirname_of(const char *path, char *dir, size_t len)
+{
+	const char	*slash = strrchr(path, '/');
+	size_t		 n = slash == NULL ? 0 : (size_t)(slash - path);
+
+	if (n == 0)
+		n = 1;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+}
+
+/*
+ * A workload's mount of its socket's directory must never reach the
+ * control socket: the two directories differ (as text here; lurkd
+ * compares the directories themselves when it binds, listen.c).
+ */
+static void
+control_dirs_check(void)
+{
+	struct listenconf	*c, *l;
+	char			 cd[PATH_MAX], ld[PATH_MAX];
+	int			 i = 0;
+
+	TAILQ_FOREACH(c, &conf->controls, entry) {
+		dirname_of(c->path, cd, sizeof(cd));
+		TAILQ_FOREACH(l, &conf->listeners, entry) {
+			dirname_of(l->path, ld, sizeof(ld));
+			if (strcmp(cd, ld) == 0) {
+				conferr(ctlwhere[i].fname, ctlwhere[i].lineno,
+				    "control socket %s: its directory %s is "
+				    "that of the workload socket %s: give it "
+				    "a directory of its own", c->path, cd,
+				    l->path);
+				break;
+			}
+		}
+		i++;
+	}
 }
 
 static void
@@ -1674,6 +1896,7 @@ key_end(void)
 {
 	struct keyconf	*k = curkey.k, *o;
 	const char	*what;
+	int		 i;
 
 	if (k == NULL)
 		return;
@@ -1684,12 +1907,13 @@ key_end(void)
 	if (!curkey.has_certificate && !curkey.syntaxerr)
 		conferr(curkey.fname, curkey.lineno,
 		    "key \"%s\": certificate missing", k->name);
-	if (curkey.rsakex_rate_line > 0 &&
-	    !(k->operations & KEY_OPS_DECRYPT) && !curkey.syntaxerr) {
-		conferr(curkey.fname, curkey.rsakex_rate_line, "key \"%s\": "
-		    "limit rsa-kex rate, but its operations do not include "
-		    "rsa-kex, tls12-rsa-master or tls12-rsa-extended-master",
-		    k->name);
+	for (i = 0; i < KEY_NOPS; i++) {
+		if (curkey.rate_line[i] == 0 ||
+		    (k->operations & key_rate_ops(i)) || curkey.syntaxerr)
+			continue;
+		conferr(curkey.fname, curkey.rate_line[i], "key \"%s\": "
+		    "limit %s rate, but its operations do not include %s",
+		    k->name, operation_name(1U << i), rated_ops(i));
 		curkey.bad = 1;
 	}
 	if ((curkey.has_secrets || curkey.has_tickets) &&
@@ -1856,9 +2080,35 @@ key_tickets(const char *s, const char *fname, int lineno)
 }
 
 /*
- * limit OPERATION rate N [burst M] | none: only rsa-kex has one, for
- * now (a decryption is a query to a padding oracle: lurk(7)); the burst
- * is a second's worth unless given.  rate NULL: none.
+ * "rsa-kex, tls12-rsa-master or tls12-rsa-extended-master": the
+ * operations that count under limit i, for messages.
+ */
+static const char *
+rated_ops(int i)
+{
+	static char	 buf[160];
+	uint32_t	 ops = key_rate_ops(i), bit;
+	size_t		 n = 0, left;
+
+	buf[0] = '\0';
+	for (bit = 1; bit != 0 && ops != 0; bit <<= 1) {
+		if (!(ops & bit))
+			continue;
+		ops &= ~bit;
+		left = n < sizeof(buf) ? sizeof(buf) - n : 0;
+		n += snprintf(buf + n, left, "%s%s", n == 0 ? "" : ops == 0 ?
+		    " or " : ", ", operation_name(bit));
+	}
+	return buf;
+}
+
+/*
+ * limit OPERATION rate N [burst M] | none: a token bucket per key and
+ * operation (netproc/limit.c), so that rsa-kex, each a query to a
+ * padding oracle (lurk(7)), can be held tighter than signing; the burst
+ * is a second's worth unless given.  rate NULL: none.  The drafts'
+ * operations that do the same with the key count under the same limit
+ * (lurkd.h: key_rate_ops()).
  */
 static void
 key_rate(const char *opname, const char *rate, const char *burst,
@@ -1866,33 +2116,50 @@ key_rate(const char *opname, const char *rate, const char *burst,
 {
 	struct keyconf	*k = curkey.k;
 	long long	 r = 0, b = 0;
+	uint32_t	 op;
+	int		 i;
 
 	if (k == NULL)
 		return;
-	if (operation_byname(opname) != EDGE_OP_RSA_PREMASTER) {
-		conferr(fname, lineno, "key \"%s\": no rate limit for \"%s\" "
-		    "(only rsa-kex has one)", k->name, opname);
+	if ((op = operation_byname(opname)) == 0 ||
+	    (op & (EDGE_OP_SIGN_TLS13 | EDGE_OP_SIGN_TLS12 |
+	    EDGE_OP_RSA_PREMASTER)) == 0) {
+		/* a drafts' operation counts under an edge one's limit */
+		if ((i = key_op_index(op)) != -1)
+			conferr(fname, lineno, "key \"%s\": limit \"%s\": it "
+			    "counts under limit %s rate", k->name, opname,
+			    operation_name(1U << i));
+		else if (op != 0)
+			conferr(fname, lineno, "key \"%s\": limit \"%s\": no "
+			    "limit counts it (sign-tls13, sign-tls12, "
+			    "rsa-kex have one)", k->name, opname);
+		else
+			conferr(fname, lineno, "key \"%s\": limit \"%s\": "
+			    "unknown operation (sign-tls13, sign-tls12, "
+			    "rsa-kex)", k->name, opname);
 		goto bad;
 	}
-	if (curkey.rsakex_rate_line > 0) {
-		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate given "
-		    "twice", k->name);
+	i = key_op_index(op);
+	if (curkey.rate_line[i] > 0) {
+		conferr(fname, lineno, "key \"%s\": limit %s rate given "
+		    "twice", k->name, opname);
 		goto bad;
 	}
-	curkey.rsakex_rate_line = lineno;
+	curkey.rate_line[i] = lineno;
 	if (rate != NULL && getnum(rate, 1, LURKD_RATE_MAX, &r) == -1) {
-		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate must "
-		    "be 1..%d a second, or none", k->name, LURKD_RATE_MAX);
+		conferr(fname, lineno, "key \"%s\": limit %s rate must "
+		    "be 1..%d a second, or none", k->name, opname,
+		    LURKD_RATE_MAX);
 		goto bad;
 	}
 	b = r;
 	if (burst != NULL && getnum(burst, 1, LURKD_RATE_MAX, &b) == -1) {
-		conferr(fname, lineno, "key \"%s\": limit rsa-kex rate: burst "
-		    "must be 1..%d", k->name, LURKD_RATE_MAX);
+		conferr(fname, lineno, "key \"%s\": limit %s rate: burst "
+		    "must be 1..%d", k->name, opname, LURKD_RATE_MAX);
 		goto bad;
 	}
-	k->rsakex_rate = r;
-	k->rsakex_burst = b;
+	k->rate[i] = r;
+	k->burst[i] = b;
 	return;
  bad:
 	curkey.bad = 1;
@@ -1919,6 +2186,7 @@ free_config(struct lurkd_conf *c)
 {
 	struct keyconf		*k;
 	struct listenconf	*l;
+	struct httpconf		*h;
 
 	if (c == NULL)
 		return;
@@ -1930,7 +2198,22 @@ free_config(struct lurkd_conf *c)
 		TAILQ_REMOVE(&c->listeners, l, entry);
 		free(l);
 	}
+	while ((l = TAILQ_FIRST(&c->controls)) != NULL) {
+		TAILQ_REMOVE(&c->controls, l, entry);
+		free(l);
+	}
+	while ((h = TAILQ_FIRST(&c->https)) != NULL) {
+		TAILQ_REMOVE(&c->https, h, entry);
+		free(h);
+	}
 	free(c);
+}
+
+/* The first error line of the last parse_config() that failed. */
+const char *
+parse_config_error(void)
+{
+	return firsterr[0] != '\0' ? firsterr : "configuration rejected";
 }
 
 struct lurkd_conf *
@@ -1943,6 +2226,8 @@ parse_config(const char *filename, int opts)
 		fatal("%s", __func__);
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->keys);
+	TAILQ_INIT(&c->controls);
+	TAILQ_INIT(&c->https);
 	c->keyprocs = 0;
 	c->lenmode = LENMODE_PAYLOAD;
 	c->max_message = LURKD_MSG_DEFAULT;
@@ -1960,9 +2245,12 @@ parse_config(const char *filename, int opts)
 	strlcpy(c->user, LURKD_USER, sizeof(c->user));
 	strlcpy(c->chroot, LURKD_CHROOT, sizeof(c->chroot));
 
+	c->watch = 1;
+
 	conf = c;
 	nerrors = stopped = 0;
-	nkeys = nlisten = 0;
+	firsterr[0] = '\0';
+	nkeys = nlisten = ncontrol = nhttp = 0;
 	npending = 0;
 	memset(&lx, 0, sizeof(lx));
 	memset(&seen, 0, sizeof(seen));
@@ -1978,6 +2266,15 @@ parse_config(const char *filename, int opts)
 	}
 	free_key(curkey.k);
 	curkey.k = NULL;
+	if (TAILQ_EMPTY(&c->listeners)) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(l->path, LURKD_SOCKET, sizeof(l->path));
+		l->mode = 0660;
+		TAILQ_INSERT_TAIL(&c->listeners, l, entry);
+	}
+	/* the file names of ctlwhere are in the arena */
+	control_dirs_check();
 	symclear();
 	arena_free();
 	conf = NULL;
@@ -1985,13 +2282,6 @@ parse_config(const char *filename, int opts)
 	if (nerrors > 0) {
 		free_config(c);
 		return NULL;
-	}
-	if (TAILQ_EMPTY(&c->listeners)) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
-			fatal("%s", __func__);
-		strlcpy(l->path, LURKD_SOCKET, sizeof(l->path));
-		l->mode = 0660;
-		TAILQ_INSERT_TAIL(&c->listeners, l, entry);
 	}
 	return c;
 }

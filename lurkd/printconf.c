@@ -1,7 +1,10 @@
 /*
  * Print a parsed configuration in canonical lurkd.conf(5) form, every
  * default spelled out: what "lurkd -nv" shows.  The output parses again
- * to the same configuration.
+ * to the same configuration.  Settings that came later are printed only
+ * when they are not the default, so that older configurations print as
+ * they always did: log format json, limit sign-tls13|sign-tls12 rate;
+ * control sockets and HTTP listeners have no default.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -26,9 +29,9 @@ print_string(const char *s)
 }
 
 static void
-print_listen(const struct listenconf *l)
+print_listen(const struct listenconf *l, const char *what)
 {
-	printf("listen on unix ");
+	printf("%s ", what);
 	print_string(l->path);
 	printf(" mode %04o", (unsigned int)(l->mode & 0777));
 	if (l->has_group) {
@@ -38,6 +41,8 @@ print_listen(const struct listenconf *l)
 		else
 			printf("%u", (unsigned int)l->gid);
 	}
+	if (l->restricted)
+		printf(" restricted");
 	putchar('\n');
 }
 
@@ -64,46 +69,11 @@ print_allow(const struct allow *a)
 	putchar('\n');
 }
 
-static const struct {
-	const char	*name;
-	uint32_t	 op;
-} operations[] = {
-	{ "sign-tls13",	EDGE_OP_SIGN_TLS13 },
-	{ "sign-tls12",	EDGE_OP_SIGN_TLS12 },
-	{ "rsa-kex",	EDGE_OP_RSA_PREMASTER },
-	{ "tls12-rsa-master", OP_TLS12_RSA_MASTER },
-	{ "tls12-rsa-master-poh", OP_TLS12_RSA_MASTER_POH },
-	{ "tls12-rsa-extended-master", OP_TLS12_RSA_EXT },
-	{ "tls12-rsa-extended-master-poh", OP_TLS12_RSA_EXT_POH },
-	{ "tls12-ecdhe", OP_TLS12_ECDHE },
-	{ "tls13-cert-verify", OP_TLS13_CERT_VERIFY },
-	{ "tls13-new-ticket", OP_TLS13_NEW_TICKET },
-	{ "tls13-psk",	OP_TLS13_PSK },
-};
-
 /* The secrets a key's tls13 policy may allow, the drafts' names. */
-static const struct {
-	const char	*name;
-	int		 type;
-} secrets[] = {
-	{ "h_c",	TLS13_SECRET_H_C },
-	{ "h_s",	TLS13_SECRET_H_S },
-	{ "a_c",	TLS13_SECRET_A_C },
-	{ "a_s",	TLS13_SECRET_A_S },
-	{ "x",		TLS13_SECRET_X },
-	{ "r",		TLS13_SECRET_R },
+static const int	 secrets[] = {
+	TLS13_SECRET_H_C, TLS13_SECRET_H_S, TLS13_SECRET_A_C,
+	TLS13_SECRET_A_S, TLS13_SECRET_X, TLS13_SECRET_R,
 };
-
-uint32_t
-operation_byname(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
-		if (strcmp(name, operations[i].name) == 0)
-			return operations[i].op;
-	return 0;
-}
 
 /* The secret_request bit of a secret a policy may list; 0 if none. */
 uint32_t
@@ -112,20 +82,9 @@ secret_byname(const char *name)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-		if (strcmp(name, secrets[i].name) == 0)
-			return TLS13_SECRET_BIT(secrets[i].type);
+		if (strcmp(name, tls13_secret_name(secrets[i])) == 0)
+			return TLS13_SECRET_BIT(secrets[i]);
 	return 0;
-}
-
-const char *
-operation_name(uint32_t op)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
-		if (op == operations[i].op)
-			return operations[i].name;
-	return "unknown";
 }
 
 static void
@@ -133,6 +92,7 @@ print_key(const struct keyconf *k)
 {
 	const struct allow	*a;
 	size_t			 i;
+	uint32_t		 bit;
 
 	printf("key ");
 	print_string(k->name);
@@ -142,23 +102,24 @@ print_key(const struct keyconf *k)
 	print_string(k->certificate);
 	putchar('\n');
 	printf("\toperations {");
-	for (i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
-		if (k->operations & operations[i].op)
-			printf(" %s", operations[i].name);
+	for (bit = 1; bit <= OP_TLS13_PSK; bit <<= 1)
+		if (k->operations & bit)
+			printf(" %s", operation_name(bit));
 	printf(" }\n");
-	if (k->operations & KEY_OPS_DECRYPT) {
-		if (k->rsakex_rate == 0)
+	for (i = 0; i < KEY_NOPS; i++) {
+		if (k->rate[i] > 0)
+			printf("\tlimit %s rate %u burst %u\n",
+			    operation_name(1U << i), k->rate[i], k->burst[i]);
+		else if ((1U << i) == EDGE_OP_RSA_PREMASTER &&
+		    (k->operations & KEY_OPS_DECRYPT))
 			printf("\tlimit rsa-kex rate none\n");
-		else
-			printf("\tlimit rsa-kex rate %u burst %u\n",
-			    k->rsakex_rate, k->rsakex_burst);
 	}
 	if (k->operations & OP_TLS13) {
 		printf("\ttls13 secrets {");
 		for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
 			if (k->tls13_secrets &
-			    TLS13_SECRET_BIT(secrets[i].type))
-				printf(" %s", secrets[i].name);
+			    TLS13_SECRET_BIT(secrets[i]))
+				printf(" %s", tls13_secret_name(secrets[i]));
 		printf(" }\n");
 		printf("\ttls13 tickets %u\n", k->tls13_tickets);
 	}
@@ -210,6 +171,7 @@ void
 print_config(struct lurkd_conf *conf)
 {
 	const struct listenconf	*l;
+	const struct httpconf	*h;
 	const struct keyconf	*k;
 
 	printf("user ");
@@ -217,6 +179,7 @@ print_config(struct lurkd_conf *conf)
 	printf("\nchroot ");
 	print_string(conf->chroot);
 	putchar('\n');
+	printf("watch %s\n", conf->watch ? "yes" : "no");
 	if (conf->pidfile[0] != '\0') {
 		printf("pidfile ");
 		print_string(conf->pidfile);
@@ -238,12 +201,18 @@ print_config(struct lurkd_conf *conf)
 	else
 		printf("limit user rate %u burst %u\n", conf->limit_user_rate,
 		    conf->limit_user_burst);
+	if (conf->log_format == LOG_FORMAT_JSON)
+		printf("log format json\n");
 	print_drafts(&conf->drafts);
 
 	if (!TAILQ_EMPTY(&conf->listeners))
 		putchar('\n');
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		print_listen(l);
+		print_listen(l, "listen on unix");
+	TAILQ_FOREACH(h, &conf->https, entry)
+		printf("listen on http %s port %u\n", h->addr, h->port);
+	TAILQ_FOREACH(l, &conf->controls, entry)
+		print_listen(l, "control socket");
 
 	TAILQ_FOREACH(k, &conf->keys, entry) {
 		putchar('\n');

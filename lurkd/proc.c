@@ -35,6 +35,7 @@ static int		 parent_ibuf_ok;
 static char		 child_name[32];
 static enum proc_id	 child_id;
 static unsigned long long log_dropped;	/* lines the parent could not take */
+static unsigned long long log_dropped_all;	/* since the start */
 
 static void	 proc_trip_start(enum proc_id);
 
@@ -135,16 +136,32 @@ proc_exec(const char *self, enum proc_id id, int instance, int fd,
 	fatal("%s: execv %s", __func__, self);
 }
 
+/*
+ * IMSG_LOG: int priority, the line and a NUL, then each field: a byte,
+ * its number (enum log_field), its value and a NUL (log_fields_parse).
+ */
 static void
-log_queue(int pri, const char *line)
+log_queue(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 {
-	struct iovec	 iov[2];
+	struct iovec	 iov[2 + 3 * LOGF_MAX];
+	uint8_t		 ids[LOGF_MAX];
+	size_t		 i;
+	int		 n = 0;
 
-	iov[0].iov_base = &pri;
-	iov[0].iov_len = sizeof(pri);
-	iov[1].iov_base = (void *)(uintptr_t)line;
-	iov[1].iov_len = strlen(line) + 1;
-	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, 2) == -1)
+	iov[n].iov_base = &pri;
+	iov[n++].iov_len = sizeof(pri);
+	iov[n].iov_base = (void *)(uintptr_t)line;
+	iov[n++].iov_len = strlen(line) + 1;
+	for (i = 0; i < nkv && i < LOGF_MAX; i++) {
+		ids[i] = kv[i].id;
+		iov[n].iov_base = &ids[i];
+		iov[n++].iov_len = 1;
+		iov[n].iov_base = (void *)(uintptr_t)kv[i].value;
+		iov[n++].iov_len = strnlen(kv[i].value, LOG_VALUE_MAX);
+		iov[n].iov_base = (void *)(uintptr_t)"";
+		iov[n++].iov_len = 1;
+	}
+	if (imsg_composev(&parent_ibuf, IMSG_LOG, 0, 0, -1, iov, n) == -1)
 		log_dropped++;
 }
 
@@ -153,7 +170,7 @@ log_queue(int pri, const char *line)
  * what is left goes out with the next line or proc_log_flush().
  */
 static void
-proc_log_sink(int pri, const char *line)
+proc_log_sink(int pri, const char *line, const struct log_kv *kv, size_t nkv)
 {
 	char	 note[128];
 
@@ -165,16 +182,24 @@ proc_log_sink(int pri, const char *line)
 		proc_log_flush();
 	if (imsgbuf_queuelen(&parent_ibuf) >= LOG_QUEUE_MAX) {
 		log_dropped++;
+		log_dropped_all++;
 		return;
 	}
 	if (log_dropped > 0) {
 		snprintf(note, sizeof(note), "%llu log lines dropped: the "
 		    "parent did not take them in time", log_dropped);
 		log_dropped = 0;
-		log_queue(LOG_ERR, note);
+		log_queue(LOG_ERR, note, NULL, 0);
 	}
-	log_queue(pri, line);
+	log_queue(pri, line, kv, nkv);
 	proc_log_flush();
+}
+
+/* Lines this child could not hand to the parent, since it started. */
+uint64_t
+proc_log_dropped_total(void)
+{
+	return log_dropped_all;
 }
 
 /* Write queued log lines without waiting; the parent gone: exit. */
@@ -248,6 +273,17 @@ proc_compose_parent(uint32_t type, int fd, const void *data, size_t len)
 	return imsgbuf_flush(&parent_ibuf);
 }
 
+/* The generation a reload message names: exactly a u_int32, or fatal. */
+uint32_t
+proc_imsg_gen(struct imsg *imsg, const char *what)
+{
+	uint32_t	 gen;
+
+	if (imsg_get_data(imsg, &gen, sizeof(gen)) == -1)
+		fatalx("bad %s", what);
+	return gen;
+}
+
 void
 proc_child_ready(void)
 {
@@ -265,7 +301,9 @@ static void	 proc_trip_call(const char *);
  * makes that child, once ready, do to the parent what a compromised one
  * could: "log" a line with a newline, another process's name and
  * terminal escapes in it, "pri" a line at LOG_EMERG, "fd" pass a
- * descriptor, "ready" say READY again.
+ * descriptor, "ready" say READY again, "jsonlog" a line whose text and
+ * fields try to be another process's JSON, "field" a field of an
+ * unknown number, "number" a uid that is not a number.
  */
 static void
 proc_forge(enum proc_id id)
@@ -281,9 +319,26 @@ proc_forge(enum proc_id id)
 	f += n + 1;
 	if (strcmp(f, "log") == 0)
 		log_queue(LOG_INFO, "test hook\nkeyproc[0]: key \"k\": "
-		    "forged\x1b[2J\\x41");
+		    "forged\x1b[2J\\x41", NULL, 0);
 	else if (strcmp(f, "pri") == 0)
-		log_queue(LOG_EMERG, "test hook: an emergency");
+		log_queue(LOG_EMERG, "test hook: an emergency", NULL, 0);
+	else if (strcmp(f, "jsonlog") == 0) {
+		/* fields that try to be the parent's, in a good line */
+		struct log_kv	 kv[] = { { LOGF_KEY, "k\",\"process\":"
+		    "\"parent" }, { LOGF_REASON, "a\nb\x1b[2J" } };
+
+		log_queue(LOG_INFO, "test hook: \"process\":\"parent\"", kv,
+		    2);
+	} else if (strcmp(f, "field") == 0) {
+		struct log_kv	 kv[] = { { LOGF_MAX, "x" } };
+
+		log_queue(LOG_INFO, "test hook: an unknown field", kv, 1);
+	} else if (strcmp(f, "number") == 0) {
+		struct log_kv	 kv[] = { { LOGF_PEER_UID, "0,\"level\":1" } };
+
+		log_queue(LOG_INFO, "test hook: a uid that is no number", kv,
+		    1);
+	}
 	else if (strcmp(f, "fd") == 0) {
 		/* a good log line, but with a descriptor */
 		iov[0].iov_base = &pri;

@@ -49,9 +49,11 @@ pid_t	 proc_exec(const char *, enum proc_id, int, int, int, int);
 /* child */
 struct imsgbuf	*proc_child_init(enum proc_id, int);
 void		 proc_child_ready(void);
+uint32_t	 proc_imsg_gen(struct imsg *, const char *);
 int		 proc_compose_parent(uint32_t, int, const void *, size_t);
 void		 proc_log_flush(void);
 int		 proc_log_pending(void);
+uint64_t	 proc_log_dropped_total(void);
 void		 proc_trip_hook(enum proc_id);
 void		 proc_trip_request(enum proc_id);
 
@@ -59,6 +61,7 @@ void		 proc_trip_request(enum proc_id);
 void	 sandbox_drop(const struct conf_sandbox *, const char *);
 void	 sandbox_harden(void);
 void	 sandbox_parent(int);
+void	 sandbox_files(int);
 
 struct sandbox_policy {
 	const int	*allow;		/* syscall numbers allowed outright */

@@ -73,21 +73,36 @@ sandbox_harden(void)
  * The parent, once its children run, keeps only what it still needs: it
  * stops its children at exit (CAP_KILL, when they run as another user)
  * and removes its sockets and pid file, which needs no capability in
- * directories root owns.  It re-executes nothing and reads no new
- * configuration (there is no reload yet): every other capability goes,
- * from the bounding set too where it may (CAP_SETPCAP), so that nothing
- * can take them back.  Reload will have to keep what it needs, and no
- * more.
+ * directories root owns.  A reload re-reads the configuration and
+ * reopens the key and certificate files, and the watch (watch.c) looks
+ * at their directories: a start opened them with root's whole file
+ * access, and a reload must open the same files, which need not be
+ * root's own (a key of its service user at 0400, a directory of
+ * another user at 0700).  That takes CAP_DAC_READ_SEARCH (read and
+ * search only; CAP_DAC_OVERRIDE would also write): it stays permitted,
+ * not effective, and sandbox_files() raises it only while the parent
+ * reads those files.  The parent parses nothing its children send but
+ * fixed structs and log lines, and executes nothing.  Every other
+ * capability goes, from the bounding set too where it may (CAP_SETPCAP),
+ * so that nothing can take them back.
  */
+static int	 files_cap;	/* CAP_DAC_READ_SEARCH kept permitted */
+
 void
 sandbox_parent(int children_other_uid)
 {
+	int	 dac;
+
 	capng_get_caps_process();
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
 		return;
+	dac = capng_have_capability(CAPNG_PERMITTED, CAP_DAC_READ_SEARCH);
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (children_other_uid && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE |
 	    CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_KILL) != 0)
+		fatalx("%s: capng_update", __func__);
+	if (dac && capng_update(CAPNG_ADD, CAPNG_PERMITTED |
+	    CAPNG_BOUNDING_SET, CAP_DAC_READ_SEARCH) != 0)
 		fatalx("%s: capng_update", __func__);
 	if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
 		/* no CAP_SETPCAP: the bounding set stays, the rest goes */
@@ -98,6 +113,24 @@ sandbox_parent(int children_other_uid)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
 	    errno != EINVAL)
 		fatal("%s: PR_CAP_AMBIENT_CLEAR_ALL", __func__);
+	files_cap = dac;
+}
+
+/*
+ * Around the parent's reading of the configuration and the key files
+ * after start: CAP_DAC_READ_SEARCH effective (on) or not (off).  Before
+ * sandbox_parent(), and without the capability, nothing to do.
+ */
+void
+sandbox_files(int on)
+{
+	if (!files_cap)
+		return;
+	capng_get_caps_process();
+	if (capng_update(on ? CAPNG_ADD : CAPNG_DROP, CAPNG_EFFECTIVE,
+	    CAP_DAC_READ_SEARCH) != 0 || capng_apply(CAPNG_SELECT_CAPS) != 0)
+		fatalx("%s: cannot %s CAP_DAC_READ_SEARCH", __func__,
+		    on ? "raise" : "lower");
 }
 
 void

@@ -149,6 +149,8 @@ conn_close(struct conn *c)
 	conn_unhold(c);
 	edge_conn_gone(c);
 	out_free(c);
+	if (c->client != NULL && !c->over_limit)
+		np->stats.conns_open[c->transport]--;
 	client_detach(c);
 	close(c->fd);	/* also removes it from the epoll set */
 	TAILQ_REMOVE(&np->conns, c, entry);
@@ -212,6 +214,7 @@ conn_accept(int lfd)
 		c->tag.fd = fd;
 		c->fd = fd;
 		c->serial = ++np->serial;
+		c->transport = TRANSPORT_UNIX;
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
@@ -220,6 +223,10 @@ conn_accept(int lfd)
 			close(fd);
 			free(c);
 			continue;
+		}
+		if (!c->over_limit) {
+			np->stats.conns_accepted[c->transport]++;
+			np->stats.conns_open[c->transport]++;
 		}
 		peer_groups(c);
 		c->last_in = monotime();
@@ -311,29 +318,41 @@ conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
 	return 0;
 }
 
-/* An error response (payload: lurk_state) and one log line. */
+/*
+ * An error response (payload: lurk_state) and one log line, with the
+ * key and operation when the request named them.
+ */
 void
 conn_refuse(struct conn *c, const struct lurk_hdr *h, uint8_t status,
-    const char *what, const char *why)
+    const char *what, const char *why, const char *key, const char *op)
 {
 	struct iovec	 iov;
 
+	if (c->client != NULL)
+		c->client->refusals++;
 	if (client_log_ok(c->client))
-		log_warnx("conn %llu uid %u: %s (designation %u version %u "
-		    "type %u status %u): %s", (unsigned long long)c->serial,
-		    (unsigned)c->uid, what, h->designation, h->version,
-		    h->type, h->status, why);
+		log_op(LOG_ERR, &(struct log_op){ c->serial, c->uid, c->gid,
+		    transport_name(c->transport), key, op,
+		    h->designation == LURK_DESIG_TLS12 ||
+		    h->designation == LURK_DESIG_TLS13 ?
+		    draft_status_name(h->designation, status) :
+		    edge_status_name(status), why }, "conn %llu uid %u: %s "
+		    "(designation %u version %u type %u status %u): %s",
+		    (unsigned long long)c->serial, (unsigned)c->uid, what,
+		    h->designation, h->version, h->type, h->status, why);
 	iov.iov_base = np->state;
 	iov.iov_len = LURK_STATE_LEN;
 	conn_reply(c, h, status, &iov, 1);
 }
 
+/* reason REF_MAX: counted already (limit.c) */
 static void
 refuse(struct conn *c, const struct lurk_hdr *h, enum lurk_err err,
-    const char *why)
+    enum refusal reason, const char *why)
 {
+	stats_refusal(reason);
 	conn_refuse(c, h, lurk_status(h->designation, err),
-	    lurk_err_name(err), why);
+	    lurk_err_name(err), why, NULL, NULL);
 }
 
 /*
@@ -351,25 +370,29 @@ conn_request(struct conn *c, const uint8_t *msg, size_t len)
 
 	lurk_hdr_decode(msg, &h);
 	proc_trip_request(PROC_NETPROC);
+	stats_request(&h);
+	if (c->client != NULL)
+		c->client->requests++;
 	if (c->over_limit) {
 		/* one answer that says why, then the connection goes */
 		snprintf(why, sizeof(why), "limit user connections %u reached",
 		    np->limit_user_conns);
-		refuse(c, &h, LURK_ERR_TEMPORARY, why);
+		refuse(c, &h, LURK_ERR_TEMPORARY, REF_MAX, why);
 		c->closing = 1;
 		return;
 	}
 	if (!client_rate_ok(c->client)) {
 		snprintf(why, sizeof(why), "limit user rate %u requests a "
 		    "second exceeded", np->limit_user_rate);
-		refuse(c, &h, LURK_ERR_TEMPORARY, why);
+		refuse(c, &h, LURK_ERR_TEMPORARY, REF_USER_RATE, why);
 		return;
 	}
 	if (h.version != LURK_V1 || (h.designation != LURK_DESIG_LURK &&
 	    h.designation != LURK_DESIG_EDGE &&
 	    h.designation != LURK_DESIG_TLS12 &&
 	    h.designation != LURK_DESIG_TLS13)) {
-		refuse(c, &h, LURK_ERR_EXTENSION, "extension not supported");
+		refuse(c, &h, LURK_ERR_EXTENSION, REF_EXTENSION,
+		    "extension not supported");
 		return;
 	}
 	if (h.designation == LURK_DESIG_EDGE) {
@@ -381,15 +404,16 @@ conn_request(struct conn *c, const uint8_t *msg, size_t len)
 		return;
 	}
 	if (h.type != LURK_TYPE_PING && h.type != LURK_TYPE_CAPABILITIES) {
-		refuse(c, &h, LURK_ERR_TYPE, "unknown type");
+		refuse(c, &h, LURK_ERR_TYPE, REF_TYPE, "unknown type");
 		return;
 	}
 	if (h.status != LURK_ST_REQUEST) {
-		refuse(c, &h, LURK_ERR_STATUS, "not a request");
+		refuse(c, &h, LURK_ERR_STATUS, REF_STATUS, "not a request");
 		return;
 	}
 	if (plen != 0) {
-		refuse(c, &h, LURK_ERR_FORMAT, "payload must be empty");
+		refuse(c, &h, LURK_ERR_FORMAT, REF_FORMAT,
+		    "payload must be empty");
 		return;
 	}
 	iov.iov_base = cap;
@@ -450,7 +474,7 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 		if (lurk_payload_len(&h, np->lenmode, &plen) == -1 ||
 		    plen > np->max_message - LURK_HDR_LEN) {
 			/* the framing is lost: answer, then hang up */
-			refuse(c, &h, LURK_ERR_FORMAT,
+			refuse(c, &h, LURK_ERR_FORMAT, REF_FORMAT,
 			    plen > np->max_message - LURK_HDR_LEN ?
 			    "length exceeds the maximum message size" :
 			    "length shorter than the header");

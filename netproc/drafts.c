@@ -26,66 +26,41 @@
 #include "lurkd.h"
 #include "netproc.h"
 
-void
-drafts_count(struct netkey *k, const struct lurk_hdr *h, int ok)
-{
-	struct draftstats	*st;
-
-	if (k == NULL || h->type >= 8)
-		return;
-	st = h->designation == LURK_DESIG_TLS12 ? &k->tls12stats :
-	    &k->tls13stats;
-	if (ok)
-		st->ok[h->type]++;
-	else
-		st->refused[h->type]++;
-}
-
-void
-drafts_log_stats(void)
-{
-	struct netkey	*k;
-	size_t		 i, n;
-	int		 d, t, ntypes;
-	char		 line[768];
-
-	for (i = 0; i < np->nkeys; i++) {
-		k = &np->keys[i];
-		if ((k->operations & (OP_TLS12_RSA | OP_TLS12_ECDHE |
-		    OP_TLS13)) == 0)
-			continue;
-		n = snprintf(line, sizeof(line), "stats: key \"%s\" drafts:",
-		    k->pub.name);
-		for (d = LURK_DESIG_TLS12; d <= LURK_DESIG_TLS13; d++) {
-			struct draftstats *st = d == LURK_DESIG_TLS12 ?
-			    &k->tls12stats : &k->tls13stats;
-
-			ntypes = d == LURK_DESIG_TLS12 ? TLS12_NTYPES :
-			    TLS13_NTYPES;
-			for (t = 2; t < ntypes && n < sizeof(line); t++)
-				n += snprintf(line + n, sizeof(line) - n,
-				    " %s %llu ok %llu refused",
-				    draft_type_name(d, t),
-				    (unsigned long long)st->ok[t],
-				    (unsigned long long)st->refused[t]);
-		}
-		log_info("%s", line);
-	}
-}
-
-/* An error answer in the extension's numbering, and one log line. */
+/*
+ * An error answer in the extension's numbering, and one log line with
+ * the fields of the edge's; counted by key, operation and status, and
+ * by reason, as the edge's are.
+ */
 void
 drafts_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
-    uint8_t status, const char *why)
+    uint8_t status, enum refusal reason, const char *why)
 {
 	char	 what[160];
+	int	 op = kop_index(h->designation, h->type);
 
-	drafts_count(k, h, 0);
+	stats_count(k, op, status);
+	stats_refusal(reason);
 	snprintf(what, sizeof(what), "%s %s key \"%s\"",
 	    draft_status_name(h->designation, status),
 	    draft_type_name(h->designation, h->type),
 	    k != NULL ? k->pub.name : "-");
-	conn_refuse(c, h, status, what, why);
+	conn_refuse(c, h, status, what, why, k != NULL ? k->pub.name : NULL,
+	    op != -1 ? kop_name(op) : NULL);
+}
+
+/*
+ * The status of a key the peer may not use, or not for this, as if it
+ * were not there: tls12's invalid_key_id (as pylurk-M answers for a key
+ * not configured for a type), tls13's for the key's certificate or the
+ * ticket that named it.
+ */
+uint8_t
+drafts_denied(const struct lurk_hdr *h)
+{
+	if (h->designation == LURK_DESIG_TLS12)
+		return TLS12_ST_INVALID_KEY_ID;
+	return h->type == TLS13_TYPE_S_INIT_EARLY_SECRET ?
+	    TLS13_ST_INVALID_PSK : TLS13_ST_INVALID_CERTIFICATE;
 }
 
 /* The key's own certificate, the first of its chain (cert<3>...). */
@@ -392,7 +367,7 @@ capabilities(struct conn *c, const struct lurk_hdr *h)
 	if (w.bad) {
 		lurk_wr_free(&w);
 		drafts_refuse(c, h, NULL, lurk_status(h->designation,
-		    LURK_ERR_UNDEFINED), "out of memory");
+		    LURK_ERR_UNDEFINED), REF_FAILED, "out of memory");
 		return;
 	}
 	iov.iov_base = w.p;
@@ -414,14 +389,14 @@ drafts_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 
 	if (h->type >= ntypes) {
 		drafts_refuse(c, h, NULL, lurk_status(d, LURK_ERR_TYPE),
-		    d == LURK_DESIG_TLS13 && h->type <= 12 ?
+		    REF_TYPE, d == LURK_DESIG_TLS13 && h->type <= 12 ?
 		    "a client-side type: lurkd serves TLS servers" :
 		    "unknown type");
 		return;
 	}
 	if (h->status != LURK_ST_REQUEST) {
 		drafts_refuse(c, h, NULL, lurk_status(d, LURK_ERR_STATUS),
-		    "not a request");
+		    REF_STATUS, "not a request");
 		return;
 	}
 	if (h->type == TLS12_TYPE_PING || h->type == TLS12_TYPE_CAPABILITIES) {
@@ -429,7 +404,8 @@ drafts_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 
 		if (len != 0)
 			drafts_refuse(c, h, NULL, lurk_status(d,
-			    LURK_ERR_FORMAT), "payload must be empty");
+			    LURK_ERR_FORMAT), REF_FORMAT,
+			    "payload must be empty");
 		else if (h->type == TLS12_TYPE_CAPABILITIES)
 			capabilities(c, h);
 		else

@@ -94,28 +94,20 @@ authorized(const struct conn *c, const struct netkey *k)
 	return 0;
 }
 
-static void
-count(struct netkey *k, uint8_t type, int ok)
-{
-	if (k == NULL || type >= NTYPES)
-		return;
-	if (ok)
-		k->stats.ok[type]++;
-	else
-		k->stats.refused[type]++;
-}
-
+/* A refusal: counted by key, operation and status, and by reason. */
 static void
 edge_refuse(struct conn *c, const struct lurk_hdr *h, struct netkey *k,
-    uint8_t status, const char *why)
+    uint8_t status, enum refusal reason, const char *why)
 {
 	char	 what[128];
 
-	count(k, h->type, 0);
+	stats_count(k, kop_index(h->designation, h->type), status);
+	stats_refusal(reason);
 	snprintf(what, sizeof(what), "%s key \"%s\" %s",
 	    edge_status_name(status), k != NULL ? k->pub.name : "-",
 	    edge_type_name(h->type));
-	conn_refuse(c, h, status, what, why);
+	conn_refuse(c, h, status, what, why, k != NULL ? k->pub.name : NULL,
+	    edge_type_name(h->type));
 }
 
 /* unknown_key, saying which key was asked for: its id, or its name. */
@@ -131,7 +123,7 @@ no_such_key(struct conn *c, const struct lurk_hdr *h, const uint8_t *id,
 	else
 		snprintf(why, sizeof(why), "no such key: name \"%.*s\"",
 		    (int)(namelen > 40 ? 40 : namelen), (const char *)name);
-	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, why);
+	edge_refuse(c, h, NULL, EDGE_ST_UNKNOWN_KEY, REF_UNKNOWN_KEY, why);
 }
 
 uint16_t
@@ -163,7 +155,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	sel = lurk_rd_get(r, len);
 	if (r->bad || r->left != 0 || (type == EDGE_SEL_SPKI_SHA256 &&
 	    len != EDGE_KEY_ID_LEN) || (type == EDGE_SEL_NAME && len == 0)) {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT, REF_FORMAT,
 		    "malformed key_info request");
 		return;
 	}
@@ -172,7 +164,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	else if (type == EDGE_SEL_NAME)
 		k = key_byname(sel, len);
 	else {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_FORMAT, REF_FORMAT,
 		    "unknown key selector type");
 		return;
 	}
@@ -202,7 +194,7 @@ key_info(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	iov[5] = (struct iovec){ clen, 3 };
 	iov[6] = (struct iovec){ k->chain, k->pub.chain_len };
 	if (conn_reply(c, h, LURK_ST_SUCCESS, iov, 7) == 0)
-		count(k, h->type, 1);
+		stats_count(k, KOP_KEY_INFO, LURK_ST_SUCCESS);
 }
 
 static int
@@ -219,6 +211,33 @@ least_busy_keyproc(void)
 	}
 	rr = (best + 1) % np->nkeyprocs;
 	return best;
+}
+
+static uint32_t
+type_op(uint8_t type)
+{
+	return type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
+	    type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
+	    EDGE_OP_RSA_PREMASTER;
+}
+
+/*
+ * The key's limit (limit OP rate) that operation kop counts under, if
+ * any, takes a token: NULL, or why not (in buf), counted for kop.  The
+ * drafts' operations count under the limit of the edge operation that
+ * does the same with the key (lurkd.h: key_op_index()).
+ */
+const char *
+key_rate_take(struct netkey *k, int kop, char *buf, size_t len)
+{
+	int	 i = key_op_index(kop_policy(kop));
+
+	if (i == -1 || bucket_take(&k->bucket[i], k->rate[i], k->burst[i]))
+		return NULL;
+	k->rate_refused[kop]++;
+	snprintf(buf, len, "limit %s rate %u a second exceeded",
+	    kop_name(KOP_SIGN_TLS13 + i), k->rate[i]);
+	return buf;
 }
 
 /* sign_tls13, sign_tls12, rsa_premaster: checked here, done by keyproc */
@@ -243,7 +262,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	data = lurk_rd_get(r, req.len);
 	if (r->bad || r->left != 0 || req.len == 0) {
 		edge_refuse(c, h, id != NULL ? key_byid(id) : NULL,
-		    LURK_ST_INVALID_FORMAT, r->left != 0 ?
+		    LURK_ST_INVALID_FORMAT, REF_FORMAT, r->left != 0 ?
 		    "trailing bytes after the request" : "malformed request");
 		return;
 	}
@@ -254,35 +273,34 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	if (!authorized(c, k)) {
 		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
 		    "key", (unsigned)c->uid, (unsigned)c->gid);
-		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, why);
+		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, REF_UNAUTHORIZED,
+		    why);
 		return;
 	}
-	op = h->type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
-	    h->type == EDGE_TYPE_SIGN_TLS12 ? EDGE_OP_SIGN_TLS12 :
-	    EDGE_OP_RSA_PREMASTER;
+	op = type_op(h->type);
 	if ((k->operations & op) == 0) {
 		/* keyproc would refuse too; no need to bother it */
-		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED,
+		edge_refuse(c, h, k, EDGE_ST_OPERATION_REFUSED, REF_OPERATION,
 		    "operation not allowed for this key");
 		return;
 	}
 	if ((full = edge_room(c)) != NULL) {
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, full);
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_IN_FLIGHT,
+		    full);
 		return;
 	}
-	if (op == EDGE_OP_RSA_PREMASTER && !bucket_take(&k->rsakex,
-	    k->rsakex_rate, k->rsakex_burst)) {
-		/* each decryption is a query to a padding oracle: lurk(7) */
-		k->rsakex_refused++;
-		snprintf(why, sizeof(why), "limit rsa-kex rate %u a second "
-		    "exceeded", k->rsakex_rate);
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, why);
+	/* the key's own rate for the operation (rsa-kex: lurk(7)) */
+	if ((full = key_rate_take(k, kop_index(h->designation, h->type), why,
+	    sizeof(why))) != NULL) {
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_KEY_RATE,
+		    full);
 		return;
 	}
 	req.index = k - np->keys;
 	req.type = h->type;
 	if ((full = edge_enqueue(c, h, &req, data, -1)) != NULL)
-		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, full);
+		edge_refuse(c, h, k, LURK_ST_TEMPORARY_FAILURE, REF_FAILED,
+		    full);
 }
 
 /*
@@ -320,6 +338,7 @@ edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
 	uint8_t		*msg;
 
 	req->uid = c->uid;
+	req->transport = c->transport;
 	if ((msg = malloc(sizeof(*req) + req->len)) == NULL)
 		return "out of memory";
 	memcpy(msg, req, sizeof(*req));
@@ -327,11 +346,14 @@ edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
 
 	p = TAILQ_FIRST(&np->freepending);
 	TAILQ_REMOVE(&np->freepending, p, entry);
+	np->npending++;
+	p->t0 = monotime_ns();
 	p->used = 1;
 	p->c = c;
 	p->cl = cl;
 	p->hdr = *h;
 	p->key = req->index;
+	p->kop = kop_index(h->designation, h->type);
 	p->keyproc = -1;
 	p->pin = pin;
 	p->msg = msg;
@@ -386,6 +408,19 @@ edge_dispatch(void)
 	}
 }
 
+/* Off its client's queue (it was never sent to a keyproc). */
+static void
+pending_unqueue(struct pending *p)
+{
+	struct client	*cl = p->cl;
+
+	TAILQ_REMOVE(&cl->queue, p, qentry);
+	if (TAILQ_EMPTY(&cl->queue) && cl->onrunq) {
+		cl->onrunq = 0;
+		TAILQ_REMOVE(&np->runq, cl, runentry);
+	}
+}
+
 /* An operation is over: answered, or dropped before it was sent. */
 static void
 pending_free(struct pending *p)
@@ -402,6 +437,7 @@ pending_free(struct pending *p)
 	free(p->msg);
 	memset(p, 0, sizeof(*p));
 	TAILQ_INSERT_TAIL(&np->freepending, p, entry);
+	np->npending--;
 	client_gc(cl);
 }
 
@@ -420,11 +456,12 @@ edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	case EDGE_TYPE_RSA_PREMASTER:
 		break;
 	default:
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_TYPE, "unknown type");
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_TYPE, REF_TYPE,
+		    "unknown type");
 		return;
 	}
 	if (h->status != LURK_ST_REQUEST) {
-		edge_refuse(c, h, NULL, LURK_ST_INVALID_STATUS,
+		edge_refuse(c, h, NULL, LURK_ST_INVALID_STATUS, REF_STATUS,
 		    "not a request");
 		return;
 	}
@@ -432,6 +469,47 @@ edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 		key_info(c, h, &r);
 	else
 		key_operation(c, h, &r);
+}
+
+/*
+ * The key of an answer: the operation's own; for a tls13 session's
+ * exchange, which names none, the one keyproc says it used, if of the
+ * table in use (not of one a reload has replaced since it was sent).
+ */
+static struct netkey *
+answer_key(const struct pending *p, const struct keyop_res *res, int keyproc)
+{
+	if (res->generation > np->generation)
+		fatalx("%s: keyproc[%d] answers for generation %u, netproc "
+		    "is at %u", __func__, keyproc, res->generation,
+		    np->generation);
+	if (p->key != PENDING_NOKEY)
+		return &np->keys[p->key];
+	if (p->hdr.designation != LURK_DESIG_TLS13 ||
+	    res->key == KEYOP_NO_KEY || res->generation != np->generation)
+		return NULL;
+	if (res->key >= np->nkeys)
+		fatalx("%s: keyproc[%d] used key %u of %zu", __func__,
+		    keyproc, res->key, np->nkeys);
+	return &np->keys[res->key];
+}
+
+/*
+ * A session's exchange whose key its peer may no longer use (a reload
+ * changed the rules since the session began): netproc decides who may
+ * use a key, at every exchange; the answer is dropped, the session
+ * refused as if it were no more.
+ */
+static void
+session_refuse(struct pending *p, struct netkey *k)
+{
+	char	 why[96];
+
+	snprintf(why, sizeof(why), "uid %u gid %u may no longer use this "
+	    "session's key (reloaded)", (unsigned)p->c->uid,
+	    (unsigned)p->c->gid);
+	drafts_refuse(p->c, &p->hdr, k, TLS13_ST_INVALID_SESSION_ID,
+	    REF_UNAUTHORIZED, why);
 }
 
 /* keyproc answered request number id. */
@@ -457,8 +535,20 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYOP_RES from keyproc[%d]", __func__,
 		    keyproc);
 	np->kpload[keyproc]--;
-	/* a tls13 session's operation names no key */
-	k = p->key < np->nkeys ? &np->keys[p->key] : NULL;
+	k = answer_key(p, &res, keyproc);
+	if (res.status == LURK_ST_SUCCESS && p->key == PENDING_NOKEY &&
+	    k != NULL && p->c != NULL && !authorized(p->c, k)) {
+		session_refuse(p, k);
+		pending_free(p);
+		return;
+	}
+	/* done, whether its peer is still there or not */
+	stats_count(k, p->kop, res.status);
+	if (res.status != LURK_ST_SUCCESS) {
+		/* keyproc logged the reason */
+		stats_refusal(stats_status_refusal(p->kop, res.status));
+		p->cl->refusals++;
+	}
 	if ((c = p->c) != NULL) {
 		log_debug("conn %llu uid %u: %s key \"%s\": %s",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
@@ -466,23 +556,16 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		    edge_type_name(p->hdr.type) :
 		    draft_type_name(p->hdr.designation, p->hdr.type),
 		    k != NULL ? k->pub.name : "-",
-		    p->hdr.designation == LURK_DESIG_EDGE ?
-		    edge_status_name(res.status) :
-		    draft_status_name(p->hdr.designation, res.status));
-		if (p->hdr.designation != LURK_DESIG_EDGE)
-			drafts_count(k, &p->hdr,
-			    res.status == LURK_ST_SUCCESS);
-		else
-			count(k, p->hdr.type, res.status == LURK_ST_SUCCESS);
+		    kop_status_name(p->kop, res.status));
 		if (res.status == LURK_ST_SUCCESS) {
 			iov.iov_base = ibuf_data(&ib);
 			iov.iov_len = res.len;
 		} else {
-			/* keyproc logged the reason */
 			iov.iov_base = np->state;
 			iov.iov_len = LURK_STATE_LEN;
 		}
-		conn_reply(c, &p->hdr, res.status, &iov, 1);
+		if (conn_reply(c, &p->hdr, res.status, &iov, 1) == 0)
+			stats_latency(p->kop, p->t0);
 	}
 	pending_free(p);
 }
@@ -509,11 +592,7 @@ edge_conn_gone(struct conn *c)
 			continue;
 		}
 		cl = p->cl;
-		TAILQ_REMOVE(&cl->queue, p, qentry);
-		if (TAILQ_EMPTY(&cl->queue) && cl->onrunq) {
-			cl->onrunq = 0;
-			TAILQ_REMOVE(&np->runq, cl, runentry);
-		}
+		pending_unqueue(p);
 		cl->dropped++;
 		np->dropped++;
 		n++;
@@ -530,27 +609,187 @@ edge_log_stats(void)
 {
 	struct netkey	*k;
 	size_t		 i;
-	int		 t;
-	char		 line[512];
+	int		 t, st, op;
+	char		 line[1024];
+	uint64_t	 ok, refused, over;
 	size_t		 n;
 
 	log_info("stats: %llu connections open, %llu accepted",
 	    (unsigned long long)np->nconns, (unsigned long long)np->serial);
+	/* the parent's view (IMSG_CTL_STATUS) and netproc's own */
+	log_info("stats: generation %u (parent: %u); reloads %llu ok, %llu "
+	    "failed%s%s", np->generation, np->status.generation,
+	    (unsigned long long)np->status.reloads_ok,
+	    (unsigned long long)np->status.reloads_failed,
+	    np->status.last_reload_error[0] != '\0' ? "; last error: " : "",
+	    np->status.last_reload_error);
 	for (i = 0; i < np->nkeys; i++) {
 		k = &np->keys[i];
 		n = snprintf(line, sizeof(line), "stats: key \"%s\":",
 		    k->pub.name);
-		for (t = 1; t < NTYPES && n < sizeof(line); t++)
+		/* the edge's operations, and the drafts' the key has */
+		for (op = 0; op < KOP_MAX && n < sizeof(line); op++) {
+			for (ok = refused = 0, st = 0; st < NSTATUS; st++)
+				if (st == LURK_ST_SUCCESS)
+					ok += k->stats.n[op][st];
+				else
+					refused += k->stats.n[op][st];
+			if (op >= KOP_TLS12 && ok == 0 && refused == 0 &&
+			    (k->operations & kop_policy(op)) == 0)
+				continue;
 			n += snprintf(line + n, sizeof(line) - n,
-			    " %s %llu ok %llu refused", edge_type_name(t),
-			    (unsigned long long)k->stats.ok[t],
-			    (unsigned long long)k->stats.refused[t]);
-		if (k->rsakex_rate > 0 && n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, "; %llu rsa-kex "
-			    "over the rate of %u a second",
-			    (unsigned long long)k->rsakex_refused,
-			    k->rsakex_rate);
+			    " %s %llu ok %llu refused", kop_name(op),
+			    (unsigned long long)ok,
+			    (unsigned long long)refused);
+		}
+		/* each limit: the operations that count under it */
+		for (t = 0; t < KEY_NOPS && n < sizeof(line); t++) {
+			if (k->rate[t] == 0)
+				continue;
+			for (over = 0, op = 0; op < KOP_MAX; op++)
+				if (key_op_index(kop_policy(op)) == t)
+					over += k->rate_refused[op];
+			n += snprintf(line + n, sizeof(line) - n,
+			    "; %llu %s over the rate of %u a second",
+			    (unsigned long long)over,
+			    kop_name(KOP_SIGN_TLS13 + t), k->rate[t]);
+		}
 		log_info("%s", line);
 	}
-	drafts_log_stats();
+}
+
+void
+netkey_free(struct netkey *k)
+{
+	free(k->spki);
+	free(k->chain);
+	free(k->uids);
+	free(k->gids);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * A queued operation (not yet sent to a keyproc) when a reload commits:
+ * it goes to the keyprocs of the new generation, so it must name its
+ * key in the new table, and the new rules must still let its peer use
+ * the key for it.  Otherwise it is answered now.  old: the key it was
+ * accepted for.  Returns 0 if it stays queued.
+ */
+static int
+pending_recheck(struct pending *p, const struct netkey *old)
+{
+	struct netkey	*k;
+	struct keyop_req req;
+	char		 why[96], hex[2 * TLS12_KEY_ID_LEN + 1];
+
+	if (p->key == PENDING_NOKEY) {
+		if (p->hdr.designation == LURK_DESIG_EDGE) {
+			no_such_key(p->c, &p->hdr, old->pub.spki_sha256, NULL,
+			    0);
+			return -1;
+		}
+		/* the drafts' own status for a key that is not here */
+		snprintf(why, sizeof(why), "no such key (reloaded): id %s",
+		    lurk_hex(old->pub.spki_sha256, TLS12_KEY_ID_LEN, hex,
+		    sizeof(hex)));
+		drafts_refuse(p->c, &p->hdr, NULL, drafts_denied(&p->hdr),
+		    REF_UNKNOWN_KEY, why);
+		return -1;
+	}
+	k = &np->keys[p->key];
+	if (!authorized(p->c, k)) {
+		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
+		    "key (reloaded)", (unsigned)p->c->uid,
+		    (unsigned)p->c->gid);
+		if (p->hdr.designation == LURK_DESIG_EDGE)
+			edge_refuse(p->c, &p->hdr, k, EDGE_ST_UNAUTHORIZED,
+			    REF_UNAUTHORIZED, why);
+		else
+			drafts_refuse(p->c, &p->hdr, k,
+			    drafts_denied(&p->hdr), REF_UNAUTHORIZED, why);
+		return -1;
+	}
+	/* the drafts' operations too: their bits of the key's policy */
+	if ((k->operations & kop_policy(p->kop)) == 0) {
+		if (p->hdr.designation == LURK_DESIG_EDGE)
+			edge_refuse(p->c, &p->hdr, k,
+			    EDGE_ST_OPERATION_REFUSED, REF_OPERATION,
+			    "operation not allowed for this key (reloaded)");
+		else
+			drafts_refuse(p->c, &p->hdr, k,
+			    drafts_denied(&p->hdr), REF_OPERATION,
+			    "operation not allowed for this key (reloaded)");
+		return -1;
+	}
+	/* the index keyproc will read: the new table's */
+	memcpy(&req, p->msg, sizeof(req));
+	req.index = p->key;
+	memcpy(p->msg, &req, sizeof(req));
+	return 0;
+}
+
+/*
+ * A reload commits: keys becomes the key table.  A key is the same key
+ * in both tables if its SPKI is: its counters and rate buckets carry
+ * over, and every operation of it is remapped to its new index.  Those
+ * already sent to a keyproc were sent before the COMMIT on the same
+ * channel, so the old generation answers them; those still queued go
+ * to the new one (pending_recheck).
+ */
+void
+edge_swap_keys(struct netkey *keys, size_t nkeys)
+{
+	struct netkey	*old = np->keys;
+	struct pending	*p;
+	size_t		 nold = np->nkeys, i, j;
+	uint32_t	*map, oldkey;
+	int		 t;
+	unsigned	 moved = 0, refused = 0;
+
+	if ((map = calloc(nold + 1, sizeof(*map))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nold; i++) {
+		map[i] = PENDING_NOKEY;
+		for (j = 0; j < nkeys; j++) {
+			if (memcmp(old[i].pub.spki_sha256,
+			    keys[j].pub.spki_sha256,
+			    sizeof(keys[j].pub.spki_sha256)) != 0)
+				continue;
+			map[i] = j;
+			keys[j].stats = old[i].stats;
+			memcpy(keys[j].rate_refused, old[i].rate_refused,
+			    sizeof(keys[j].rate_refused));
+			for (t = 0; t < KEY_NOPS; t++)
+				bucket_carry(&keys[j].bucket[t],
+				    &old[i].bucket[t], keys[j].burst[t]);
+			break;
+		}
+	}
+	np->keys = keys;
+	np->nkeys = nkeys;
+	for (i = 0; i < NETPROC_PENDING_MAX; i++) {
+		p = &np->pending[i];
+		if (!p->used || p->key == PENDING_NOKEY)
+			continue;
+		if (p->key >= nold)
+			fatalx("%s: operation of key %u of %zu", __func__,
+			    p->key, nold);
+		oldkey = p->key;
+		p->key = map[oldkey];
+		if (p->keyproc != -1)
+			continue;
+		if (pending_recheck(p, &old[oldkey]) == -1) {
+			pending_unqueue(p);
+			pending_free(p);
+			refused++;
+		} else
+			moved++;
+	}
+	if (moved > 0 || refused > 0)
+		log_info("reload: %u queued operations go to the new keys, %u "
+		    "were refused", moved, refused);
+	for (i = 0; i < nold; i++)
+		netkey_free(&old[i]);
+	free(old);
+	free(map);
 }

@@ -56,6 +56,15 @@ bucket_init(struct bucket *b, uint32_t burst)
 	b->refill = monotime_ms();
 }
 
+/* A reload keeps a bucket's tokens, up to its new burst. */
+void
+bucket_carry(struct bucket *to, const struct bucket *from, uint32_t burst)
+{
+	*to = *from;
+	if (to->tokens > (uint64_t)burst * MILLI)
+		to->tokens = (uint64_t)burst * MILLI;
+}
+
 /* Refill at rate tokens a second, up to burst; 1 if it is full. */
 static int
 bucket_refill(struct bucket *b, uint32_t rate, uint32_t burst, uint64_t now)
@@ -188,11 +197,15 @@ client_attach(struct conn *c)
 
 	if (np->nconns >= np->limit_conns) {
 		conns_refused++;
+		stats_refusal(REF_CONNECTIONS);
 		if (now != conns_logsec) {
 			conns_logsec = now;
-			log_warnx("uid %u: connection refused: %llu "
-			    "connections open (limit connections %u); "
-			    "%llu refused so far", (unsigned)c->uid,
+			log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
+			    transport_name(c->transport), NULL, NULL, NULL,
+			    "limit connections" }, "uid %u: connection "
+			    "refused: %llu connections open (limit "
+			    "connections %u); %llu refused so far",
+			    (unsigned)c->uid,
 			    (unsigned long long)np->nconns, np->limit_conns,
 			    (unsigned long long)conns_refused);
 		}
@@ -203,6 +216,8 @@ client_attach(struct conn *c)
 		    (unsigned)c->uid);
 		return -1;
 	}
+	cl->gid = c->gid;
+	cl->transport = c->transport;
 	if (cl->nconns < np->limit_user_conns) {
 		cl->nconns++;
 		c->client = cl;
@@ -210,10 +225,13 @@ client_attach(struct conn *c)
 	}
 	cl->conns_refused++;
 	user_conns_refused++;
+	stats_refusal(REF_USER_CONNECTIONS);
 	if (client_log_ok(cl))
-		log_warnx("uid %u: %u connections open (limit user "
-		    "connections %u): connection refused", (unsigned)c->uid,
-		    cl->nconns, np->limit_user_conns);
+		log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
+		    transport_name(c->transport), NULL, NULL, NULL,
+		    "limit user connections" }, "uid %u: %u connections open "
+		    "(limit user connections %u): connection refused",
+		    (unsigned)c->uid, cl->nconns, np->limit_user_conns);
 	if (cl->nrefusing >= CLIENT_REFUSING_MAX)
 		return -1;	/* cl has its connections: it stays */
 	cl->nrefusing++;
@@ -322,6 +340,23 @@ client_log_stats(void)
 				    (unsigned long long)cl->held_back,
 				    (unsigned long long)cl->dropped,
 				    cl->npending, cl->backlog);
+}
+
+/* The client after cl in the table (the first for NULL), or NULL. */
+struct client *
+client_next(struct client *cl)
+{
+	size_t	 i = 0;
+
+	if (cl != NULL) {
+		if (LIST_NEXT(cl, entry) != NULL)
+			return LIST_NEXT(cl, entry);
+		i = hashbucket(cl->uid) - table + 1;
+	}
+	for (; i < CLIENT_BUCKETS; i++)
+		if (!LIST_EMPTY(&table[i]))
+			return LIST_FIRST(&table[i]);
+	return NULL;
 }
 
 /* Clients whose state is kept: for the tests of the table's bounds. */

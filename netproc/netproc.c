@@ -44,13 +44,29 @@ static struct keychan {
 } *kc;
 static int		 serving;
 static int		 nkeyprocs;
-static struct evtag	*listeners;
-static int		 nlisteners, listen_want;
+static int		 listen_want, control_want, http_want;
 static int		 conf_done, keys_seen;
-static time_t		 accept_paused;
+static time_t		 accept_paused, status_asked_at, ticked;
 
-static void
-ep_add(int fd, uint32_t events, void *ptr)
+/*
+ * A reload's generation: the parent's policies and settings, and
+ * keyproc[0]'s public data, staged until both are in, then committed.
+ */
+static struct {
+	uint32_t		 gen;		/* 0: none */
+	struct conf_global	 g;
+	struct netkey		*keys;
+	size_t			 nkeys;
+	int			 conf_done;	/* the parent's RELOAD_END */
+	size_t			 npublic;
+} stage;
+
+#ifdef LURKD_TEST_HOOKS
+static volatile sig_atomic_t	 test_reload;
+#endif
+
+void
+netproc_ep_add(int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event	 ev;
 
@@ -61,8 +77,8 @@ ep_add(int fd, uint32_t events, void *ptr)
 		fatal("%s: epoll_ctl", __func__);
 }
 
-static void
-ep_mod(int fd, uint32_t events, void *ptr)
+void
+netproc_ep_mod(int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event	 ev;
 
@@ -79,7 +95,47 @@ netproc_update_events(struct conn *c, uint32_t events)
 	if (c->events == events)
 		return;
 	c->events = events;
-	ep_mod(c->fd, events, c);
+	netproc_ep_mod(c->fd, events, c);
+}
+
+/* A listening socket from the parent; epoll gets it once we serve. */
+static struct listener *
+listener_add(int kind, int fd, const char *what, const char *address)
+{
+	struct listener	*l = &np->listeners[np->nlisteners];
+
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		fatal("%s: fcntl", __func__);
+	memset(l, 0, sizeof(*l));
+	l->tag.kind = kind;
+	l->tag.fd = fd;
+	l->tag.index = np->nlisteners++;
+	strlcpy(l->kind, what, sizeof(l->kind));
+	strlcpy(l->address, address, sizeof(l->address));
+	return l;
+}
+
+/* Tell the parent something (control.c): reload, log level. */
+void
+netproc_send_parent(uint32_t type, const void *data, size_t len)
+{
+	if (proc_compose_parent(type, -1, data, len) == -1)
+		fatal("%s: to the parent", __func__);
+}
+
+/*
+ * Ask the parent for its status (show status|stats, /metrics), once
+ * until it comes, or again after a while if it does not.
+ */
+void
+netproc_ask_status(void)
+{
+	time_t	 now = monotime();
+
+	if (status_asked_at != 0 && now - status_asked_at < 2)
+		return;
+	status_asked_at = now;
+	netproc_send_parent(IMSG_CTL_STATUS, NULL, 0);
 }
 
 static struct netkey *
@@ -90,6 +146,51 @@ netkey_slot(uint32_t index)
 	return &np->keys[index];
 }
 
+/* Where the parent's policy for a key goes: a start's, or a reload's. */
+static struct netkey *
+policy_slot(uint32_t index)
+{
+	if (!serving)
+		return netkey_slot(index);
+	if (stage.gen == 0 || stage.conf_done || index >= stage.nkeys)
+		fatalx("%s: key policy outside a reload", __func__);
+	return &stage.keys[index];
+}
+
+/* Settings from the parent, at start or at a reload. */
+static int
+global_ok(const struct conf_global *g)
+{
+	return g->keyprocs >= 1 && g->keyprocs <= LURKD_KEYPROCS_MAX &&
+	    g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
+	    g->nlisten >= 1 && g->nlisten <= LURKD_LISTEN_MAX &&
+	    g->ncontrol >= 0 && g->ncontrol <= LURKD_CONTROL_MAX &&
+	    g->nhttp >= 0 && g->nhttp <= LURKD_HTTP_MAX &&
+	    g->max_message >= LURKD_MSG_MIN &&
+	    g->max_message <= LURKD_MSG_MAX && g->limit_conns >= 1 &&
+	    g->limit_user_conns >= 1 && g->limit_user_rate <= LURKD_RATE_MAX &&
+	    g->limit_user_burst <= LURKD_RATE_MAX &&
+	    (g->limit_user_rate == 0 || g->limit_user_burst >= 1) &&
+	    drafts_conf_ok(&g->drafts);
+}
+
+/* What a reload may change of the settings; the rest needs a restart. */
+static void
+global_apply(const struct conf_global *g)
+{
+	np->timeout_idle = g->timeout_idle;
+	np->timeout_message = g->timeout_message;
+	np->limit_conns = g->limit_conns;
+	np->limit_user_conns = g->limit_user_conns;
+	np->limit_user_rate = g->limit_user_rate;
+	np->limit_user_burst = g->limit_user_burst;
+	/* the drafts' settings that capabilities list (lurkd/reload.c) */
+	np->drafts = g->drafts;
+}
+
+static void	 reload_begin(struct imsg *);
+static void	 reload_conf_end(struct imsg *);
+
 static int
 dispatch_parent(struct imsg *imsg)
 {
@@ -98,11 +199,16 @@ dispatch_parent(struct imsg *imsg)
 	struct conf_key		 ck;
 	struct conf_allow	 ca;
 	struct conf_listen	 cl;
+	struct conf_control	 cc;
+	struct conf_http	 ch;
 	struct procfd		 pf;
 	struct netkey		*k;
+	struct listener		*l;
 	uint32_t		**list;
 	size_t			*nlist;
-	int			 fd, level;
+	char			 addr[80];
+	int			 fd, level, i;
+	static int		 nlisten, ncontrol, nhttp;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CONF_SANDBOX:
@@ -116,33 +222,22 @@ dispatch_parent(struct imsg *imsg)
 		break;
 	case IMSG_CONF_GLOBAL:
 		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
-		    g.keyprocs < 1 || g.keyprocs > LURKD_KEYPROCS_MAX ||
-		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX ||
-		    g.nlisten < 1 || g.nlisten > LURKD_LISTEN_MAX ||
-		    g.max_message < LURKD_MSG_MIN ||
-		    g.max_message > LURKD_MSG_MAX || g.limit_conns < 1 ||
-		    g.limit_user_conns < 1 || g.limit_user_rate >
-		    LURKD_RATE_MAX || g.limit_user_burst > LURKD_RATE_MAX ||
-		    (g.limit_user_rate > 0 && g.limit_user_burst < 1) ||
-		    !drafts_conf_ok(&g.drafts) || kc != NULL)
+		    !global_ok(&g) || kc != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		np->lenmode = g.lenmode == LENMODE_MESSAGE ?
 		    LURK_LEN_MESSAGE : LURK_LEN_PAYLOAD;
 		np->max_message = g.max_message;
-		np->timeout_idle = g.timeout_idle;
-		np->timeout_message = g.timeout_message;
-		np->limit_conns = g.limit_conns;
-		np->limit_user_conns = g.limit_user_conns;
-		np->limit_user_rate = g.limit_user_rate;
-		np->limit_user_burst = g.limit_user_burst;
-		np->drafts = g.drafts;
+		global_apply(&g);
 		np->nkeys = g.nkeys;
+		np->generation = 1;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
+		control_want = g.ncontrol;
+		http_want = g.nhttp;
 		if ((np->keys = calloc(np->nkeys + 1, sizeof(*np->keys))) ==
 		    NULL || (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
-		    (listeners = calloc(listen_want, sizeof(*listeners))) ==
-		    NULL)
+		    (np->listeners = calloc(listen_want + control_want +
+		    http_want, sizeof(*np->listeners))) == NULL)
 			fatal("%s", __func__);
 		edge_init();
 		break;
@@ -161,30 +256,33 @@ dispatch_parent(struct imsg *imsg)
 		kc[pf.instance].tag.fd = fd;
 		kc[pf.instance].tag.index = pf.instance;
 		kc[pf.instance].events = EPOLLIN;
-		ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
+		netproc_ep_add(fd, EPOLLIN, &kc[pf.instance].tag);
 		break;
 	case IMSG_CONF_POLICY:
 		if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1)
 			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
-		k = netkey_slot(ck.index);
+		k = policy_slot(ck.index);
 		ck.name[sizeof(ck.name) - 1] = '\0';
 		strlcpy(k->name, ck.name, sizeof(k->name));
-		if (ck.rsakex_rate > LURKD_RATE_MAX ||
-		    ck.rsakex_burst > LURKD_RATE_MAX ||
-		    (ck.rsakex_rate > 0 && ck.rsakex_burst < 1) ||
-		    ck.tls13_tickets > LURKD_TICKETS_MAX)
+		if (ck.tls13_tickets > LURKD_TICKETS_MAX)
 			fatalx("%s: bad IMSG_CONF_POLICY", __func__);
 		k->operations = ck.operations;
 		k->tls13_secrets = ck.tls13_secrets;
 		k->tls13_tickets = ck.tls13_tickets;
-		k->rsakex_rate = ck.rsakex_rate;
-		k->rsakex_burst = ck.rsakex_burst;
-		bucket_init(&k->rsakex, k->rsakex_burst);
+		for (i = 0; i < KEY_NOPS; i++) {
+			if (ck.rate[i] > LURKD_RATE_MAX ||
+			    ck.burst[i] > LURKD_RATE_MAX ||
+			    (ck.rate[i] > 0 && ck.burst[i] < 1))
+				fatalx("%s: bad IMSG_CONF_POLICY", __func__);
+			k->rate[i] = ck.rate[i];
+			k->burst[i] = ck.burst[i];
+			bucket_init(&k->bucket[i], k->burst[i]);
+		}
 		break;
 	case IMSG_CONF_ALLOW:
 		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
 			fatalx("%s: bad IMSG_CONF_ALLOW", __func__);
-		k = netkey_slot(ca.index);
+		k = policy_slot(ca.index);
 		if (ca.type == ALLOW_UID || ca.type == ALLOW_USER) {
 			list = &k->uids;
 			nlist = &k->nuids;
@@ -198,21 +296,46 @@ dispatch_parent(struct imsg *imsg)
 		(*list)[(*nlist)++] = ca.id;
 		break;
 	case IMSG_CONF_LISTEN:
-		if (listeners == NULL || nlisteners >= listen_want ||
+		if (np->listeners == NULL || nlisten >= listen_want ||
 		    imsg_get_data(imsg, &cl, sizeof(cl)) == -1 ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CONF_LISTEN", __func__);
 		cl.path[sizeof(cl.path) - 1] = '\0';
-		if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-			fatal("%s: fcntl", __func__);
-		listeners[nlisteners].kind = EV_LISTEN;
-		listeners[nlisteners].fd = fd;
-		listeners[nlisteners].index = nlisteners;
-		nlisteners++;
+		l = listener_add(EV_LISTEN, fd, "unix", cl.path);
+		nlisten++;
 		log_debug("listening on %s", cl.path);
 		break;
+	case IMSG_CONF_CONTROL:
+		if (np->listeners == NULL || ncontrol >= control_want ||
+		    imsg_get_data(imsg, &cc, sizeof(cc)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CONF_CONTROL", __func__);
+		cc.path[sizeof(cc.path) - 1] = '\0';
+		l = listener_add(EV_CTL_LISTEN, fd, cc.restricted ?
+		    "control-ro" : "control", cc.path);
+		l->restricted = cc.restricted != 0;
+		l->uid = cc.uid;
+		l->gid = cc.gid;
+		ncontrol++;
+		log_debug("control socket %s%s", cc.path, cc.restricted ?
+		    " (restricted)" : "");
+		break;
+	case IMSG_CONF_HTTP:
+		if (np->listeners == NULL || nhttp >= http_want ||
+		    imsg_get_data(imsg, &ch, sizeof(ch)) == -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: bad IMSG_CONF_HTTP", __func__);
+		ch.addr[sizeof(ch.addr) - 1] = '\0';
+		snprintf(addr, sizeof(addr), "%s port %u", ch.addr,
+		    (unsigned)ch.port);
+		listener_add(EV_HTTP_LISTEN, fd, "http", addr);
+		nhttp++;
+		log_debug("listening on http %s", addr);
+		break;
 	case IMSG_CONF_END:
-		if (kc == NULL || nlisteners != listen_want || conf_done)
+		if (kc == NULL || nlisten != listen_want ||
+		    ncontrol != control_want || nhttp != http_want ||
+		    conf_done)
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		conf_done = 1;
 		break;
@@ -228,12 +351,25 @@ dispatch_parent(struct imsg *imsg)
 		np->status.conffile[sizeof(np->status.conffile) - 1] = '\0';
 		np->status.last_reload_error[
 		    sizeof(np->status.last_reload_error) - 1] = '\0';
+		np->status.version[sizeof(np->status.version) - 1] = '\0';
+		/* ready: every child is, so the keys are loaded */
+		np->ready = np->status.ready != 0;
+		np->status_seq++;
+		status_asked_at = 0;
+		ctl_status_in();
+		http_status_in();
 		break;
 	case IMSG_CTL_VERBOSE:
 		if (imsg_get_data(imsg, &level, sizeof(level)) == -1 ||
 		    level < 0 || level > 2)
 			fatalx("%s: bad IMSG_CTL_VERBOSE", __func__);
 		log_setverbose(level);
+		break;
+	case IMSG_RELOAD_BEGIN:
+		reload_begin(imsg);
+		break;
+	case IMSG_RELOAD_END:
+		reload_conf_end(imsg);
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from parent", __func__,
@@ -242,8 +378,14 @@ dispatch_parent(struct imsg *imsg)
 	return 0;
 }
 
-static void
-key_public(struct keychan *ch, struct imsg *imsg)
+/*
+ * A key's public data from keyproc[ch] into keys (n of them); 1 if it
+ * was new there.  At start every keyproc sends the same keys; a
+ * reload's come from keyproc[0] only.
+ */
+static int
+key_public(struct keychan *ch, struct imsg *imsg, struct netkey *keys,
+    size_t n)
 {
 	struct key_public	 pub;
 	struct ibuf		 ib;
@@ -251,10 +393,11 @@ key_public(struct keychan *ch, struct imsg *imsg)
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    ibuf_get(&ib, &pub, sizeof(pub)) == -1 ||
-	    ibuf_size(&ib) != (size_t)pub.spki_len + pub.chain_len)
-		fatalx("%s: bad IMSG_KEY_PUBLIC from keyproc[%d]", __func__,
+	    ibuf_size(&ib) != (size_t)pub.spki_len + pub.chain_len ||
+	    keys == NULL || pub.index >= n)
+		fatalx("%s: bad public key from keyproc[%d]", __func__,
 		    ch->tag.index);
-	k = netkey_slot(pub.index);
+	k = &keys[pub.index];
 	pub.name[sizeof(pub.name) - 1] = '\0';
 	if (k->spki != NULL) {
 		/* every keyproc holds the same keys */
@@ -262,7 +405,7 @@ key_public(struct keychan *ch, struct imsg *imsg)
 		    memcmp(k->pub.spki_sha256, pub.spki_sha256,
 		    sizeof(pub.spki_sha256)) != 0)
 			fatalx("key %u differs between keyprocs", pub.index);
-		return;
+		return 0;
 	}
 	k->pub = pub;
 	if ((k->spki = malloc(pub.spki_len + 1)) == NULL ||
@@ -270,9 +413,26 @@ key_public(struct keychan *ch, struct imsg *imsg)
 		fatal("%s", __func__);
 	if (ibuf_get(&ib, k->spki, pub.spki_len) == -1 ||
 	    ibuf_get(&ib, k->chain, pub.chain_len) == -1)
-		fatalx("%s: short IMSG_KEY_PUBLIC", __func__);
-	keys_seen++;
+		fatalx("%s: short public key message", __func__);
+	return 1;
 }
+
+/* The parent's policies and keyprocs' keys line up, name by name. */
+static void
+keys_match(const struct netkey *keys, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (keys[i].spki == NULL ||
+		    strcmp(keys[i].name, keys[i].pub.name) != 0)
+			fatalx("key %zu is \"%s\" in keyproc, \"%s\" in the "
+			    "configuration", i, keys[i].pub.name,
+			    keys[i].name);
+}
+
+static void	 reload_public(struct keychan *, struct imsg *);
+static void	 reload_public_end(struct keychan *, struct imsg *);
 
 static int
 dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
@@ -283,7 +443,7 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 	case IMSG_KEY_PUBLIC:
 		if (ch->done)
 			fatalx("%s: key after IMSG_KEY_END", __func__);
-		key_public(ch, imsg);
+		keys_seen += key_public(ch, imsg, np->keys, np->nkeys);
 		break;
 	case IMSG_KEY_END:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
@@ -296,6 +456,12 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 		if (!serving)
 			fatalx("%s: IMSG_KEYOP_RES before start", __func__);
 		edge_keyop_done(ch->tag.index, imsg);
+		break;
+	case IMSG_RELOAD_PUBLIC:
+		reload_public(ch, imsg);
+		break;
+	case IMSG_RELOAD_PUBLIC_END:
+		reload_public_end(ch, imsg);
 		break;
 	default:
 		fatalx("%s: unexpected imsg %u from keyproc[%d]", __func__,
@@ -363,7 +529,7 @@ flush_keyprocs(void)
 			want |= EPOLLOUT;
 		if (want != kc[i].events) {
 			kc[i].events = want;
-			ep_mod(kc[i].tag.fd, want, &kc[i].tag);
+			netproc_ep_mod(kc[i].tag.fd, want, &kc[i].tag);
 		}
 	}
 }
@@ -381,11 +547,7 @@ startup_done(void)
 	if ((size_t)keys_seen != np->nkeys)
 		fatalx("keyprocs sent %d of %zu keys", keys_seen, np->nkeys);
 	/* the parent's policies and the keyprocs' keys must line up */
-	for (i = 0; (size_t)i < np->nkeys; i++)
-		if (strcmp(np->keys[i].name, np->keys[i].pub.name) != 0)
-			fatalx("key %d is \"%s\" in keyproc, \"%s\" in the "
-			    "configuration", i, np->keys[i].pub.name,
-			    np->keys[i].name);
+	keys_match(np->keys, np->nkeys);
 	return 1;
 }
 
@@ -420,16 +582,116 @@ compute_state(void)
 	memcpy(np->state, md, LURK_STATE_LEN);
 }
 
+/*
+ * The parent stages the next generation: every keyproc has loaded its
+ * keys.  Its policies and settings follow, then RELOAD_END.
+ */
+static void
+reload_begin(struct imsg *imsg)
+{
+	struct conf_reload	 cr;
+
+	if (!serving || stage.gen != 0 ||
+	    imsg_get_data(imsg, &cr, sizeof(cr)) == -1 ||
+	    cr.generation != np->generation + 1 || !global_ok(&cr.g) ||
+	    cr.g.keyprocs != nkeyprocs)
+		fatalx("%s: bad IMSG_RELOAD_BEGIN", __func__);
+	stage.gen = cr.generation;
+	stage.g = cr.g;
+	stage.nkeys = cr.g.nkeys;
+	if ((stage.keys = calloc(stage.nkeys + 1, sizeof(*stage.keys))) ==
+	    NULL)
+		fatal("%s", __func__);
+}
+
+/* The parent's part is in: it may now have keyproc[0] send the keys. */
+static void
+reload_conf_end(struct imsg *imsg)
+{
+	uint32_t	 gen = proc_imsg_gen(imsg, "IMSG_RELOAD_END");
+
+	if (stage.gen == 0 || gen != stage.gen || stage.conf_done)
+		fatalx("%s: bad IMSG_RELOAD_END", __func__);
+	stage.conf_done = 1;
+	if (proc_compose_parent(IMSG_RELOAD_STAGED, -1, &gen,
+	    sizeof(gen)) == -1)
+		fatal("%s: compose", __func__);
+}
+
+static void
+reload_public(struct keychan *ch, struct imsg *imsg)
+{
+	if (ch->tag.index != 0 || !stage.conf_done ||
+	    imsg_get_id(imsg) != stage.gen ||
+	    key_public(ch, imsg, stage.keys, stage.nkeys) != 1)
+		fatalx("%s: bad IMSG_RELOAD_PUBLIC from keyproc[%d]",
+		    __func__, ch->tag.index);
+	stage.npublic++;
+}
+
+/* The generation's COMMIT: the test build may name another one. */
+static uint32_t
+commit_gen(uint32_t gen)
+{
+#ifdef LURKD_TEST_HOOKS
+	const char	*s = getenv("LURKD_TEST_COMMIT_GEN");
+
+	if (s != NULL)
+		return gen + strtonum(s, 0, 1000, NULL);
+#endif
+	return gen;
+}
+
+/*
+ * keyproc[0] sent the last key: commit.  The new keys, policies and
+ * settings replace the old ones here, in one go; then every keyproc
+ * gets COMMIT behind the requests already on its channel, so that
+ * those are answered with the old keys and every later one with the
+ * new (edge_swap_keys remaps the operations still queued here).
+ */
+static void
+reload_public_end(struct keychan *ch, struct imsg *imsg)
+{
+	struct reload_public_end	 pe;
+	uint32_t			 gen;
+	int				 i;
+
+	if (ch->tag.index != 0 || !stage.conf_done ||
+	    imsg_get_data(imsg, &pe, sizeof(pe)) == -1 ||
+	    pe.generation != stage.gen || pe.nkeys != stage.nkeys ||
+	    stage.npublic != stage.nkeys)
+		fatalx("%s: bad IMSG_RELOAD_PUBLIC_END from keyproc[%d]",
+		    __func__, ch->tag.index);
+	keys_match(stage.keys, stage.nkeys);
+	gen = stage.gen;
+	edge_swap_keys(stage.keys, stage.nkeys);
+	global_apply(&stage.g);
+	np->generation = gen;
+	compute_state();
+	memset(&stage, 0, sizeof(stage));
+	for (i = 0; i < nkeyprocs; i++) {
+		uint32_t	 cg = commit_gen(gen);
+
+		if (imsg_compose(&kc[i].ibuf, IMSG_RELOAD_COMMIT, 0, 0, -1,
+		    &cg, sizeof(cg)) == -1)
+			fatal("%s: to keyproc[%d]", __func__, i);
+	}
+	if (proc_compose_parent(IMSG_RELOAD_DONE, -1, &gen, sizeof(gen)) == -1)
+		fatal("%s: compose", __func__);
+	log_debug("generation %u in use: %zu keys", gen, np->nkeys);
+}
+
 static void
 listeners_enable(int on)
 {
 	int	 i;
 
-	for (i = 0; i < nlisteners; i++) {
+	for (i = 0; i < np->nlisteners; i++) {
 		if (on)
-			ep_add(listeners[i].fd, EPOLLIN, &listeners[i]);
-		else if (epoll_ctl(np->epfd, EPOLL_CTL_DEL, listeners[i].fd,
-		    NULL) == -1)
+			netproc_ep_add(np->listeners[i].tag.fd, EPOLLIN,
+			    &np->listeners[i]);
+		else if (epoll_ctl(np->epfd, EPOLL_CTL_DEL,
+		    np->listeners[i].tag.fd, NULL) == -1)
 			fatal("%s: epoll_ctl", __func__);
 	}
 }
@@ -443,7 +705,31 @@ netproc_pause_accept(void)
 	log_warnx("out of file descriptors: not accepting for 1 second");
 	listeners_enable(0);
 	accept_paused = time(NULL);
+	np->accept_paused = 1;
 }
+
+#ifdef LURKD_TEST_HOOKS
+/*
+ * Test builds only: SIGUSR2 makes netproc ask the parent for a reload
+ * (IMSG_CTL_RELOAD), as lurkctl reload does through the control socket.
+ */
+static void
+test_reload_signal(int sig)
+{
+	test_reload = 1;
+}
+
+static void
+test_reload_hook(void)
+{
+	if (!test_reload)
+		return;
+	test_reload = 0;
+	log_info("test hook: asking the parent for a reload");
+	if (proc_compose_parent(IMSG_CTL_RELOAD, -1, NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+}
+#endif
 
 static __attribute__((__noreturn__)) void
 event_loop(void)
@@ -453,9 +739,13 @@ event_loop(void)
 	int			 n, i, timeout;
 
 	for (;;) {
+#ifdef LURKD_TEST_HOOKS
+		test_reload_hook();
+#endif
 		/* a tick a second while anyone may time out */
 		timeout = accept_paused || np->nconns > 0 ||
-		    client_count() > 0 ? 1000 : -1;
+		    client_count() > 0 || ctl_count() > 0 ||
+		    http_count() > 0 ? 1000 : -1;
 		if (proc_log_pending())
 			timeout = 100;	/* the parent is slow to take lines */
 		if ((n = epoll_wait(np->epfd, ev, NETPROC_MAX_EVENTS,
@@ -466,6 +756,7 @@ event_loop(void)
 		}
 		if (accept_paused && time(NULL) != accept_paused) {
 			accept_paused = 0;
+			np->accept_paused = 0;
 			listeners_enable(1);
 		}
 		for (i = 0; i < n; i++) {
@@ -485,12 +776,30 @@ event_loop(void)
 			case EV_CONN:
 				conn_event((struct conn *)tag, ev[i].events);
 				break;
+			case EV_CTL_LISTEN:
+				ctl_accept((struct listener *)tag);
+				break;
+			case EV_CTL:
+				ctl_event((struct ctlconn *)tag, ev[i].events);
+				break;
+			case EV_HTTP_LISTEN:
+				http_accept((struct listener *)tag);
+				break;
+			case EV_HTTP:
+				http_event((struct httpconn *)tag,
+				    ev[i].events);
+				break;
 			}
 		}
 		conn_flush_dirty();
 		edge_dispatch();
 		flush_keyprocs();
 		conn_timeouts();
+		if (monotime() != ticked) {
+			ticked = monotime();
+			ctl_tick();
+			http_tick();
+		}
 		proc_log_flush();
 	}
 }
@@ -515,7 +824,7 @@ netproc_main(int verbose)
 	np->keyproc_inflight = KEYPROC_INFLIGHT;
 	if ((np->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
-	ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
+	netproc_ep_add(PARENT_SOCK_FILENO, EPOLLIN, &parent_tag);
 
 	/* start-up: only the parent and keyproc channels are in the set */
 	while (!startup_done()) {
@@ -528,13 +837,18 @@ netproc_main(int verbose)
 			read_channel(ev.data.ptr);
 	}
 	compute_state();
+#ifdef LURKD_TEST_HOOKS
+	if (signal(SIGUSR2, test_reload_signal) == SIG_ERR)
+		fatal("signal");
+#endif
 	netproc_sandbox();
 	serving = 1;
 	listeners_enable(1);
 	proc_child_ready();
 	for (i = 0; i < nkeyprocs; i++)
 		log_debug("keyproc[%d] channel up", i);
-	log_debug("serving %zu keys on %d listeners", np->nkeys, nlisteners);
+	log_debug("serving %zu keys on %d listeners", np->nkeys,
+	    np->nlisteners);
 	proc_trip_hook(PROC_NETPROC);
 	event_loop();
 }

@@ -30,17 +30,66 @@
 #define KEYPROC_INFLIGHT	8	/* operations handed to one keyproc */
 #define PEER_GROUPS_MAX		64
 
-/* Counters per key and operation type (EDGE_TYPE_*). */
-#define NTYPES			5
+/*
+ * Counters per key, operation (KOP_*, of every extension) and result
+ * (the status in the operation's extension; past the last, the last).
+ */
+#define NSTATUS			16
 struct keystats {
-	uint64_t		 ok[NTYPES];
-	uint64_t		 refused[NTYPES];
+	uint64_t		 n[KOP_MAX][NSTATUS];
 };
 
-/* Counters per key of the drafts' operations, by type. */
-struct draftstats {
-	uint64_t		 ok[8];
-	uint64_t		 refused[8];
+/* Why a request or a connection was refused (stats.c: their names). */
+enum refusal {
+	REF_CONNECTIONS,	/* limit connections */
+	REF_USER_CONNECTIONS,	/* limit user connections */
+	REF_USER_RATE,		/* limit user rate */
+	REF_KEY_RATE,		/* limit OP rate of the key */
+	REF_IN_FLIGHT,		/* too many operations in flight */
+	REF_FORMAT,
+	REF_EXTENSION,
+	REF_TYPE,
+	REF_STATUS,
+	REF_UNKNOWN_KEY,
+	REF_UNAUTHORIZED,
+	REF_OPERATION,		/* not among the key's operations */
+	REF_CONTENT,		/* keyproc: not the TLS structure it signs */
+	REF_SCHEME,		/* keyproc: scheme unfit for key or version */
+	REF_FAILED,		/* keyproc or netproc could not do it */
+	REF_MAX
+};
+
+/* Requests by what they ask (stats.c: their names). */
+enum reqkind {
+	REQ_PING,		/* of any extension */
+	REQ_CAPABILITIES,
+	REQ_OP,			/* a key operation: REQ_OP + its KOP_* */
+	REQ_OTHER = REQ_OP + KOP_MAX,
+	REQ_MAX
+};
+
+/* The HTTP statuses http.c answers with, counted (stats.c). */
+#define HTTP_NCODES		7
+
+/* A latency histogram: request parsed to answer queued. */
+#define LATENCY_BUCKETS		16
+struct histogram {
+	uint64_t		 bucket[LATENCY_BUCKETS];	/* each its own */
+	uint64_t		 count;
+	uint64_t		 sum_ns;
+};
+
+struct stats {
+	uint64_t		 requests[REQ_MAX];
+	uint64_t		 refusals[REF_MAX];
+	struct histogram	 latency[KOP_MAX];	/* by KOP_* */
+	uint64_t		 conns_accepted[TRANSPORT_MAX];
+	uint64_t		 conns_open[TRANSPORT_MAX];
+	uint64_t		 ctl_conns;		/* control, accepted */
+	uint64_t		 ctl_denied;		/* peer not allowed */
+	uint64_t		 ctl_requests;
+	uint64_t		 http_requests;
+	uint64_t		 http_responses[HTTP_NCODES];	/* stats.c */
 };
 
 /* A token bucket (limit.c): tokens in 1/1000, refilled at a rate. */
@@ -59,22 +108,30 @@ struct netkey {
 	size_t			 nuids;
 	uint32_t		*gids;
 	size_t			 ngids;
-	uint32_t		 operations;		/* EDGE_OP_* */
-	uint32_t		 rsakex_rate;		/* a second; 0: none */
-	uint32_t		 rsakex_burst;
-	struct bucket		 rsakex;
-	uint64_t		 rsakex_refused;	/* over the rate */
+	uint32_t		 operations;		/* EDGE_OP_*, OP_TLS* */
+	/* limit OP rate, by key_op_index() */
+	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
+	uint32_t		 burst[KEY_NOPS];
+	struct bucket		 bucket[KEY_NOPS];
+	uint64_t		 rate_refused[KOP_MAX];	/* over its rate */
 	struct keystats		 stats;
 	uint32_t		 tls13_secrets;		/* TLS13_SECRET_BIT()s */
 	uint32_t		 tls13_tickets;
-	struct draftstats	 tls12stats;
-	struct draftstats	 tls13stats;
 	int			 fp_ok;			/* fp is computed */
 	uint8_t			 fp[TLS13_FINGER_PRINT_LEN];	/* the leaf's */
+	/* the leaf certificate, read when first asked for (stats.c) */
+	int			 cert_read;
+	int			 cert_ok;
+	char			 subject[256];
+	char			 issuer[256];
+	int64_t			 not_before;
+	int64_t			 not_after;
 };
 
 struct conn;
 struct pending;
+struct ctlconn;
+struct httpconn;
 TAILQ_HEAD(pendinglist, pending);
 TAILQ_HEAD(connlist, conn);
 
@@ -101,22 +158,33 @@ struct client {
 	uint64_t		 suppressed;	/* refusals not logged */
 	uint64_t		 conns_refused;
 	uint64_t		 rate_refused;
+	uint64_t		 requests;	/* parsed */
+	uint64_t		 refusals;	/* refused or failed */
+	gid_t			 gid;		/* of its last connection */
+	int			 transport;	/* of its last connection */
 	uint64_t		 held_back;	/* times input was held back */
 	uint64_t		 dropped;	/* operations of closed conns */
 	LIST_ENTRY(client)	 entry;
 };
 
-/* A key operation: queued on its client, or sent to a keyproc. */
+/*
+ * A key operation: queued on its client, or sent to a keyproc.  key is
+ * an index into np->keys: a reload remaps it (PENDING_NOKEY: the key
+ * is gone, an operation sent before is answered all the same).
+ */
+#define PENDING_NOKEY		UINT32_MAX
 struct pending {
 	struct conn		*c;		/* NULL once the peer is gone */
 	struct client		*cl;		/* charged until answered */
 	struct lurk_hdr		 hdr;		/* of the request */
 	uint32_t		 key;
+	int			 kop;		/* KOP_*: what it is */
 	int			 keyproc;	/* -1 while queued */
 	int			 pin;		/* the keyproc it must go to, or -1 */
 	int			 used;
 	uint8_t			*msg;		/* keyop_req + data, queued */
 	size_t			 msglen;	/* also its charge */
+	uint64_t		 t0;		/* parsed, monotonic ns */
 	TAILQ_ENTRY(pending)	 entry;		/* on its conn, or free */
 	TAILQ_ENTRY(pending)	 qentry;	/* on its client's queue */
 };
@@ -131,6 +199,20 @@ struct evtag {
 #define EV_PARENT	2
 #define EV_KEYPROC	3
 #define EV_CONN		4
+#define EV_CTL_LISTEN	5
+#define EV_CTL		6
+#define EV_HTTP_LISTEN	7
+#define EV_HTTP		8
+
+/* A listening socket: workload, control or http. */
+struct listener {
+	struct evtag		 tag;		/* first: epoll data.ptr */
+	char			 kind[16];	/* unix, control(-ro), http */
+	char			 address[128];	/* path, or "ADDR port N" */
+	int			 restricted;	/* control: show only */
+	uid_t			 uid;		/* control: lurkd's */
+	gid_t			 gid;		/* control: the socket's */
+};
 
 struct conn {
 	struct evtag		 tag;		/* first: epoll data.ptr */
@@ -138,6 +220,7 @@ struct conn {
 	uint64_t		 serial;
 	struct client		*client;
 	int			 over_limit;	/* refuse, then close */
+	int			 transport;	/* enum transport */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -180,16 +263,25 @@ struct netproc {
 	uint8_t			 state[LURK_STATE_LEN];
 	struct netkey		*keys;
 	size_t			 nkeys;
+	uint32_t		 generation;	/* of keys and settings */
 	uint64_t		 nconns;
 	uint64_t		 serial;
 	struct connlist		 conns;
 	struct connlist		 dirty;		/* output to flush */
 	struct pending		*pending;	/* NETPROC_PENDING_MAX slots */
 	struct pendinglist	 freepending;
+	size_t			 npending;	/* slots in use */
 	TAILQ_HEAD(, client)	 runq;		/* clients with queued work */
 	uint64_t		 held_back;	/* times input was held back */
 	uint64_t		 dropped;	/* operations of closed conns */
 	struct ctl_status	 status;	/* the parent's, show status */
+	uint64_t		 status_seq;	/* IMSG_CTL_STATUS received */
+	int			 status_asked;	/* one asked for, not in yet */
+	int			 ready;		/* the parent said so */
+	struct listener		*listeners;
+	int			 nlisteners;
+	int			 accept_paused;
+	struct stats		 stats;
 	unsigned		*kpload;	/* operations at each keyproc */
 	int			 nkeyprocs;
 	uint8_t			 rbuf[NETPROC_READ_SIZE + LURKD_MSG_MAX];
@@ -208,7 +300,7 @@ void	 conn_request(struct conn *, const uint8_t *, size_t);
 int	 conn_reply(struct conn *, const struct lurk_hdr *, uint8_t,
 	    const struct iovec *, int);
 void	 conn_refuse(struct conn *, const struct lurk_hdr *, uint8_t,
-	    const char *, const char *);
+	    const char *, const char *, const char *, const char *);
 void	 conn_mark_dirty(struct conn *);
 size_t	 conn_backlog(const struct conn *);
 void	 netproc_update_events(struct conn *, uint32_t);
@@ -223,21 +315,22 @@ void	 edge_dispatch(void);
 void	 edge_keyop_done(int, struct imsg *);
 void	 edge_conn_gone(struct conn *);
 void	 edge_log_stats(void);
+void	 edge_swap_keys(struct netkey *, size_t);
+void	 netkey_free(struct netkey *);
 int	 authorized(const struct conn *, const struct netkey *);
 struct netkey *netkey_by_spki(const uint8_t *, size_t);
 uint16_t tls_group(int);
 const char *edge_room(struct conn *);
+const char *key_rate_take(struct netkey *, int, char *, size_t);
 const char *edge_enqueue(struct conn *, const struct lurk_hdr *,
 	    struct keyop_req *, const uint8_t *, int);
-
 
 /* drafts.c, tls12.c, tls13.c: the drafts' extensions */
 void	 drafts_request(struct conn *, const struct lurk_hdr *,
 	    const uint8_t *, size_t);
-void	 drafts_log_stats(void);
-void	 drafts_count(struct netkey *, const struct lurk_hdr *, int);
 void	 drafts_refuse(struct conn *, const struct lurk_hdr *, struct netkey *,
-	    uint8_t, const char *);
+	    uint8_t, enum refusal, const char *);
+uint8_t	 drafts_denied(const struct lurk_hdr *);
 void	 tls12_request(struct conn *, const struct lurk_hdr *,
 	    const uint8_t *, size_t);
 void	 tls13_request(struct conn *, const struct lurk_hdr *,
@@ -248,6 +341,7 @@ const uint8_t *netkey_fp(struct netkey *);
 /* limit.c */
 uint64_t monotime_ms(void);
 void	 bucket_init(struct bucket *, uint32_t);
+void	 bucket_carry(struct bucket *, const struct bucket *, uint32_t);
 int	 bucket_take(struct bucket *, uint32_t, uint32_t);
 int	 client_attach(struct conn *);
 void	 client_detach(struct conn *);
@@ -259,6 +353,68 @@ int	 client_log_ok(struct client *);
 void	 client_tick(void);
 void	 client_log_stats(void);
 size_t	 client_count(void);
+struct client *client_next(struct client *);
+
+/* stats.c */
+void	 stats_refusal(enum refusal);
+enum refusal stats_status_refusal(int, uint8_t);
+void	 stats_request(const struct lurk_hdr *);
+uint64_t monotime_ns(void);
+void	 stats_latency(int, uint64_t);
+void	 stats_count(struct netkey *, int, uint8_t);
+void	 stats_http(int);
+void	 netkey_cert(struct netkey *);
+const char *refusal_name(int);
+const char *reqkind_name(int);
+int	 reqkind_shown(int);
+const char *key_curve_name(const struct netkey *);
+struct textbuf;
+void	 stats_metrics(struct textbuf *);
+int	 netproc_healthy(char *, size_t);
+
+/* text.c: a growing buffer of text, bounded */
+struct textbuf {
+	char			*p;
+	size_t			 len, cap, max;
+	int			 full;		/* something did not fit */
+};
+void	 tb_init(struct textbuf *, size_t);
+void	 tb_free(struct textbuf *);
+void	 tb_printf(struct textbuf *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+
+/* control.c */
+void	 ctl_accept(struct listener *);
+void	 ctl_event(struct ctlconn *, uint32_t);
+void	 ctl_status_in(void);
+void	 ctl_tick(void);
+size_t	 ctl_count(void);
+
+/* http.c */
+#define HTTP_REQ_MAX		4096	/* request line and headers */
+enum http_route {
+	HTTP_NONE,
+	HTTP_METRICS,
+	HTTP_LIVEZ,
+	HTTP_READYZ,
+};
+struct http_req {
+	int			 get;		/* the method is GET */
+	int			 minor;		/* HTTP/1.minor */
+	int			 route;		/* enum http_route */
+};
+int	 http_parse(const char *, size_t, struct http_req *);
+void	 http_accept(struct listener *);
+void	 http_event(struct httpconn *, uint32_t);
+void	 http_status_in(void);
+void	 http_tick(void);
+size_t	 http_count(void);
+
+/* netproc.c, for control.c and http.c */
+void	 netproc_ep_add(int, uint32_t, void *);
+void	 netproc_ep_mod(int, uint32_t, void *);
+void	 netproc_send_parent(uint32_t, const void *, size_t);
+void	 netproc_ask_status(void);
 
 /* sandbox.c */
 void	 netproc_sandbox(void);

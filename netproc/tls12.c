@@ -30,43 +30,46 @@ tls12_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	int			 st;
 
 	if ((st = tls12_parse(h->type, payload, len, &q, &why)) != 0) {
-		drafts_refuse(c, h, NULL, st, why);
+		drafts_refuse(c, h, NULL, st, REF_FORMAT, why);
 		return;
 	}
 	if ((k = netkey_by_spki(q.key_id + 1, TLS12_KEY_ID_LEN)) == NULL) {
 		snprintf(buf, sizeof(buf), "no such key: id %s",
 		    lurk_hex(q.key_id + 1, TLS12_KEY_ID_LEN, hex, sizeof(hex)));
-		drafts_refuse(c, h, NULL, TLS12_ST_INVALID_KEY_ID, buf);
+		drafts_refuse(c, h, NULL, TLS12_ST_INVALID_KEY_ID,
+		    REF_UNKNOWN_KEY, buf);
 		return;
 	}
 	if (!authorized(c, k)) {
 		snprintf(buf, sizeof(buf), "unauthorized: uid %u gid %u may "
 		    "not use this key", (unsigned)c->uid, (unsigned)c->gid);
-		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID, buf);
+		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID,
+		    REF_UNAUTHORIZED, buf);
 		return;
 	}
 	if ((k->operations & op) == 0) {
 		/* keyproc would refuse too; no need to bother it */
-		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID,
+		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID, REF_OPERATION,
 		    "operation not allowed for this key");
 		return;
 	}
 	if ((why = edge_room(c)) != NULL) {
-		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, why);
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, REF_IN_FLIGHT,
+		    why);
 		return;
 	}
 	/*
-	 * A master secret without the client's Finished tells a
+	 * The key's limit of the edge operation that does the same with
+	 * it: a master secret without the client's Finished tells a
 	 * ciphertext whose padding is right from one whose is not (two
-	 * requests: the same master, or two random ones): a padding oracle,
-	 * as rsa-kex (lurk(7)), under the same rate.
+	 * requests: the same master, or two random ones), a padding oracle
+	 * as rsa-kex is (lurk(7)), so under limit rsa-kex rate; ecdhe signs
+	 * a ServerKeyExchange, under limit sign-tls12 rate.
 	 */
-	if ((op == OP_TLS12_RSA_MASTER || op == OP_TLS12_RSA_EXT) &&
-	    !bucket_take(&k->rsakex, k->rsakex_rate, k->rsakex_burst)) {
-		k->rsakex_refused++;
-		snprintf(buf, sizeof(buf), "limit rsa-kex rate %u a second "
-		    "exceeded", k->rsakex_rate);
-		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, buf);
+	if ((why = key_rate_take(k, kop_index(h->designation, h->type), buf,
+	    sizeof(buf))) != NULL) {
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, REF_KEY_RATE,
+		    why);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
@@ -75,5 +78,6 @@ tls12_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	req.designation = LURK_DESIG_TLS12;
 	req.len = len;
 	if ((why = edge_enqueue(c, h, &req, payload, -1)) != NULL)
-		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, why);
+		drafts_refuse(c, h, k, TLS12_ST_UNDEFINED_ERROR, REF_FAILED,
+		    why);
 }

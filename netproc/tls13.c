@@ -108,17 +108,17 @@ tls13_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	int			 st, pin = -1;
 
 	if ((st = tls13_parse(h->type, payload, len, &q, &why)) != 0) {
-		drafts_refuse(c, h, NULL, st, why);
+		drafts_refuse(c, h, NULL, st, REF_FORMAT, why);
 		return;
 	}
 	switch (h->type) {
 	case TLS13_TYPE_S_INIT_CERT_VERIFY:
 		st = cert_key(&q.cert, &k, &why);
-		denied = TLS13_ST_INVALID_CERTIFICATE;
+		denied = drafts_denied(h);
 		break;
 	case TLS13_TYPE_S_INIT_EARLY_SECRET:
 		st = ticket_key(&q, &k, &pin, &why);
-		denied = TLS13_ST_INVALID_PSK;
+		denied = drafts_denied(h);
 		break;
 	default:
 		/* a session's: its keyproc checks its owner */
@@ -131,23 +131,32 @@ tls13_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 		break;
 	}
 	if (st != 0) {
-		drafts_refuse(c, h, NULL, st, why);
+		drafts_refuse(c, h, NULL, st, k == NULL && denied != 0 ?
+		    REF_UNKNOWN_KEY : REF_FORMAT, why);
 		return;
 	}
 	if (k != NULL && !authorized(c, k)) {
 		snprintf(buf, sizeof(buf), "unauthorized: uid %u gid %u may "
 		    "not use this key", (unsigned)c->uid, (unsigned)c->gid);
-		drafts_refuse(c, h, k, denied, buf);
+		drafts_refuse(c, h, k, denied, REF_UNAUTHORIZED, buf);
 		return;
 	}
 	if (k != NULL && (k->operations & op) == 0) {
 		/* keyproc would refuse too; no need to bother it */
-		drafts_refuse(c, h, k, denied,
+		drafts_refuse(c, h, k, denied, REF_OPERATION,
 		    "operation not allowed for this key");
 		return;
 	}
 	if ((why = edge_room(c)) != NULL) {
-		drafts_refuse(c, h, k, TLS13_ST_UNDEFINED_ERROR, why);
+		drafts_refuse(c, h, k, TLS13_ST_UNDEFINED_ERROR, REF_IN_FLIGHT,
+		    why);
+		return;
+	}
+	/* s_init_cert_verify signs: under limit sign-tls13 rate */
+	if (k != NULL && (why = key_rate_take(k, kop_index(h->designation,
+	    h->type), buf, sizeof(buf))) != NULL) {
+		drafts_refuse(c, h, k, TLS13_ST_UNDEFINED_ERROR, REF_KEY_RATE,
+		    why);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
@@ -156,5 +165,6 @@ tls13_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	req.designation = LURK_DESIG_TLS13;
 	req.len = len;
 	if ((why = edge_enqueue(c, h, &req, payload, pin)) != NULL)
-		drafts_refuse(c, h, k, TLS13_ST_UNDEFINED_ERROR, why);
+		drafts_refuse(c, h, k, TLS13_ST_UNDEFINED_ERROR, REF_FAILED,
+		    why);
 }

@@ -94,14 +94,16 @@ p256_setup() {
 }
 
 # start_lurkd CONF [lurkd binary] [runner...]: starts lurkd -d -v in the
-# background, logging to $T/lurkd.log; waits for its "ready" line.
+# background, logging to $T/lurkd.log; waits for its "ready" line
+# ($LURKD_READY: a pattern of it; log format json needs LURKD_READY_JSON).
 start_lurkd() {
 	local conf=$1 bin=${2:-$LURKD}; shift; [ $# -gt 0 ] && shift
 	: >"$T/lurkd.log"
 	"$@" "$bin" -d -v -f "$conf" >>"$T/lurkd.log" 2>&1 &
 	LURKD_PID=$! LURKD_RC=
-	wait_log "parent: ready:" 10
+	wait_log "${LURKD_READY:-parent: ready:}" 10
 }
+LURKD_READY_JSON='"process":"parent","message":"ready:'
 
 # wait_log PATTERN SECONDS: waits for a line in $T/lurkd.log
 wait_log() {

@@ -77,6 +77,8 @@ cd "$TOP" || exit 1
 rc=$?
 check "the steps run without an error (rc $rc)" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || tail -n 20 "$T/walk.out"
+check "lurkctl health: ok, ready" \
+    grep -q "^ok: ready: 1 keys, 2 listeners$" "$T/walk.out"
 check "openssl list -providers: lurk active" \
     grep -A3 '^  lurk$' "$T/walk.out" -q
 grep -A3 '^  lurk$' "$T/walk.out" | grep -q 'status: active' ||

@@ -2,7 +2,9 @@
 # (netproc, keyproc) behave as a compromised one would towards the parent
 # (LURKD_TEST_FORGE): a log line with a newline, another process's name
 # and terminal escapes is relayed as one escaped line under the sender's
-# real name; a line more urgent than LOG_ERR, a file descriptor, a second
+# real name, and in log format json its text and fields stay values of
+# the sender's object; a line more urgent than LOG_ERR, a field the parent
+# does not know or a uid that is no number, a file descriptor, a second
 # READY are fatal.
 . "$LURKD_TOP/regress/lib.sh"
 
@@ -39,6 +41,32 @@ for who in netproc keyproc; do
 	stop_lurkd
 done
 
+# log format json: a child's text and fields stay its own, one object
+sed 's/^keyprocs 1$/keyprocs 1\nlog format json/' "$T/lurkd.conf" >"$T/json.conf"
+for who in netproc keyproc; do
+	name=$who; [ $who = keyproc ] && name='keyproc[0]'
+	if ! LURKD_READY=$LURKD_READY_JSON LURKD_TEST_FORGE=$who:jsonlog \
+	    start_lurkd "$T/json.conf" "$LURKD_TEST"; then
+		nok "$who:jsonlog: lurkd started"
+		continue
+	fi
+	wait_log "test hook" 5 >/dev/null 2>&1
+	check "$who:jsonlog: the line and its fields stay $who's, each field one string" \
+	    "$PYTHON" - "$T/lurkd.log" "$name" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+hook = [l for l in lines if "test hook" in l["message"]]
+sys.exit(not (len(hook) == 1 and hook[0]["process"] == sys.argv[2] and
+              hook[0]["level"] == "info" and
+              hook[0]["message"] == 'test hook: "process":"parent"' and
+              hook[0]["key"] == 'k","process":"parent' and
+              hook[0]["reason"] == "a\\nb\\x1b[2J" and
+              sorted(hook[0]) == ["key", "level", "message", "process",
+                                  "reason", "time"]))
+PY
+	stop_lurkd
+done
+
 # what is fatal
 fatal_forge() {	# fatal_forge WHO WHAT PATTERN
 	: >"$T/lurkd.log"
@@ -60,5 +88,9 @@ for who in netproc keyproc; do
 	check "$who:fd: the line that came with it is not relayed" \
 	    bash -c "! grep -q 'a line with a descriptor' '$T/lurkd.log'"
 	fatal_forge $who ready "$name said READY twice"
+	fatal_forge $who field "bad IMSG_LOG from $name"
+	check "$who:field: the line is not relayed" \
+	    bash -c "! grep -q 'an unknown field' '$T/lurkd.log'"
+	fatal_forge $who number "bad IMSG_LOG from $name"
 done
 finish

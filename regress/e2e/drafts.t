@@ -54,9 +54,9 @@ fi
 check "netproc logs the rate" \
     grep -q "rsa_master key \"rsarate\" .*limit rsa-kex rate 1 a second exceeded" "$T/lurkd.log"
 kill -USR1 "$LURKD_PID"
-wait_log 'stats: key "rsa" drafts:' 5
+wait_log 'stats: key "rsa":.* tls12-rsa-master ' 5
 check "SIGUSR1: counters of the drafts' operations per key" \
-    grep -Eq 'stats: key "rsa" drafts: rsa_master [1-9][0-9]* ok [1-9][0-9]* refused rsa_master_with_poh [1-9]' "$T/lurkd.log"
+    grep -Eq 'stats: key "rsa": .* tls12-rsa-master [1-9][0-9]* ok [1-9][0-9]* refused tls12-rsa-master-poh [1-9]' "$T/lurkd.log"
 stop_lurkd
 check "lurkd exits 0 after the run" lurkd_exited 0
 

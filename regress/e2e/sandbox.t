@@ -65,18 +65,20 @@ proc_checks() {	# proc_checks LABEL [runner...]: /proc facts of a running lurkd
 	check "parent: NoNewPrivs: 1 ($label)" \
 	    [ "$(status_field "$LURKD_PID" NoNewPrivs)" = 1 ]
 	# once ready, the parent keeps CAP_KILL (bit 5) to stop children of
-	# another uid, as root, and nothing else
-	want=0000000000000000
-	[ $root = 1 ] && want=0000000000000020
+	# another uid, as root, and CAP_DAC_READ_SEARCH (bit 2) permitted
+	# but not effective, for a reload to reopen the files a start
+	# opened (lurkd(8)); nothing else
+	want=0000000000000000 prm=0000000000000000
+	[ $root = 1 ] && want=0000000000000020 prm=0000000000000024
 	check "parent: CapEff: $want ($label)" \
 	    [ "$(status_field "$LURKD_PID" CapEff)" = $want ]
-	check "parent: CapPrm: $want ($label)" \
-	    [ "$(status_field "$LURKD_PID" CapPrm)" = $want ]
+	check "parent: CapPrm: $prm ($label)" \
+	    [ "$(status_field "$LURKD_PID" CapPrm)" = $prm ]
 	check "parent: CapInh, CapAmb: 0 ($label)" \
 	    [ "$(status_field "$LURKD_PID" CapInh)$(status_field "$LURKD_PID" CapAmb)" = 00000000000000000000000000000000 ]
 	if [ $root = 1 ] && (( 0x$(status_field $$ CapEff) >> 8 & 1 )); then
-		check "parent: CapBnd: $want ($label)" \
-		    [ "$(status_field "$LURKD_PID" CapBnd)" = $want ]
+		check "parent: CapBnd: $prm ($label)" \
+		    [ "$(status_field "$LURKD_PID" CapBnd)" = $prm ]
 	fi
 	# stopped and continued (a debugger, a tracer): the filters allow
 	# the kernel's restart_syscall

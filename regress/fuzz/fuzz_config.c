@@ -124,10 +124,11 @@ printed(struct lurkd_conf *c, size_t *len)
 }
 
 /* LP64 (x86-64, arm64) sizes of the structures, as conf_diff knows them */
-#define CONF_SIZE	8352
-#define KEYCONF_SIZE	12416
+#define CONF_SIZE	8392
+#define KEYCONF_SIZE	12432
 #define LISTENCONF_SIZE	4192
 #define ALLOW_SIZE	88
+#define HTTPCONF_SIZE	72
 
 /*
  * The sizes of the structures conf_diff compares: a field added to one
@@ -143,14 +144,38 @@ _Static_assert(sizeof(struct listenconf) == LISTENCONF_SIZE,
     "struct listenconf changed: compare the new field in conf_diff");
 _Static_assert(sizeof(struct allow) == ALLOW_SIZE,
     "struct allow changed: compare the new field in conf_diff");
+_Static_assert(sizeof(struct httpconf) == HTTPCONF_SIZE,
+    "struct httpconf changed: compare the new field in conf_diff");
+
+/* Two lists of Unix sockets: what differs, NULL if nothing. */
+static const char *
+listen_diff(const struct listenlist *a, const struct listenlist *b,
+    const char *what)
+{
+	const struct listenconf	*la, *lb;
+
+	for (la = TAILQ_FIRST(a), lb = TAILQ_FIRST(b);
+	    la != NULL && lb != NULL;
+	    la = TAILQ_NEXT(la, entry), lb = TAILQ_NEXT(lb, entry))
+		if (strcmp(la->path, lb->path) != 0 || la->mode != lb->mode ||
+		    la->has_group != lb->has_group ||
+		    strcmp(la->group, lb->group) != 0 || la->gid != lb->gid ||
+		    la->restricted != lb->restricted)
+			return what;
+	if (la != NULL || lb != NULL)
+		return "number of listeners or control sockets";
+	return NULL;
+}
 
 /* The first field in which a and b differ, NULL if none. */
 static const char *
 conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 {
-	const struct listenconf	*la, *lb;
+	const struct httpconf	*ha, *hb;
 	const struct keyconf	*ka, *kb;
 	const struct allow	*aa, *ab;
+	const char		*d;
+	int			 i;
 
 #define SAME(f)		do { if (a->f != b->f) return #f; } while (0)
 #define SAMESTR(f)	do { if (strcmp(a->f, b->f) != 0) return #f; } while (0)
@@ -163,9 +188,11 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	SAME(limit_user_conns);
 	SAME(limit_user_rate);
 	SAME(limit_user_burst);
+	SAME(watch);
 	SAMESTR(user);
 	SAMESTR(chroot);
 	SAMESTR(pidfile);
+	SAME(log_format);
 	SAME(drafts.tls12_freshness);
 	SAME(drafts.tls12_window);
 	SAME(drafts.tls13_freshness);
@@ -175,27 +202,32 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	SAME(drafts.tls13_ticket_lifetime);
 #undef SAME
 #undef SAMESTR
-	for (la = TAILQ_FIRST(&a->listeners), lb = TAILQ_FIRST(&b->listeners);
-	    la != NULL && lb != NULL;
-	    la = TAILQ_NEXT(la, entry), lb = TAILQ_NEXT(lb, entry))
-		if (strcmp(la->path, lb->path) != 0 || la->mode != lb->mode ||
-		    la->has_group != lb->has_group ||
-		    strcmp(la->group, lb->group) != 0 || la->gid != lb->gid)
-			return "listener";
-	if (la != NULL || lb != NULL)
-		return "number of listeners";
+	if ((d = listen_diff(&a->listeners, &b->listeners, "listener")) !=
+	    NULL || (d = listen_diff(&a->controls, &b->controls,
+	    "control socket")) != NULL)
+		return d;
+	for (ha = TAILQ_FIRST(&a->https), hb = TAILQ_FIRST(&b->https);
+	    ha != NULL && hb != NULL;
+	    ha = TAILQ_NEXT(ha, entry), hb = TAILQ_NEXT(hb, entry))
+		if (ha->family != hb->family || ha->port != hb->port ||
+		    strcmp(ha->addr, hb->addr) != 0)
+			return "listen on http";
+	if (ha != NULL || hb != NULL)
+		return "number of listen on http";
 	for (ka = TAILQ_FIRST(&a->keys), kb = TAILQ_FIRST(&b->keys);
 	    ka != NULL && kb != NULL;
 	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry)) {
 		if (strcmp(ka->name, kb->name) != 0 ||
 		    ka->operations != kb->operations ||
-		    ka->rsakex_rate != kb->rsakex_rate ||
-		    ka->rsakex_burst != kb->rsakex_burst ||
 		    ka->tls13_secrets != kb->tls13_secrets ||
 		    ka->tls13_tickets != kb->tls13_tickets ||
 		    strcmp(ka->private, kb->private) != 0 ||
 		    strcmp(ka->certificate, kb->certificate) != 0)
 			return "key";
+		for (i = 0; i < KEY_NOPS; i++)
+			if (ka->rate[i] != kb->rate[i] ||
+			    ka->burst[i] != kb->burst[i])
+				return "key limit rate";
 		for (aa = TAILQ_FIRST(&ka->allows),
 		    ab = TAILQ_FIRST(&kb->allows); aa != NULL && ab != NULL;
 		    aa = TAILQ_NEXT(aa, entry), ab = TAILQ_NEXT(ab, entry))

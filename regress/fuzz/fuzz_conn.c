@@ -5,7 +5,9 @@
  * (lurk ping, capabilities, errors), edge_request() (key_info,
  * sign_tls13, sign_tls12, rsa_premaster, authorisation, the rsa-kex
  * rate), the per-uid queues and edge_dispatch(), the answers of a fake
- * keyproc through edge_keyop_done(), conn_flush_dirty() and conn_close().
+ * keyproc through edge_keyop_done(), conn_flush_dirty() and conn_close(),
+ * and reloads (edge_swap_keys): now and then the keys come back in another
+ * order, one of them perhaps gone, with operations queued and in flight.
  *
  * Input: flags(1) peer(1) seed(1) stream...
  *   flags  bit 0: length counts the whole message; bits 1-2: maximum
@@ -35,7 +37,8 @@
  *  - what a peer reads back is a sequence of whole LURK messages in
  *    the connection's length mode, none of them with status "request";
  *  - a key operation reaches keyproc only for a peer the key allows, an
- *    operation the key's policy allows, a key index that exists, a
+ *    operation the key's policy allows, a key index that exists in the
+ *    table in use (after a reload too: the queued ones are remapped), a
  *    connection that is still there, and in a form keyproc's own parser
  *    (keyop_req_parse) accepts; no keyproc has more than its share;
  *    the clients with queued work take turns (round robin);
@@ -79,7 +82,7 @@ struct netproc	*np;
 
 #define NKEYS	4
 
-static struct netkey	 keys[NKEYS];
+static struct netkey	 keys[NKEYS];	/* netproc's table copies them */
 static uint32_t		 uids0[] = { 0, 1000 };
 static uint32_t		 gids1[] = { 100 };
 static uint32_t		 uids2[] = { 33 };
@@ -90,6 +93,8 @@ static struct sent {
 	uint32_t	 id;
 	int		 keyproc;
 	uint8_t		 type;
+	uint32_t	 key;		/* as sent: KEYOP_NO_KEY, a session's */
+	uint32_t	 gen;		/* the generation it was sent under */
 } *sent;
 static size_t		 nsent;
 
@@ -182,8 +187,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    120, 3 + 1000);
 	keys[3].gids = gids2;
 	keys[3].ngids = 2;
-	np->keys = keys;
-	np->nkeys = NKEYS;
+	np->keys = NULL;	/* each input starts with a reload of all */
+	np->nkeys = 0;
 
 	if ((sent = calloc(NETPROC_PENDING_MAX, sizeof(*sent))) == NULL)
 		abort();
@@ -242,7 +247,7 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 	nokey = req.designation == LURK_DESIG_TLS13 &&
 	    (req.type == TLS13_TYPE_S_NEW_TICKET ||
 	    req.type == TLS13_TYPE_S_HAND_AND_APP);
-	if ((nokey ? req.index != KEYOP_NO_KEY : req.index >= NKEYS) ||
+	if ((nokey ? req.index != KEYOP_NO_KEY : req.index >= np->nkeys) ||
 	    req.len != iov[1].iov_len || req.len == 0)
 		abort();
 	p = &np->pending[id];
@@ -267,8 +272,8 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 			break;
 	waiting_nconns = np->nconns;
 	/* authorisation is netproc's job: it must have been done */
-	if (req.uid != p->c->uid ||
-	    (!nokey && !may_use(p->c, &keys[req.index])))
+	if (req.uid != p->c->uid || req.transport != p->c->transport ||
+	    (!nokey && !may_use(p->c, &np->keys[req.index])))
 		abort();
 	if (req.designation == 0)
 		op = req.type == EDGE_TYPE_SIGN_TLS13 ? EDGE_OP_SIGN_TLS13 :
@@ -280,7 +285,7 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 		op = draft_op(req.designation, req.type);
 	else
 		abort();
-	if (op == 0 || (!nokey && (keys[req.index].operations & op) == 0))
+	if (op == 0 || (!nokey && (np->keys[req.index].operations & op) == 0))
 		abort();
 	/* a tls12 request: keyproc parses it again, and must succeed */
 	if (req.designation == LURK_DESIG_TLS12) {
@@ -289,7 +294,7 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 
 		if (tls12_parse(req.type, iov[1].iov_base, req.len, &q,
 		    &why) != 0 || memcmp(q.key_id + 1,
-		    keys[req.index].pub.spki_sha256, TLS12_KEY_ID_LEN) != 0)
+		    np->keys[req.index].pub.spki_sha256, TLS12_KEY_ID_LEN) != 0)
 			abort();
 	}
 	if (req.designation == LURK_DESIG_TLS13) {
@@ -317,7 +322,68 @@ netproc_send_keyproc(int i, uint32_t id, const struct iovec *iov, int n)
 	sent[nsent].id = id;
 	sent[nsent].keyproc = i;
 	sent[nsent].type = req.type;
+	sent[nsent].key = req.index;
+	sent[nsent].gen = np->generation;
 	nsent++;
+}
+
+static void *
+copy(const void *p, size_t len)
+{
+	void	*q;
+
+	if ((q = malloc(len + 1)) == NULL)
+		abort();
+	if (len > 0)
+		memcpy(q, p, len);
+	return q;
+}
+
+/*
+ * A reload: netproc's key table becomes copies of keys[order[0..n)], as
+ * netproc.c builds a staged table (edge_swap_keys frees the old one).
+ * Refusals of queued operations may empty a client's queue: the round
+ * robin check starts again.
+ */
+static void
+reload_keys(const int *order, size_t n)
+{
+	struct netkey		*t;
+	const struct netkey	*k;
+	size_t			 i;
+
+	if ((t = calloc(n + 1, sizeof(*t))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		k = &keys[order[i]];
+		t[i] = *k;
+		t[i].pub.index = i;
+		memset(&t[i].stats, 0, sizeof(t[i].stats));
+		t[i].spki = copy(k->spki, k->pub.spki_len);
+		t[i].chain = copy(k->chain, k->pub.chain_len);
+		t[i].uids = copy(k->uids, k->nuids * sizeof(*k->uids));
+		t[i].gids = copy(k->gids, k->ngids * sizeof(*k->gids));
+	}
+	edge_swap_keys(t, n);
+	np->generation++;	/* as netproc.c's commit */
+	waiting_cl = NULL;
+}
+
+/* The keys in a random order, one of them gone half of the time. */
+static void
+reload_random(void)
+{
+	int	 order[NKEYS], i, j, t;
+
+	for (i = 0; i < NKEYS; i++)
+		order[i] = i;
+	for (i = NKEYS - 1; i > 0; i--) {
+		j = rnd() % (i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	reload_keys(order, rnd() % 2 ? NKEYS : NKEYS - 1);
 }
 
 /* The fake keyproc answers operation number k of the sent list. */
@@ -336,6 +402,16 @@ answer(size_t k)
 	size_t			 i;
 
 	memset(&res, 0, sizeof(res));
+	/*
+	 * The key keyproc used, in the table of the generation the request
+	 * was sent under: a session's exchange learns it here (any key, or
+	 * none), the others name theirs.
+	 */
+	res.generation = sent[k].gen;
+	res.key = sent[k].key;
+	if (res.key == KEYOP_NO_KEY && res.generation == np->generation &&
+	    rnd() % 2 && np->nkeys > 0)
+		res.key = rnd() % np->nkeys;
 	if (rnd() % 4 != 0) {
 		res.status = LURK_ST_SUCCESS;
 		if (sent[k].type == EDGE_TYPE_RSA_PREMASTER)
@@ -965,8 +1041,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		np->client_out_high = CLIENT_OUT_HIGH;
 		np->keyproc_inflight = KEYPROC_INFLIGHT;
 	}
-	keys[1].rsakex_rate = keys[1].rsakex_burst = data[1] & 64 ? 2 : 0;
-	bucket_init(&keys[1].rsakex, keys[1].rsakex_burst);
+	keys[1].rate[2] = keys[1].burst[2] = data[1] & 64 ? 2 : 0;
+	bucket_init(&keys[1].bucket[2], keys[1].burst[2]);
+	{
+		static const int	 all[NKEYS] = { 0, 1, 2, 3 };
+
+		/* a fresh table; nothing carries over from the last input */
+		reload_keys(all, 0);
+		reload_keys(all, NKEYS);
+	}
 
 	np->limit_conns = 1 << 20;
 	np->limit_user_conns = data[1] & 32 ? 1 : NCONNS;
@@ -1050,6 +1133,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		answer_some(0);
 		wake(0);
 		check_invariants();
+		/* now and then a reload, work queued and in flight */
+		if (rnd() % 32 == 0) {
+			reload_random();
+			wake(0);
+			check_invariants();
+		}
 		/* the other connections go at any moment */
 		if (f != &fc[0] && f->c != NULL && rnd() % 8 == 0)
 			peer_close(f, rnd() % 3);

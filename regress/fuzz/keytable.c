@@ -2,6 +2,7 @@
  * keyproc.c's key table, for the tests and fuzz targets that run
  * keyproc's drafts code without it (drafts_test, fuzz_ticket): no key.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -14,7 +15,13 @@ keyproc_key(uint32_t index)
 }
 
 struct key *
-keyproc_key_byid32(const uint8_t *id)
+keyproc_key_byspki(const uint8_t *id, size_t len)
 {
 	return NULL;
+}
+
+uint32_t
+keyproc_generation(void)
+{
+	return 1;
 }

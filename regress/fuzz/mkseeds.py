@@ -501,6 +501,55 @@ def ticket_seeds():
     write("fuzz_ticket", "time-before", b"\2" + struct.pack(">i", -1))
 
 
+# ---- fuzz_http: seed(1) request -------------------------------------------
+def http_seeds():
+    s = {
+        "metrics": b"\x01GET /metrics HTTP/1.1\r\nHost: localhost:9100\r\nAccept: */*\r\n\r\n",
+        "metrics-query": b"\x07GET /metrics?x=1 HTTP/1.0\r\n\r\n",
+        "livez-lf": b"\x02GET /livez HTTP/1.0\n\n",
+        "readyz": b"\x03GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "post": b"\x04POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        "body": b"\x05GET /livez HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+        "chunked": b"\x06GET /livez HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "http2": b"\x08GET /livez HTTP/2.0\r\n\r\n",
+        "notfound": b"\x09GET /../etc/passwd HTTP/1.1\r\n\r\n",
+        "fold": b"\x0aGET /livez HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
+        "bare-cr": b"\x0bGET /livez HTTP/1.1\rX: a\r\n\r\n",
+        "large": b"\x0cGET /metrics HTTP/1.1\r\nX: " + b"a" * 5000 + b"\r\n\r\n",
+        "half": b"\x0dGET /metrics HTTP/1.1\r\nHost",
+    }
+    for name, data in s.items():
+        write("fuzz_http", name, data)
+
+
+# ---- fuzz_control: flags(1) seed(1) stream ---------------------------------
+CTL_VERSION = 1
+
+
+def ctl(typ, data=b"", peerid=CTL_VERSION):
+    return struct.pack("<IIII", typ, 16 + len(data), peerid, 0) + data
+
+
+def control_seeds():
+    show = b"".join(ctl(t) for t in (1, 2, 3, 4, 5, 6))
+    s = {
+        "shows": bytes([2, 1]) + show,
+        "shows-parent-slow": bytes([0, 2]) + show,
+        "restricted-shows": bytes([3, 3]) + show,
+        "reload-ok": bytes([6, 4]) + ctl(7) + ctl(6),
+        "reload-failed": bytes([2, 5]) + ctl(7),
+        "reload-no-word": bytes([8 | 2, 6]) + ctl(7) + ctl(1),
+        "restricted-reload-log": bytes([3, 7]) + ctl(7) + ctl(8, struct.pack("<i", 1)),
+        "log": bytes([2, 8]) + ctl(8, struct.pack("<i", 1)) + ctl(8, struct.pack("<i", 0)) + ctl(8, struct.pack("<i", 2)),
+        "bad-sizes": bytes([2, 9]) + ctl(1, b"x") + ctl(8) + ctl(8, b"\0" * 8) + ctl(99) + ctl(0),
+        "bad-version": bytes([2, 10]) + ctl(2, peerid=7) + ctl(2),
+        "bad-frame": bytes([2, 11]) + ctl(3) + struct.pack("<IIII", 2, 8, 1, 0) + ctl(3),
+        "too-large": bytes([2, 12]) + struct.pack("<IIII", 2, 1 << 20, 1, 0),
+    }
+    for name, data in s.items():
+        write("fuzz_control", name, data)
+
+
 def main():
     conn_seeds()
     drafts_seeds()
@@ -511,6 +560,8 @@ def main():
     imsg_seeds()
     lurkhdr_seeds()
     keyref_seeds()
+    http_seeds()
+    control_seeds()
     return 0
 
 

@@ -65,6 +65,8 @@ main(void)
 {
 	static const struct field res_fields[] = {
 		{ offsetof(struct keyop_res, status), 1 },
+		{ offsetof(struct keyop_res, key), 4 },
+		{ offsetof(struct keyop_res, generation), 4 },
 		{ offsetof(struct keyop_res, len), 4 },
 	};
 	struct imsgbuf		 ib;
@@ -84,17 +86,18 @@ main(void)
 
 	/* keyproc -> netproc: struct keyop_res, then the answer */
 	poison_stack();
-	CHECK(keyop_reply(&ib, 7, 1, out, sizeof(out)) == 1 &&
+	CHECK(keyop_reply(&ib, 7, 1, 5, 2, out, sizeof(out)) == 1 &&
 	    imsgbuf_flush(&ib) == 0, "keyop_reply composes and sends");
 	n = read(sv[1], buf, sizeof(buf));
 	CHECK(n == IMSG_HEADER_SIZE + (ssize_t)sizeof(res) + 3,
 	    "keyop_res: header, struct, 3 bytes on the wire");
 	if (n == IMSG_HEADER_SIZE + (ssize_t)sizeof(res) + 3) {
 		memcpy(&res, buf + IMSG_HEADER_SIZE, sizeof(res));
-		CHECK(res.status == 1 && res.len == 3,
-		    "keyop_res: status and length as given");
+		CHECK(res.status == 1 && res.key == 5 &&
+		    res.generation == 2 && res.len == 3,
+		    "keyop_res: status, key, generation and length as given");
 		CHECK(padding_zero(buf + IMSG_HEADER_SIZE, sizeof(res),
-		    res_fields, 2, &npad), "keyop_res: its padding bytes are "
+		    res_fields, 4, &npad), "keyop_res: its padding bytes are "
 		    "zero on the wire");
 		CHECK(npad == 3, "keyop_res: 3 padding bytes were checked");
 	}
@@ -109,6 +112,36 @@ main(void)
 	    "key_loaded: index and hash as given");
 	CHECK(sizeof(kl) == sizeof(kl.index) + sizeof(kl.spki_sha256),
 	    "key_loaded: no padding to leak");
+
+	/* keyproc -> parent: struct reload_result, no byte left unset */
+	{
+		struct reload_result	 r;
+		uint8_t			 hash[32];
+		size_t			 i, nz;
+
+		memset(hash, 0x22, sizeof(hash));
+		memset(&r, 0xa5, sizeof(r));
+		reload_result_fill(&r, 7, 0, 3, hash, "key.pem: bad");
+		CHECK(r.generation == 7 && r.ok == 0 && r.index == 3 &&
+		    r.tablehash[31] == 0x22 &&
+		    strcmp(r.error, "key.pem: bad") == 0,
+		    "reload_result: generation, ok, index, hash, error as "
+		    "given");
+		for (i = strlen(r.error), nz = 0; i < sizeof(r.error); i++)
+			nz += r.error[i] != 0;
+		CHECK(nz == 0, "reload_result: the error's unused bytes are "
+		    "zero");
+		CHECK(sizeof(r) == 3 * 4 + sizeof(r.tablehash) +
+		    sizeof(r.error), "reload_result: no padding to leak");
+		memset(&r, 0xa5, sizeof(r));
+		reload_result_fill(&r, 8, 1, -1, NULL, NULL);
+		for (i = 0, nz = 0; i < sizeof(r.tablehash); i++)
+			nz += r.tablehash[i] != 0;
+		for (i = 0; i < sizeof(r.error); i++)
+			nz += r.error[i] != 0;
+		CHECK(r.ok == 1 && r.index == -1 && nz == 0,
+		    "reload_result: without hash or error, zeros");
+	}
 	imsgbuf_clear(&ib);
 	TEST_EXIT();
 }
