@@ -245,9 +245,14 @@ def hand(sid, sh, eph=b"\x01" + vec(2, u16(29) + bytes(32)), req=ALL5, tag=0,
 
 
 MODE = os.environ.get("DRAFTS_MODE", "main")
-if MODE == "second":
+if MODE in ("second", "reload", "obs"):
+    # another part, in this namespace: drafts_tls13b.py (drafts.t's
+    # second lurkd), drafts_reload.py (draftsreload.t), drafts_obs.py
+    # (draftsobs.t)
     exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           "drafts_tls13b.py")).read())
+                           {"second": "drafts_tls13b.py",
+                            "reload": "drafts_reload.py",
+                            "obs": "drafts_obs.py"}[MODE])).read())
     finish()
 
 
