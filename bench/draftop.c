@@ -70,6 +70,11 @@ log_debug(const char *fmt, ...)
 }
 
 void
+log_op(int pri, const struct log_op *op, const char *fmt, ...)
+{
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	die("fatal in keyproc's code");
@@ -96,9 +101,15 @@ keyproc_key(uint32_t index)
 }
 
 struct key *
-keyproc_key_byid32(const uint8_t *id)
+keyproc_key_byspki(const uint8_t *id, size_t len)
 {
-	return memcmp(key.id32, id, sizeof(key.id32)) == 0 ? &key : NULL;
+	return memcmp(key.pub.spki_sha256, id, len) == 0 ? &key : NULL;
+}
+
+uint32_t
+keyproc_generation(void)
+{
+	return 1;
 }
 
 static uint8_t *
