@@ -104,7 +104,7 @@ check "make install again: the operator's files in /etc/lurkd stay" \
     grep -q "lurkd.conf exists: kept" "$T/install2.out"'
 check "... the examples are in /usr/local/share/examples/lurkd" \
     eval 'cd /usr/local/share/examples/lurkd &&
-    grep -q "^module = /usr/local/lib/lurk/lurk.so" openssl-lurk.cnf &&
+    grep -q "^module = $(openssl version -m | cut -d\" -f2)/lurk.so\$" openssl-lurk.cnf &&
     cmp -s lurkd.conf "$TOP/etc/lurkd.conf"'
 check "... and lurk(7) is installed" \
     [ -f /usr/local/share/man/man7/lurk.7 ]
