@@ -44,6 +44,9 @@ check "... lurkd, lurkctl and lurk.so are the ones built" \
 check "... the four man pages" \
     eval '(for m in man5/lurkd.conf.5 man7/lurk.7 man8/lurkd.8 man8/lurkctl.8; do
     cmp -s "man/${m#*/}" "$R/usr/local/share/man/$m" || exit 1; done)'
+check "... /etc/lurkd/lurkd.conf is the one that starts, the example all of it" \
+    eval 'cmp -s etc/lurkd.conf.min "$R/etc/lurkd/lurkd.conf" &&
+    cmp -s etc/lurkd.conf "$R/usr/local/share/examples/lurkd/lurkd.conf"'
 check "... the unit starts and reloads the installed lurkd" \
     eval 'grep -qx "ExecStart=/usr/local/sbin/lurkd" \
     "$R/usr/local/lib/systemd/system/lurkd.service" &&
