@@ -56,7 +56,9 @@ for d in Type=forking ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
     NoNewPrivileges=yes PrivateDevices=yes \
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
     SystemCallArchitectures=native "RuntimeDirectory=lurkd lurkd-control" \
-    StateDirectory=lurkd ExecStart=/usr/sbin/lurkd; do
+    StateDirectory=lurkd ExecStart=/usr/sbin/lurkd \
+    "SystemCallFilter=@system-service chroot seccomp" \
+    "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_SYS_CHROOT CAP_CHOWN CAP_SYS_RESOURCE CAP_KILL CAP_SETPCAP"; do
 	check "the unit has $d" grep -qx "$d" "$UNIT"
 done
 check "the unit reloads lurkd (ExecReload)" grep -q '^ExecReload=.' "$UNIT"
