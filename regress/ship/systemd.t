@@ -111,7 +111,9 @@ mount --make-rprivate / &&
 mount -t tmpfs -o mode=0755 tmpfs /run &&
 mkdir -p /var/lib/lurkd && mount -t tmpfs -o mode=0755 tmpfs /var/lib/lurkd &&
 mkdir -m 0755 /run/lurkd /run/lurkd-control || { echo "no namespace"; exit 2; }
-setpriv --bounding-set=-all,$CAPS --inh-caps=-all --no-new-privs \
+# (a sanitizer build: LeakSanitizer cannot work under ptrace)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    setpriv --bounding-set=-all,$CAPS --inh-caps=-all --no-new-privs \
     strace -f -qq -o "$T/strace.out" "$LURKD" -f "$T/lurkd.conf" &
 st=$!
 for i in $(seq 100); do [ -s /run/lurkd/lurkd.pid ] && break; sleep 0.1; done
