@@ -105,6 +105,9 @@ END
 # In a mount namespace: /run and /var/lib/lurkd as systemd would give
 # them; lurkd started under the unit's bounding set and no_new_privs,
 # traced; one signature, SIGUSR1, SIGHUP, SIGTERM.
+# (the trace is written outside the directory of the keys, which lurkd
+# watches: its own writes would be events, and its reading them more)
+mkdir -p "$T/trace"
 unshare -m bash -s "$T" "$R/usr/sbin/lurkd" "$caps" "$PYTHON" "$TOP" \
     >"$T/run.out" 2>&1 <<'END'
 T=$1 LURKD=$2 CAPS=$3 PY=$4 TOP=$5
@@ -115,7 +118,7 @@ mkdir -m 0755 /run/lurkd /run/lurkd-control || { echo "no namespace"; exit 2; }
 # (a sanitizer build: LeakSanitizer cannot work under ptrace)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
     setpriv --bounding-set=-all,$CAPS --inh-caps=-all --no-new-privs \
-    strace -f -qq -o "$T/strace.out" "$LURKD" -f "$T/lurkd.conf" &
+    strace -f -qq -o "$T/trace/strace.out" "$LURKD" -f "$T/lurkd.conf" &
 st=$!
 for i in $(seq 100); do [ -s /run/lurkd/lurkd.pid ] && break; sleep 0.1; done
 pid=$(cat /run/lurkd/lurkd.pid 2>/dev/null)
@@ -160,7 +163,7 @@ check "... it stopped and removed its socket and pid file" \
     eval 'grep -qx "strace rc 0" "$T/run.out" && ! grep -q "^left " "$T/run.out"'
 
 # every system call, in every process
-sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$T/strace.out" | sort -u >"$T/used"
+sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$T/trace/strace.out" | sort -u >"$T/used"
 comm -23 "$T/used" "$T/allowed" >"$T/denied"
 check "lurkd made $(wc -l <"$T/used") kinds of system call, all in SystemCallFilter=" \
     [ -s "$T/used" -a ! -s "$T/denied" ]
@@ -172,7 +175,7 @@ sed 's/^/# not allowed by the unit: /' "$T/denied"
 # mkdir of one that exists fails with EEXIST on a read-only file system
 # too).
 grep -E '^[0-9]+ +(openat\(.*O_(WRONLY|RDWR|CREAT)|(mkdir|mkdirat|unlink|unlinkat|rename|renameat2?|chmod|fchmodat|fchownat|symlink|link)\(|bind\(.*sun_path)' \
-    "$T/strace.out" | grep -v ' = -1 E[A-Z]* ' | grep -o '"/[^"]*"' |
+    "$T/trace/strace.out" | grep -v ' = -1 E[A-Z]* ' | grep -o '"/[^"]*"' |
     tr -d '"' | sort -u >"$T/written"
 grep -Ev '^(/run/lurkd/|/run/lurkd-control/|/var/lib/lurkd/|/dev/null$|/proc/self/fd/[0-9]+$)' \
     "$T/written" >"$T/outside"
