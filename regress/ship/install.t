@@ -115,8 +115,10 @@ check "... make uninstall with them: nothing left" \
     [ -z "$(tree "$R2")" ]
 
 # The build's commands (make -n -B: printed, none run): CC on every
-# compile and link, the caller's flags on every one.
-make -n -B CC=lurk-cc CFLAGS=-DLURK_CFLAGS CPPFLAGS=-DLURK_CPPFLAGS \
+# compile and link, the caller's flags on every one.  These are the
+# default build's: SANITIZE= overrides what make check SANITIZE=1 passes
+# down in MAKEFLAGS (a sanitizer build has no _FORTIFY_SOURCE).
+make -n -B SANITIZE= CC=lurk-cc CFLAGS=-DLURK_CFLAGS CPPFLAGS=-DLURK_CPPFLAGS \
     LDFLAGS=-Wl,-O1,--lurk-ldflags all >"$T/n.out" 2>&1
 # (a command continued with "\" is one line)
 sed -e :a -e '/\\$/N; s/\\\n//; ta' "$T/n.out" |
@@ -132,7 +134,7 @@ check "... each link has LDFLAGS" \
     eval '! grep -v " -c " "$T/cc.out" | grep -qv -- "--lurk-ldflags"'
 check "... _FORTIFY_SOURCE=3 by default" \
     grep -q -- "-D_FORTIFY_SOURCE=3" "$T/cc.out"
-make -n -B CPPFLAGS=-D_FORTIFY_SOURCE=2 all >"$T/n2.out" 2>&1
+make -n -B SANITIZE= CPPFLAGS=-D_FORTIFY_SOURCE=2 all >"$T/n2.out" 2>&1
 check "... but not over the caller's _FORTIFY_SOURCE" \
     eval 'grep -q -- "-D_FORTIFY_SOURCE=2" "$T/n2.out" &&
     ! grep -q -- "-D_FORTIFY_SOURCE=3" "$T/n2.out"'
