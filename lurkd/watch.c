@@ -6,8 +6,10 @@
  * volume's files by renaming a new "..data" symlink over the old one, so
  * the parent watches directories: the directory of each configured path,
  * of each symbolic link on the way to the file, and of the file itself.
- * Any event there starts a wait for quiet (LURKD_WATCH_QUIET ms without
- * another event, LURKD_WATCH_MAX ms at most), so that a key and its
+ * An event there that names a file on the way to a key or certificate
+ * (or is about the directory itself) starts a wait for quiet
+ * (LURKD_WATCH_QUIET ms without another such event, LURKD_WATCH_MAX ms
+ * at most), so that a key and its
  * certificate replaced one after the other are read together.  Then each
  * file is compared with what the last reload (or the start) opened under
  * its path (device, inode, size, times): if one differs, reload.  A
@@ -36,6 +38,7 @@
 			 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | \
 			 IN_ONLYDIR)
 #define WATCH_HOPS	16		/* symbolic links followed */
+#define WATCH_READS	64		/* reads of events a wake-up */
 
 /* A key or certificate file as the last reload opened it. */
 struct wfile {
@@ -55,6 +58,64 @@ static int		*wds;
 static size_t		 nwds;
 static int		 armed;
 static struct timespec	 first, last;
+static char		**names;	/* the names on the way to the files */
+static size_t		 nnames;
+
+/* Remember every component of path: an event naming one may matter. */
+static void
+names_add(const char *path)
+{
+	const char	*p = path, *e;
+	size_t		 len, i;
+
+	for (; *p != '\0'; p = *e == '\0' ? e : e + 1) {
+		if ((e = strchr(p, '/')) == NULL)
+			e = p + strlen(p);
+		if ((len = e - p) == 0)
+			continue;
+		for (i = 0; i < nnames; i++)
+			if (strlen(names[i]) == len &&
+			    strncmp(names[i], p, len) == 0)
+				break;
+		if (i < nnames)
+			continue;
+		if ((names = reallocarray(names, nnames + 1,
+		    sizeof(*names))) == NULL ||
+		    (names[nnames] = strndup(p, len)) == NULL)
+			fatal("%s", __func__);
+		nnames++;
+	}
+}
+
+static void
+names_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	names = NULL;
+	nnames = 0;
+}
+
+/*
+ * Does an event matter: one about a watched directory itself, or naming
+ * a file on the way to a key or certificate?  Other files in the same
+ * directories (a log written next to the keys) arm nothing.
+ */
+static int
+event_matters(const struct inotify_event *ev)
+{
+	size_t	 i;
+
+	if (ev->len == 0 || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED)))
+		return 1;
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i], ev->name) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 fingerprint(struct wfile *w, const struct stat *st)
@@ -156,6 +217,7 @@ watch_path(const char *path, int **set, size_t *n)
 
 	strlcpy(cur, path, sizeof(cur));
 	for (hops = 0; hops < WATCH_HOPS; hops++) {
+		names_add(cur);
 		dir_of(cur, dir, sizeof(dir));
 		watch_dir(dir, set, n);
 		if ((len = readlink(cur, link, sizeof(link) - 1)) == -1)
@@ -169,6 +231,7 @@ watch_path(const char *path, int **set, size_t *n)
 	}
 	/* directories that are links on the way (Kubernetes' ..data) */
 	if (realpath(path, real) != NULL) {
+		names_add(real);
 		dir_of(real, dir, sizeof(dir));
 		watch_dir(dir, set, n);
 	}
@@ -183,6 +246,7 @@ watch_dirs(void)
 
 	if (ifd == -1)
 		return;
+	names_clear();
 	sandbox_files(1);
 	for (i = 0; i < nfiles; i++)
 		watch_path(files[i].path, &set, &n);
@@ -230,6 +294,7 @@ watch_enable(int on)
 	} else if (!on && ifd != -1) {
 		close(ifd);
 		ifd = -1;
+		names_clear();
 		free(wds);
 		wds = NULL;
 		nwds = 0;
@@ -245,16 +310,23 @@ watch_fd(void)
 	return ifd;
 }
 
-/* Events: what they are does not matter, the files are compared. */
+/*
+ * Events arm the wait for quiet if they name a file that matters; what
+ * they say happened does not, the files are compared.  A bounded number
+ * of reads a wake-up: a directory that never stops changing must not
+ * keep the parent from its children (poll wakes it again).
+ */
 void
 watch_read(void)
 {
-	char		 buf[8192] __attribute__((__aligned__(8)));
+	char		 buf[8192]
+	    __attribute__((__aligned__(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
 	struct timespec	 now;
-	ssize_t		 n;
-	int		 got = 0;
+	ssize_t		 n, off;
+	int		 got = 0, reads;
 
-	for (;;) {
+	for (reads = 0; reads < WATCH_READS; reads++) {
 		if ((n = read(ifd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -264,7 +336,12 @@ watch_read(void)
 		}
 		if (n == 0)
 			break;
-		got = 1;
+		for (off = 0; off + (ssize_t)sizeof(*ev) <= n;
+		    off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			if (event_matters(ev))
+				got = 1;
+		}
 	}
 	if (!got)
 		return;

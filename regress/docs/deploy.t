@@ -1,75 +1,30 @@
-# README.md's "Deploying on Debian", followed literally: its sh blocks,
-# in order, as root, in a throwaway copy of this machine (an overlay of
+# README.md's "Deploying on Debian" from source (1b), then a key (2) and
+# nginx (3), followed literally: their sh blocks, in order, as root, in
+# a throwaway copy of this machine (regress/docs/walk.sh: an overlay of
 # / whose changes go to a tmpfs, in mount, pid and network namespaces of
 # its own: nothing the steps install, create or start outlives the
 # test).  As on a fresh machine there is no _lurkd user, no lurk group,
-# no /etc/lurkd.  Two commands are stand-ins: apt-get only checks that
-# the packages it names are installed, and systemctl (no systemd here)
-# restarts a service as its unit file says, with the Environment= lines
-# of its drop-ins.  Then: the provider is listed active, the handshake
-# through nginx verifies and was signed remotely (lurkd stopped: it
-# fails), nginx's workers hold the socket's group.
+# no /etc/lurkd.  Two commands are stand-ins (walk.sh): apt-get only
+# checks that the packages it names are installed, and systemctl (no
+# systemd here) starts and stops a service as its unit file says.
+# Then: the provider is listed active, the handshake through nginx
+# verifies and was signed remotely (lurkd stopped: it fails), nginx's
+# workers hold the socket's group, lurkd runs as the unit starts it.
 . "$LURKD_TOP/regress/lib.sh"
+. "$TOP/regress/docs/walk.sh"
 
-[ "$(id -u)" = 0 ] || { skip "deploy: needs root"; finish; }
-for c in unshare chroot ip nginx; do
-	command -v $c >/dev/null || { skip "deploy: no $c"; finish; }
-done
-unshare -m true 2>/dev/null || { skip "deploy: no mount namespaces"; finish; }
-
-# the sh blocks between the deploy markers
-awk '/<!-- deploy: begin/ { on = 1 } /<!-- deploy: end/ { on = 0 }
-    on && /^```sh$/ { sh = 1; next } sh && /^```$/ { sh = 0; next }
-    sh { print }' "$TOP/README.md" >"$T/walk.sh"
-check "README.md has the deploy steps" grep -q 'make install' "$T/walk.sh"
-
-# "your key and certificate"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/www.key" -out "$T/www.crt" -subj /CN=www.example.org \
-    -addext subjectAltName=DNS:www.example.org -days 2 2>/dev/null ||
-    { nok "make www.key"; finish; }
+walk_setup deploy deploy systemd-sysusers
 
 cat >"$T/inner.sh" <<'INNER_END'
 set -u
 T=$1 TOP=$2
-FAILED=0
-ok()  { echo "ok - $*"; }
-nok() { echo "not ok - $*"; FAILED=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
-
-apt-get() {	# the packages are there
-	local p
-	for p; do
-		case $p in -*|install) ;; *) dpkg -s "$p" >/dev/null 2>&1 ||
-		    { echo "apt-get stand-in: $p not installed" >&2; return 1; } ;;
-		esac
-	done
-}
-systemctl() {	# restart SERVICE as its unit does, drop-ins' Environment=
-	local unit line pid
-	case $1 in
-	daemon-reload) return 0 ;;
-	restart) ;;
-	*) echo "systemctl stand-in: $1?" >&2; return 1 ;;
-	esac
-	unit=/lib/systemd/system/$2.service
-	pid=$(sed -n 's/^PIDFile=//p' "$unit")
-	[ -n "$pid" ] && [ -f "$pid" ] && kill "$(cat "$pid")" && sleep 1
-	(
-		for line in $(cat /etc/systemd/system/$2.service.d/*.conf \
-		    2>/dev/null | sed -n 's/^Environment=//p'); do
-			export "$line"
-		done
-		sed -n 's/^ExecStartPre=//p; s/^ExecStart=//p' "$unit" |
-		    while read -r line; do eval "$line" || exit 1; done
-	)
-}
+. "$TOP/regress/docs/walk.sh"
+standin_init
 
 # a fresh machine
 userdel _lurkd 2>/dev/null
 groupdel lurk 2>/dev/null
 rm -rf /etc/lurkd
-ip link set lo up
 cp "$T/www.key" "$T/www.crt" "$TOP/"
 cd "$TOP" || exit 1
 
@@ -89,6 +44,8 @@ check "s_client: the handshake verifies" \
 # a CertificateVerify that arrived gives a peer signature type)
 check "... signed with the key lurkd holds (ECDSA)" \
     grep -q 'Peer signature type: ECDSA' "$T/walk.out"
+check "lurkd runs as the unit starts it: /usr/local/sbin/lurkd" \
+    eval '[ "$(readlink /proc/$(cat /run/standin/lurkd.pid)/exe)" = /usr/local/sbin/lurkd ]'
 check "the socket: group lurk, mode 0660" \
     [ "$(stat -c %G:%a /run/lurkd/lurk.sock)" = lurk:660 ]
 w=$(pgrep -u www-data -x nginx | head -1)
@@ -106,7 +63,7 @@ check "make install again: the operator's files in /etc/lurkd stay" \
     grep -q "lurkd.conf exists: kept" "$T/install2.out"'
 check "... the examples are in /usr/local/share/examples/lurkd" \
     eval 'cd /usr/local/share/examples/lurkd &&
-    grep -q "^module = /usr/local/lib/lurk/lurk.so" openssl-lurk.cnf &&
+    grep -q "^module = $(openssl version -m | cut -d\" -f2)/lurk.so\$" openssl-lurk.cnf &&
     cmp -s lurkd.conf "$TOP/etc/lurkd.conf"'
 check "... and lurk(7) is installed" \
     [ -f /usr/local/share/man/man7/lurk.7 ]
@@ -128,24 +85,13 @@ state() {
 }
 state >"$T/state.before"
 
-# the overlay: lower /, upper a tmpfs; /proc of the new pid namespace,
-# /dev, an empty /run
-O=$T/ovl
-mkdir -p "$O"
-unshare -m -p -n -f --kill-child bash -s "$O" "$T" "$TOP" <<'OVL_END'
+cat >"$T/ovl.sh" <<'OVL_END'
 O=$1 T=$2 TOP=$3
-mount --make-rprivate / &&
-mount -t tmpfs tmpfs "$O" &&
-mkdir -p "$O/up" "$O/work" "$O/root" &&
-mount -t overlay overlay -o "lowerdir=/,upperdir=$O/up,workdir=$O/work" \
-    "$O/root" &&
-mount -t proc proc "$O/root/proc" &&
-mount --rbind /dev "$O/root/dev" &&
-mount -t tmpfs tmpfs "$O/root/run" ||
-    { echo "skip - deploy: cannot make an overlay of /"; exit 0; }
 chroot "$O/root" /bin/bash "$T/inner.sh" "$T" "$TOP"
 OVL_END
+overlay_run "$T/ovl.sh" "$T" "$TOP"
 rc=$?
+[ "$rc" = 3 ] && finish
 check "the throwaway copy ran to its end (rc $rc)" [ "$rc" = 0 ]
 if command -v mandoc >/dev/null; then
 	check "man/lurk.7 is clean under mandoc -Tlint" \

@@ -103,7 +103,7 @@ check "... the running generation serves" eval '[ "$(sign "$T/c.crt")" = signed 
 { conf "watch no"; block c c "allow uid $me"; } >"$T/lurkd.conf"
 kill -HUP "$LURKD_PID"
 reloaded SIGHUP
-check "watch no: logged" grep -q "watch no: key and certificate files are not watched" "$T/lurkd.log"
+check "watch no: logged" wait_log "watch no: key and certificate files are not watched" 5
 n0=$(grep -c "parent: reload" "$T/lurkd.log")
 cp "$T/c2.key" "$T/keys/c.key"
 cp "$T/c2.crt" "$T/keys/c.crt"
@@ -117,6 +117,19 @@ check "SIGHUP reads the new key; watch yes watches again" reloaded SIGHUP
 check "... new key signs" eval '[ "$(sign "$T/c2.crt")" = signed ]'
 check "... watching 2 files" \
     eval '[ "$(grep -c "watching 2 key and certificate files" "$T/lurkd.log")" = 1 ]'
+
+# a file written again and again next to the keys (a log, say) is not
+# theirs: no reload, and the parent keeps answering (its events do not
+# even arm the watch; nothing here can see that, only that they change
+# nothing)
+n0=$(grep -c "parent: reload" "$T/lurkd.log")
+for ((i = 0; i < 250; i++)); do echo "$i" >>"$T/keys/busy.log"; sleep 0.01; done
+sleep 1.5
+check "a busy file beside the keys: no reload" \
+    eval '[ "$(grep -c "parent: reload" "$T/lurkd.log")" = "$n0" ]'
+kill -USR1 "$LURKD_PID"
+check "... and the parent still relays SIGUSR1 to netproc" \
+    wait_log "stats: key \"c\"" 5
 
 # a burst of SIGHUPs: one reload runs, one more follows, none is lost
 n0=$(grep -c "parent: reload (SIGHUP): generation" "$T/lurkd.log")
