@@ -1059,6 +1059,22 @@ main(int argc, char *argv[], char *envp[])
 	}
 
 	log_setverbose(verbose);
+	/*
+	 * A reload reads the file again after the parent has gone to "/":
+	 * a relative name is made absolute against the directory lurkd was
+	 * started in.  Joined, not realpath(): a name that is a link which
+	 * changes (a ConfigMap's) must stay that name.  -n never reloads and
+	 * names the file as it was given.
+	 */
+	if (!noaction && conffile[0] != '/') {
+		char	 cwd[PATH_MAX], *abs;
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			fatal("%s: the current directory", conffile);
+		if (asprintf(&abs, "%s/%s", cwd, conffile) == -1)
+			fatal("%s", __func__);
+		conffile = abs;
+	}
 	if ((conf = parse_config(conffile, (verbose ? LURKD_OPT_VERBOSE : 0) |
 	    (noaction ? LURKD_OPT_NOACTION : 0))) == NULL)
 		exit(1);

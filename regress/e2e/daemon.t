@@ -156,4 +156,26 @@ check "pidfile naming another file: says why" \
 check "pidfile naming another file: the file is intact" \
     cmp -s "$T/pf.conf" "$T/lurkd.pid"
 rm -f "$T/lurkd.pid"
+
+# 6. a relative -f: the daemon has gone to "/", and a reload reads the
+# file it was started with, by the name given from the directory it was
+# started in
+mkdir -p "$T/ctl"
+mkconf "$T/rel.conf" "$T/k.key" "$T/k.crt" "$T/lurk.sock" \
+    "control socket \"$T/ctl/c.sock\""
+cd "$T" && run rel rel.conf
+cd "$OLDPWD" || exit 1
+check "relative -f rel.conf: started (exit $RC)" [ "$RC" = 0 ]
+out=$("$LURKCTL" -s "$T/ctl/c.sock" reload 2>&1); rc=$?
+check "... lurkctl reload reads it again ($rc: $out)" [ "$rc" = 0 ]
+"$LURKCTL" -s "$T/ctl/c.sock" show status >"$T/rel.status" 2>&1
+check "... show status names it by its absolute path" \
+    grep -qx "configuration  $T/rel.conf" "$T/rel.status"
+check "... with the SHA-256 of its bytes" \
+    grep -qx "sha256         $(sha256sum <"$T/rel.conf" | cut -d' ' -f1)" \
+    "$T/rel.status"
+check "... and one reload, which succeeded" \
+    grep -qx "reloads        1 ok, 0 failed" "$T/rel.status"
+reap_daemon
+rm -f "$T/lurkd.pid"
 finish
