@@ -87,6 +87,14 @@ keytab_free(struct keytab *t)
 	explicit_bzero(t, sizeof(*t));
 }
 
+/* The edges' keys, then the TLS listeners' own. */
+static int
+keys_count_ok(const struct conf_global *g)
+{
+	return g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
+	    g->ntlskeys >= 0 && g->ntlskeys <= LURKD_TLS_MAX;
+}
+
 static struct key *
 key_slot(struct keytab *t, uint32_t index)
 {
@@ -109,8 +117,11 @@ keytab_set_fd(struct keytab *t, struct imsg *imsg)
 	ck.name[sizeof(ck.name) - 1] = '\0';
 	ck.path[sizeof(ck.path) - 1] = '\0';
 	k = key_slot(t, ck.index);
+	if (ck.usage != KEY_USE_EDGE && ck.usage != KEY_USE_SERVER)
+		fatalx("%s: key \"%s\": bad usage", __func__, ck.name);
 	k->pub.index = ck.index;
 	k->operations = ck.operations;
+	k->usage = ck.usage;
 	strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
 	if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
 		if (k->privfd != -1)
@@ -308,10 +319,10 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		break;
 	case IMSG_CONF_GLOBAL:
 		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
-		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || cur.keys != NULL)
+		    !keys_count_ok(&g) || cur.keys != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		/* the configuration a start reads is generation 1 */
-		keytab_alloc(&cur, g.nkeys, 1);
+		keytab_alloc(&cur, g.nkeys + g.ntlskeys, 1);
 		break;
 	case IMSG_CONF_KEY:
 	case IMSG_CONF_KEYCERT:
@@ -472,10 +483,10 @@ keyproc_dispatch_parent(struct imsg *imsg)
 	case IMSG_RELOAD_BEGIN:
 		if (imsg_get_data(imsg, &cr, sizeof(cr)) == -1 ||
 		    stage.state != STAGE_NONE ||
-		    cr.generation != cur.gen + 1 ||
-		    cr.g.nkeys < 0 || cr.g.nkeys > LURKD_KEYS_MAX)
+		    cr.generation != cur.gen + 1 || !keys_count_ok(&cr.g))
 			fatalx("%s: bad IMSG_RELOAD_BEGIN", __func__);
-		keytab_alloc(&stage.tab, cr.g.nkeys, cr.generation);
+		keytab_alloc(&stage.tab, cr.g.nkeys + cr.g.ntlskeys,
+		    cr.generation);
 		stage.state = STAGE_RECV;
 		break;
 	case IMSG_CONF_KEY:
@@ -540,7 +551,7 @@ keyproc_keyop(struct imsg *imsg)
 	if (status != LURK_ST_SUCCESS) {
 		log_op(LOG_ERR, &(struct log_op){ -1, req.uid, -1,
 		    transport_name(req.transport), k->pub.name,
-		    edge_type_name(req.type), edge_status_name(status), why },
+		    edge_type_name(req.type), edge_status_name(status), why, NULL },
 		    "refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;

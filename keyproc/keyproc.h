@@ -12,6 +12,7 @@
 struct key {
 	struct key_public	 pub;
 	uint32_t		 operations;	/* EDGE_OP_*, from the parent */
+	int			 usage;		/* enum key_usage */
 	EVP_PKEY		*pkey;
 	uint8_t			*spki;		/* SubjectPublicKeyInfo DER */
 	size_t			 spki_len;
