@@ -542,17 +542,32 @@ keyproc_keyop(struct imsg *imsg)
 	const uint8_t		*data;
 	uint8_t			 out[1024], status;
 	size_t			 outlen = sizeof(out);
+	int			 tls;
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
 		fatalx("%s: bad IMSG_KEYOP_REQ", __func__);
 	k = key_slot(&cur, req.index);
+	tls = req.type == KEYOP_TLS_SIGN13 || req.type == KEYOP_TLS_SIGN12;
+#ifdef LURKD_TEST_HOOKS
+	/* a slow keyproc: netproc must go on meanwhile (remote/mtls.t) */
+	if (tls && getenv("LURKD_TEST_SLOW_TLS_MS") != NULL)
+		usleep(1000 * strtonum(getenv("LURKD_TEST_SLOW_TLS_MS"), 0,
+		    10000, NULL));
+#endif
 	status = keyop_run(k, &req, data, out, &outlen, &why);
-	if (status != LURK_ST_SUCCESS) {
+	if (status != LURK_ST_SUCCESS && tls) {
+		log_op(LOG_ERR, &(struct log_op){ -1, -1, -1,
+		    transport_name(req.transport), k->pub.name,
+		    "tls-handshake", edge_status_name(status), why, NULL },
+		    "refused: key \"%s\" a handshake of netproc's: %s",
+		    k->pub.name, why);
+		outlen = 0;
+	} else if (status != LURK_ST_SUCCESS) {
 		log_op(LOG_ERR, &(struct log_op){ -1, req.uid, -1,
 		    transport_name(req.transport), k->pub.name,
-		    edge_type_name(req.type), edge_status_name(status), why, NULL },
-		    "refused: key \"%s\" %s uid %u: %s", k->pub.name,
+		    edge_type_name(req.type), edge_status_name(status), why,
+		    NULL }, "refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}

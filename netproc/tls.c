@@ -127,6 +127,12 @@ tls_file_conf(struct imsg *imsg)
 	strlcpy(tl->path[cf.kind], cf.path, sizeof(tl->path[cf.kind]));
 }
 
+static const char *
+sslerr(void)
+{
+	return tls_errstr("unknown error");
+}
+
 /*
  * Why the peer's certificate failed, said once with what it is: the
  * handshake then fails with the alert libssl sends for err.
@@ -216,7 +222,7 @@ ctx_new(struct tlslistener *tl, const struct netkey *k, char *err,
 	    TLS_server_method())) == NULL) {
 		X509_STORE_free(store);
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
-		snprintf(err, errlen, "SSL_CTX_new: %s", tls_errstr("unknown error"));
+		snprintf(err, errlen, "SSL_CTX_new: %s", sslerr());
 		return NULL;
 	}
 	SSL_CTX_set_cert_store(ctx, store);
@@ -236,21 +242,21 @@ ctx_new(struct tlslistener *tl, const struct netkey *k, char *err,
 	SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	if (ctx_chain(ctx, k) == -1) {
-		snprintf(err, errlen, "certificate chain: %s", tls_errstr("unknown error"));
+		snprintf(err, errlen, "certificate chain: %s", sslerr());
 		goto out;
 	}
 	if ((pk = tlskey_pkey(k->spki, k->pub.spki_len,
 	    k->pub.spki_sha256)) == NULL ||
 	    SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "key: %s", tls_errstr("unknown error"));
+		snprintf(err, errlen, "key: %s", sslerr());
 		goto out;
 	}
 	EVP_PKEY_free(pk);
 	ERR_clear_error();
 	return ctx;
  bad:
-	snprintf(err, errlen, "%s", tls_errstr("unknown error"));
+	snprintf(err, errlen, "%s", sslerr());
  out:
 	EVP_PKEY_free(pk);
 	SSL_CTX_free(ctx);
@@ -384,7 +390,7 @@ tls_accept(struct listener *l)
 		if ((c->ssl = SSL_new(tl->ctx)) == NULL ||
 		    SSL_set_fd(c->ssl, fd) != 1) {
 			log_warnx("accept on tls %s: %s", l->address,
-			    tls_errstr("unknown error"));
+			    sslerr());
 			ERR_clear_error();
 			SSL_free(c->ssl);
 			close(fd);
@@ -553,7 +559,7 @@ handshake_refused(struct conn *c, int err)
 	else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
 		why = "the peer closed the connection";
 	else {
-		snprintf(buf, sizeof(buf), "%s", tls_errstr("unknown error"));
+		snprintf(buf, sizeof(buf), "%s", sslerr());
 		why = buf;
 	}
 	stats_refusal(REF_HANDSHAKE);
@@ -563,6 +569,23 @@ handshake_refused(struct conn *c, int err)
 		    c->who }, "conn %llu %s: TLS handshake refused: %s",
 		    (unsigned long long)c->serial, c->who, why);
 	ERR_clear_error();
+}
+
+/*
+ * What the peer sent after its part of the handshake (in TLS 1.3 its
+ * first request follows its Finished at once) is read and dropped: a
+ * close with unread bytes is a reset, which the peer may see before
+ * the alert that says why.  A bounded read, the alert is written.
+ */
+static void
+tls_drain(struct conn *c)
+{
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		if (recv(c->fd, np->rbuf, NETPROC_READ_SIZE, MSG_DONTWAIT) <= 0)
+			break;
+	shutdown(c->fd, SHUT_WR);
 }
 
 /*
@@ -604,6 +627,7 @@ tls_conn_step(struct conn *c)
 		return 0;
 	}
 	handshake_refused(c, err);
+	tls_drain(c);
 	return -1;
 }
 
@@ -634,7 +658,7 @@ tls_conn_read(struct conn *c, uint8_t *buf, size_t len)
 		if (err == SSL_ERROR_ZERO_RETURN)
 			return 0;
 		log_debug("conn %llu %s: TLS read: %s",
-		    (unsigned long long)c->serial, c->who, tls_errstr("unknown error"));
+		    (unsigned long long)c->serial, c->who, sslerr());
 		ERR_clear_error();
 		errno = EIO;
 		return -1;
