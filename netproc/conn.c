@@ -680,7 +680,8 @@ conn_timeouts(void)
 			/* the peer's part; keyproc's is not its fault */
 			if (!c->sign_wait &&
 			    now - c->last_in >= np->timeout_message)
-				why = "did not finish its TLS handshake in time";
+				why = "did not finish its TLS handshake "
+				    "in time";
 		} else if (c->over_limit &&
 		    now - c->last_in >= np->timeout_message)
 			why = "over its limit and silent";

@@ -219,7 +219,8 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 		    strcmp(ta->addr, tb->addr) != 0 || ta->tls12 != tb->tls12 ||
 		    strcmp(ta->certificate, tb->certificate) != 0 ||
 		    strcmp(ta->private, tb->private) != 0 ||
-		    strcmp(ta->ca, tb->ca) != 0 || strcmp(ta->crl, tb->crl) != 0)
+		    strcmp(ta->ca, tb->ca) != 0 ||
+		    strcmp(ta->crl, tb->crl) != 0)
 			return "listen on tls";
 	if (ta != NULL || tb != NULL)
 		return "number of listen on tls";
@@ -227,7 +228,8 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	    ka != NULL && kb != NULL;
 	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry)) {
 		if (strcmp(ka->name, kb->name) != 0 ||
-		    ka->operations != kb->operations || ka->usage != kb->usage ||
+		    ka->operations != kb->operations ||
+		    ka->usage != kb->usage ||
 		    strcmp(ka->private, kb->private) != 0 ||
 		    strcmp(ka->certificate, kb->certificate) != 0)
 			return "key";
