@@ -6,7 +6,7 @@
       subject), edge3 (allowed by spki: DIR/edge3.spki is its rule),
       stranger (valid, allowed by no rule), expired, revoked (listed in
       DIR/crl.pem) and foreign (of the other CA), the last three with a
-      SAN the key allows
+      SAN the key allows; DIR/othercrl.pem, the other CA's (empty)
   mtls.py edge HOST PORT CERT|- TLSVERSION SPKIFILE
       a TLS connection with that client certificate (or none), then a
       LURK ping and a sign_tls13 with the key whose SPKI DER is in
@@ -129,6 +129,11 @@ def certs(d):
                .revocation_date(NOW - DAY).build())
            .sign(ca[0], hashes.SHA256()))
     with open(os.path.join(d, "crl.pem"), "wb") as f:
+        f.write(crl.public_bytes(serialization.Encoding.PEM))
+    crl = (x509.CertificateRevocationListBuilder()
+           .issuer_name(other[1].subject).last_update(NOW - DAY)
+           .next_update(NOW + 5 * DAY).sign(other[0], hashes.SHA256()))
+    with open(os.path.join(d, "othercrl.pem"), "wb") as f:
         f.write(crl.public_bytes(serialization.Encoding.PEM))
 
 

@@ -15,6 +15,8 @@ export CERTS=$T
 "$PYTHON" "$TOP/regress/remote/mtls.py" certs "$T" ||
     { nok "make the certificates"; finish; }
 mkkey k1 p256 || { nok "make the edge key"; finish; }
+# the listener's CA file, apart from the one the clients trust lurkd by
+cp "$T/ca.crt" "$T/edges-ca.crt"
 chmod 0600 "$T/k1.key"
 openssl pkey -in "$T/k1.key" -pubout -outform DER -out "$T/k1.spki"
 openssl pkey -in "$T/srv.key" -pubout -outform DER -out "$T/srv.spki"
@@ -29,7 +31,7 @@ tlsblock() {	# tlsblock ADDRESS PORT [LINE...]
 	shift 2
 	printf 'listen on tls %s port %s {\n' "$addr" "$port"
 	printf '\tcertificate "%s"\n\tprivate "%s"\n\tca "%s"\n' \
-	    "$T/srv.crt" "$T/srv.key" "$T/ca.crt"
+	    "$T/srv.crt" "$T/srv.key" "$T/edges-ca.crt"
 	for line; do printf '\t%s\n' "$line"; done
 	echo "}"
 }
@@ -39,6 +41,7 @@ mkconf() {	# mkconf KEYPROCS
 		echo "listen on unix \"$T/lurk.sock\" mode 0666"
 		echo "keyprocs $1"
 		echo "limit user connections 2"
+		echo "watch no"	# the reloads below are the SIGHUPs
 		tlsblock 127.0.0.1 "$PORT" "crl \"$T/crl.pem\""
 		[ "$ipv6" = 1 ] && tlsblock ::1 "$PORT12" "tls version 1.2"
 		key_conf k1 "allow uid $(id -u)" \
@@ -152,6 +155,31 @@ if [ "$root" = 1 ]; then
 else
 	skip "memory scan: needs root to read lurkd's children"
 fi
+
+# reloads: the listener's CA and CRL files are read again: now the
+# other CA's, so foreign is let in and edge1 refused; then the rules
+# change (edge2 no longer)
+cp "$T/crl.pem" "$T/crl.pem.orig"
+cat "$T/otherca.crt" >"$T/edges-ca.crt"
+cat "$T/othercrl.pem" >"$T/crl.pem"
+kill -HUP "$LURKD_PID"
+wait_log "generation 2 in use" 10 || nok "reload done"
+out=$(edge "$PORT" foreign 1.3)
+expect "reload: the listener's new CA file: its certificate now signs ($out)" \
+    "$out" '^handshake=ok ping=1 sign=1 '
+out=$(edge "$PORT" edge1 1.3)
+expect "... the old CA's certificates refused ($out)" "$out" \
+    '^handshake=alert:TLSV1_ALERT_UNKNOWN_CA '
+cp "$T/ca.crt" "$T/edges-ca.crt"
+cp "$T/crl.pem.orig" "$T/crl.pem"
+sed -i '/allow client subject/d' "$T/lurkd.conf"
+kill -HUP "$LURKD_PID"
+wait_log "generation 3 in use" 10 || nok "reload done"
+out=$(edge "$PORT" edge2 1.3)
+expect "reload: allow client subject removed: edge2 unauthorized (9) ($out)" \
+    "$out" '^handshake=ok ping=1 sign=9 '
+out=$(edge "$PORT" edge1 1.3)
+expect "... edge1 (san) still signs ($out)" "$out" '^handshake=ok ping=1 sign=1 '
 stop_lurkd
 
 # a slow keyproc: the handshake waits, netproc serves the others
