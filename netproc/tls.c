@@ -769,6 +769,8 @@ tls_sign_done(struct pending *p, uint8_t status, const uint8_t *sig,
 	if (c == NULL || !c->sign_wait)
 		fatalx("%s: an answer for no handshake", __func__);
 	c->sign_wait = 0;
+	/* the peer's clock runs again (conn_timeouts), not keyproc's */
+	c->last_in = monotime();
 	/* keyproc answers as to an edge: signature<2> */
 	if (status == LURK_ST_SUCCESS && len > 2 &&
 	    (size_t)(sig[0] << 8 | sig[1]) == len - 2 &&

@@ -42,6 +42,7 @@ mkconf() {	# mkconf KEYPROCS
 		echo "keyprocs $1"
 		echo "limit user connections 2"
 		echo "watch no"	# the reloads below are the SIGHUPs
+		echo "timeout message 2"
 		tlsblock 127.0.0.1 "$PORT" "crl \"$T/crl.pem\""
 		[ "$ipv6" = 1 ] && tlsblock ::1 "$PORT12" "tls version 1.2"
 		key_conf k1 "allow uid $(id -u)" \
@@ -156,6 +157,18 @@ else
 	skip "memory scan: needs root to read lurkd's children"
 fi
 
+# a peer that connects and says nothing: closed after timeout message
+"$PYTHON" -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t0 = time.monotonic()
+print("closed" if s.recv(1) == b"" else "data")' "$PORT" >"$T/silent.out" 2>&1
+check "a silent TLS peer is closed (timeout message 2)" \
+    grep -qx closed "$T/silent.out"
+check "... logged" grep -Eq \
+    "conn [0-9]+ tls peer 127.0.0.1: did not finish its TLS handshake in time: closed" \
+    "$T/lurkd.log"
+
 # reloads: the listener's CA and CRL files are read again: now the
 # other CA's, so foreign is let in and edge1 refused; then the rules
 # change (edge2 no longer)
@@ -180,6 +193,34 @@ expect "reload: allow client subject removed: edge2 unauthorized (9) ($out)" \
     "$out" '^handshake=ok ping=1 sign=9 '
 out=$(edge "$PORT" edge1 1.3)
 expect "... edge1 (san) still signs ($out)" "$out" '^handshake=ok ping=1 sign=1 '
+stop_lurkd
+
+# log format json: the refusals carry the transport and the peer
+mkconf 1
+echo "log format json" >>"$T/lurkd.conf"
+LURKD_READY=$LURKD_READY_JSON start_lurkd "$T/lurkd.conf" ||
+    { nok "lurkd started, log format json"; finish; }
+edge "$PORT" stranger 1.3 >/dev/null
+edge "$PORT" - 1.3 >/dev/null
+sleep 0.3
+"$PYTHON" - "$T/lurkd.log" >"$T/json.out" 2>&1 <<'PYEOF'
+import json, re, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+def one(what, **want):
+    hit = [l for l in lines if all(
+        re.search(v, str(l.get(k, ""))) for k, v in want.items())]
+    print(("ok - " if hit else "not ok - ") + what)
+one("json: unauthorized, with the transport and the peer's certificate",
+    process="netproc", transport="^tls$", status="^unauthorized$",
+    peer=r'^cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN"$',
+    reason="may not use this key", key="^k1$")
+one("json: a handshake refused, with the transport, the peer's address "
+    "and why", process="netproc", transport="^tls$",
+    peer="^tls peer 127.0.0.1$", reason="peer did not return a certificate",
+    message="TLS handshake refused")
+PYEOF
+cat "$T/json.out"
+grep -q "^not ok" "$T/json.out" && FAILED=1
 stop_lurkd
 
 # a slow keyproc: the handshake waits, netproc serves the others
