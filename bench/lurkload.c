@@ -8,6 +8,11 @@
  * With -r, the request is a whole LURK message from a file (the drafts'
  * tls12 and tls13 operations, bench/run writes them), sent again and
  * again under new ids; an answer must be success with a payload.
+ *	lurkload -T host:port -C cert -K key -A ca ... (either form)
+ *
+ * With -T, over TLS 1.3 to a listen on tls listener, with the client
+ * certificate cert and its key, the listener verified against ca; the
+ * handshakes are made before the measurement.
  *
  * Looks the key up by name (key_info), opens c connections and keeps d
  * requests outstanding on each (pipelined: every answer is replaced by a
@@ -37,8 +42,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -54,6 +62,7 @@
 
 struct conn {
 	int		 fd;
+	SSL		*ssl;		/* -T */
 	int		 idx;
 	uint8_t		*in;
 	size_t		 inlen;
@@ -64,7 +73,8 @@ struct conn {
 	int		 wantout;
 };
 
-static const char *sockpath;
+static const char *sockpath, *tlsaddr, *tlscert, *tlskey, *tlsca;
+static SSL_CTX	*tlsctx;
 static uint8_t	 signreq[HDR_LEN + 32 + 2 + 2 + CV_LEN];
 static uint8_t	*req = signreq;
 static size_t	 reqlen = sizeof(signreq);
@@ -127,13 +137,83 @@ unix_connect(void)
 	return fd;
 }
 
+/* -T: a TCP connection and a finished TLS 1.3 handshake (blocking) */
 static int
-read_full(int fd, uint8_t *p, size_t len)
+tls_connect(SSL **sslp)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], *port;
+	int		 fd, rc;
+
+	if (strlcpy(host, tlsaddr, sizeof(host)) >= sizeof(host) ||
+	    (port = strrchr(host, ':')) == NULL)
+		fail("-T host:port: %s", tlsaddr);
+	*port++ = '\0';
+	if (tlsctx == NULL) {
+		if ((tlsctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+		    SSL_CTX_set_min_proto_version(tlsctx, TLS1_3_VERSION) != 1 ||
+		    SSL_CTX_use_certificate_chain_file(tlsctx, tlscert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(tlsctx, tlskey,
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_load_verify_locations(tlsctx, tlsca, NULL) != 1)
+			fail("TLS client context: %s",
+			    ERR_error_string(ERR_get_error(), NULL));
+		SSL_CTX_set_verify(tlsctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_mode(tlsctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		fail("%s: %s", tlsaddr, gai_strerror(rc));
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1 || connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+		fail("cannot connect to %s: %s", tlsaddr, strerror(errno));
+	freeaddrinfo(res);
+	if ((*sslp = SSL_new(tlsctx)) == NULL || SSL_set_fd(*sslp, fd) != 1 ||
+	    SSL_connect(*sslp) != 1)
+		fail("TLS handshake with %s: %s", tlsaddr,
+		    ERR_error_string(ERR_get_error(), NULL));
+	return fd;
+}
+
+static int
+xconnect(SSL **sslp)
+{
+	*sslp = NULL;
+	return tlsaddr != NULL ? tls_connect(sslp) : unix_connect();
+}
+
+/* read or write on fd, or its TLS: as read(2), write(2); EAGAIN too */
+static ssize_t
+xio(int fd, SSL *ssl, void *p, size_t len, int wr)
+{
+	size_t	 n;
+	int	 e;
+
+	if (ssl == NULL)
+		return wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+	if ((wr ? SSL_write_ex(ssl, p, len, &n) :
+	    SSL_read_ex(ssl, p, len, &n)) == 1)
+		return n;
+	e = SSL_get_error(ssl, 0);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = EPROTO;
+	return -1;
+}
+
+static int
+read_full(int fd, SSL *ssl, uint8_t *p, size_t len)
 {
 	ssize_t	 n;
 
 	while (len > 0) {
-		if ((n = read(fd, p, len)) <= 0) {
+		if ((n = xio(fd, ssl, p, len, 0)) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
 			return -1;
@@ -151,11 +231,12 @@ key_info(const char *name, uint8_t key_id[32])
 	uint8_t		 q[HDR_LEN + 2 + 255], h[HDR_LEN], *p;
 	const uint8_t	*s;
 	size_t		 nlen = strlen(name), plen, off;
+	SSL		*ssl;
 	int		 fd;
 
 	if (nlen == 0 || nlen > 255)
 		fail("bad key name %s", name);
-	fd = unix_connect();
+	fd = xconnect(&ssl);
 	q[0] = DESIG_EDGE;
 	q[1] = 1;
 	q[2] = T_KEY_INFO;
@@ -165,17 +246,19 @@ key_info(const char *name, uint8_t key_id[32])
 	q[16] = 1;			/* selector: name */
 	q[17] = nlen;
 	memcpy(q + 18, name, nlen);
-	if (write(fd, q, HDR_LEN + 2 + nlen) != (ssize_t)(HDR_LEN + 2 + nlen))
+	if (xio(fd, ssl, q, HDR_LEN + 2 + nlen, 1) !=
+	    (ssize_t)(HDR_LEN + 2 + nlen))
 		fail("key_info: write: %s", strerror(errno));
-	if (read_full(fd, h, HDR_LEN) == -1)
+	if (read_full(fd, ssl, h, HDR_LEN) == -1)
 		fail("key_info: no answer");
 	plen = get_be(h + 12, 4);
 	if (h[3] != ST_SUCCESS) {
 		fail("key_info: status %u (is the key configured?)", h[3]);
 	}
 	if (plen < 38 || plen > 1 << 20 || (p = malloc(plen)) == NULL ||
-	    read_full(fd, p, plen) == -1)
+	    read_full(fd, ssl, p, plen) == -1)
 		fail("key_info: bad answer");
+	SSL_free(ssl);
 	close(fd);
 	memcpy(key_id, p, 32);
 	off = 38;
@@ -244,8 +327,8 @@ flush(struct conn *c)
 	int			 want;
 
 	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL);
+		n = xio(c->fd, c->ssl, c->out + c->outoff,
+		    c->outlen - c->outoff, 1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -290,7 +373,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: lurkload -s socket -n keyname -S scheme | "
 	    "-r request [-c connections] [-d depth] [-t seconds] "
-	    "[-w warm-up] [-V verify]\n");
+	    "[-w warm-up] [-V verify]\n"
+	    "       lurkload -T host:port -C cert -K key -A ca ...\n");
 	exit(2);
 }
 
@@ -309,8 +393,20 @@ main(int argc, char *argv[])
 	int			 nconns = 1, ch, i, n, stopping = 0;
 	long			 outstanding = 0;
 
-	while ((ch = getopt(argc, argv, "c:d:n:r:s:S:t:V:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:c:C:d:K:n:r:s:S:t:T:V:w:")) != -1) {
 		switch (ch) {
+		case 'A':
+			tlsca = optarg;
+			break;
+		case 'C':
+			tlscert = optarg;
+			break;
+		case 'K':
+			tlskey = optarg;
+			break;
+		case 'T':
+			tlsaddr = optarg;
+			break;
 		case 'r':
 			raw_request(optarg);
 			break;
@@ -342,8 +438,10 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (sockpath == NULL || (!rawmode && (keyname == NULL ||
-	    scheme == 0)) || nconns < 1 || nconns > 4096 || depth < 1 || depth > 4096 ||
+	if ((sockpath == NULL) == (tlsaddr == NULL) || (tlsaddr != NULL &&
+	    (tlscert == NULL || tlskey == NULL || tlsca == NULL)) ||
+	    (!rawmode && (keyname == NULL || scheme == 0)) ||
+	    nconns < 1 || nconns > 4096 || depth < 1 || depth > 4096 ||
 	    secs <= 0 || warm < 0)
 		usage();
 	if ((lat = calloc(MAX_SAMPLES, sizeof(*lat))) == NULL)
@@ -370,7 +468,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < nconns; i++) {
 		c = &conns[i];
 		c->idx = i;
-		c->fd = unix_connect();
+		c->fd = xconnect(&c->ssl);
 		if (fcntl(c->fd, F_SETFL, O_NONBLOCK) == -1)
 			err(1, "fcntl");
 		if ((c->in = malloc(INBUF)) == NULL ||
@@ -419,7 +517,10 @@ main(int argc, char *argv[])
 			c = evs[i].data.ptr;
 			if (!(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 				goto out;
-			r = recv(c->fd, c->in + c->inlen, INBUF - c->inlen, 0);
+ again:
+			off = 0;
+			r = xio(c->fd, c->ssl, c->in + c->inlen,
+			    INBUF - c->inlen, 0);
 			if (r == -1 && (errno == EAGAIN || errno == EINTR))
 				goto out;
 			if (r <= 0)
@@ -484,6 +585,10 @@ main(int argc, char *argv[])
  out:
 			if (flush(c) == -1)
 				fail("send: %s", strerror(errno));
+			/* what TLS decrypted already, epoll does not see */
+			if (c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
+			    c->inlen < INBUF)
+				goto again;
 		}
 	}
 

@@ -98,7 +98,12 @@ drafts_keyop(struct imsgbuf *net, uint32_t id, const struct keyop_req *req,
 	int			 st;
 
 	memset(&w, 0, sizeof(w));
-	switch (req->designation) {
+	if (req->index != KEYOP_NO_KEY &&
+	    keyproc_key(req->index)->usage != KEY_USE_EDGE) {
+		/* netproc never names a TLS listener's key for the drafts */
+		why = "a TLS listener's key";
+		st = lurk_status(req->designation, LURK_ERR_UNDEFINED);
+	} else switch (req->designation) {
 	case LURK_DESIG_TLS12:
 		k = keyproc_key(req->index);
 		st = lurk12_run(k, req, data, &w, &why);
@@ -120,7 +125,7 @@ drafts_keyop(struct imsgbuf *net, uint32_t id, const struct keyop_req *req,
 		    transport_name(req->transport),
 		    k != NULL ? k->pub.name : NULL,
 		    kop_name(kop_index(req->designation, req->type)),
-		    draft_status_name(req->designation, st), why },
+		    draft_status_name(req->designation, st), why, NULL },
 		    "refused: key \"%s\" %s uid %u: %s",
 		    k != NULL ? k->pub.name : "-",
 		    draft_type_name(req->designation, req->type), req->uid,

@@ -234,6 +234,38 @@ keyop_req_parse(const uint8_t *buf, size_t len, struct keyop_req *req,
 	return 0;
 }
 
+/*
+ * A handshake of netproc's own (KEYOP_TLS_SIGN13, 12) with a TLS
+ * listener's key: the key's SPKI hash, then what a TLS server signs,
+ * checked as an edge's.  An edge's key never signs for lurkd.
+ */
+static int
+keyop_tls_sign(struct key *k, const struct keyop_req *req, const uint8_t *in,
+    uint8_t *out, size_t *outlen, const char **why)
+{
+	struct keyop_req	 r = *req;
+
+	if (k->usage != KEY_USE_SERVER) {
+		*why = "not a TLS listener's key";
+		return EDGE_ST_OPERATION_REFUSED;
+	}
+	if (req->len <= sizeof(k->pub.spki_sha256) || memcmp(in,
+	    k->pub.spki_sha256, sizeof(k->pub.spki_sha256)) != 0) {
+		/* a reload replaced the key the handshake began with */
+		*why = "not the key of the handshake";
+		return EDGE_ST_UNKNOWN_KEY;
+	}
+	r.type = req->type == KEYOP_TLS_SIGN13 ? EDGE_TYPE_SIGN_TLS13 :
+	    EDGE_TYPE_SIGN_TLS12;
+	if ((k->operations & type_op(r.type)) == 0) {
+		*why = "TLS 1.2 not allowed on the listener";
+		return EDGE_ST_OPERATION_REFUSED;
+	}
+	r.len -= sizeof(k->pub.spki_sha256);
+	return keyop_sign(k, &r, in + sizeof(k->pub.spki_sha256), out, outlen,
+	    why);
+}
+
 /* Run one operation; the LURK status, with out/outlen on success. */
 int
 keyop_run(struct key *k, const struct keyop_req *req, const uint8_t *in,
@@ -241,6 +273,13 @@ keyop_run(struct key *k, const struct keyop_req *req, const uint8_t *in,
 {
 	uint32_t	 op = type_op(req->type);
 
+	if (req->type == KEYOP_TLS_SIGN13 || req->type == KEYOP_TLS_SIGN12)
+		return keyop_tls_sign(k, req, in, out, outlen, why);
+	if (k->usage != KEY_USE_EDGE) {
+		/* netproc never names a listener's key for an edge */
+		*why = "a TLS listener's key";
+		return EDGE_ST_OPERATION_REFUSED;
+	}
 	if (op == 0) {
 		*why = "unknown operation";
 		return LURK_ST_INVALID_TYPE;

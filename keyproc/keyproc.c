@@ -88,6 +88,14 @@ keytab_free(struct keytab *t)
 	explicit_bzero(t, sizeof(*t));
 }
 
+/* The edges' keys, then the TLS listeners' own. */
+static int
+keys_count_ok(const struct conf_global *g)
+{
+	return g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
+	    g->ntlskeys >= 0 && g->ntlskeys <= LURKD_TLS_MAX;
+}
+
 static struct key *
 key_slot(struct keytab *t, uint32_t index)
 {
@@ -104,8 +112,9 @@ keyproc_key(uint32_t index)
 }
 
 /*
- * A key of the table in use whose SPKI's SHA-256 begins with the len
- * bytes of id (the drafts' sha256_32, or all 32); NULL if none.
+ * An edge's key of the table in use whose SPKI's SHA-256 begins with
+ * the len bytes of id (the drafts' sha256_32, or all 32); NULL if none.
+ * A TLS listener's key is never one.
  */
 struct key *
 keyproc_key_byspki(const uint8_t *id, size_t len)
@@ -114,6 +123,7 @@ keyproc_key_byspki(const uint8_t *id, size_t len)
 
 	for (i = 0; i < cur.nkeys; i++)
 		if (cur.keys[i].pkey != NULL &&
+		    cur.keys[i].usage == KEY_USE_EDGE &&
 		    memcmp(cur.keys[i].pub.spki_sha256, id, len) == 0)
 			return &cur.keys[i];
 	return NULL;
@@ -140,12 +150,15 @@ keytab_set_fd(struct keytab *t, struct imsg *imsg)
 	ck.name[sizeof(ck.name) - 1] = '\0';
 	ck.path[sizeof(ck.path) - 1] = '\0';
 	k = key_slot(t, ck.index);
+	if (ck.usage != KEY_USE_EDGE && ck.usage != KEY_USE_SERVER)
+		fatalx("%s: key \"%s\": bad usage", __func__, ck.name);
 	k->pub.index = ck.index;
 	k->operations = ck.operations;
 	if (ck.tls13_tickets > LURKD_TICKETS_MAX)
 		fatalx("%s: bad key message", __func__);
 	k->tls13_secrets = ck.tls13_secrets;
 	k->tls13_tickets = ck.tls13_tickets;
+	k->usage = ck.usage;
 	strlcpy(k->pub.name, ck.name, sizeof(k->pub.name));
 	if (imsg_get_type(imsg) == IMSG_CONF_KEY) {
 		if (k->privfd != -1)
@@ -344,11 +357,11 @@ keyproc_dispatch_conf(struct imsg *imsg)
 		break;
 	case IMSG_CONF_GLOBAL:
 		if (imsg_get_data(imsg, &g, sizeof(g)) == -1 ||
-		    g.nkeys < 0 || g.nkeys > LURKD_KEYS_MAX || cur.keys != NULL)
+		    !keys_count_ok(&g) || cur.keys != NULL)
 			fatalx("%s: bad IMSG_CONF_GLOBAL", __func__);
 		drafts_init(&g.drafts, instance);
 		/* the configuration a start reads is generation 1 */
-		keytab_alloc(&cur, g.nkeys, 1);
+		keytab_alloc(&cur, g.nkeys + g.ntlskeys, 1);
 		break;
 	case IMSG_CONF_KEY:
 	case IMSG_CONF_KEYCERT:
@@ -511,11 +524,11 @@ keyproc_dispatch_parent(struct imsg *imsg)
 	case IMSG_RELOAD_BEGIN:
 		if (imsg_get_data(imsg, &cr, sizeof(cr)) == -1 ||
 		    stage.state != STAGE_NONE ||
-		    cr.generation != cur.gen + 1 ||
-		    cr.g.nkeys < 0 || cr.g.nkeys > LURKD_KEYS_MAX ||
+		    cr.generation != cur.gen + 1 || !keys_count_ok(&cr.g) ||
 		    !drafts_reload_ok(&cr.g.drafts))
 			fatalx("%s: bad IMSG_RELOAD_BEGIN", __func__);
-		keytab_alloc(&stage.tab, cr.g.nkeys, cr.generation);
+		keytab_alloc(&stage.tab, cr.g.nkeys + cr.g.ntlskeys,
+		    cr.generation);
 		stage.drafts = cr.g.drafts;
 		stage.state = STAGE_RECV;
 		break;
@@ -572,6 +585,7 @@ keyproc_keyop(struct imsg *imsg)
 	const uint8_t		*data;
 	uint8_t			 out[1024], status;
 	size_t			 outlen = sizeof(out);
+	int			 tls;
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    keyop_req_parse(ibuf_data(&ib), ibuf_size(&ib), &req, &data) == -1)
@@ -582,12 +596,26 @@ keyproc_keyop(struct imsg *imsg)
 		return;
 	}
 	k = key_slot(&cur, req.index);
+	tls = req.type == KEYOP_TLS_SIGN13 || req.type == KEYOP_TLS_SIGN12;
+#ifdef LURKD_TEST_HOOKS
+	/* a slow keyproc: netproc must go on meanwhile (remote/mtls.t) */
+	if (tls && getenv("LURKD_TEST_SLOW_TLS_MS") != NULL)
+		usleep(1000 * strtonum(getenv("LURKD_TEST_SLOW_TLS_MS"), 0,
+		    10000, NULL));
+#endif
 	status = keyop_run(k, &req, data, out, &outlen, &why);
-	if (status != LURK_ST_SUCCESS) {
+	if (status != LURK_ST_SUCCESS && tls) {
+		log_op(LOG_ERR, &(struct log_op){ -1, -1, -1,
+		    transport_name(req.transport), k->pub.name,
+		    "tls-handshake", edge_status_name(status), why, NULL },
+		    "refused: key \"%s\" a handshake of netproc's: %s",
+		    k->pub.name, why);
+		outlen = 0;
+	} else if (status != LURK_ST_SUCCESS) {
 		log_op(LOG_ERR, &(struct log_op){ -1, req.uid, -1,
 		    transport_name(req.transport), k->pub.name,
-		    edge_type_name(req.type), edge_status_name(status), why },
-		    "refused: key \"%s\" %s uid %u: %s", k->pub.name,
+		    edge_type_name(req.type), edge_status_name(status), why,
+		    NULL }, "refused: key \"%s\" %s uid %u: %s", k->pub.name,
 		    edge_type_name(req.type), req.uid, why);
 		outlen = 0;
 	}

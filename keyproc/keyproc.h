@@ -17,6 +17,7 @@ struct key {
 	uint32_t		 operations;	/* EDGE_OP_*, from the parent */
 	uint32_t		 tls13_secrets;	/* TLS13_SECRET_BIT()s */
 	uint32_t		 tls13_tickets;	/* a session's, at most */
+	int			 usage;		/* enum key_usage */
 	EVP_PKEY		*pkey;
 	uint8_t			*spki;		/* SubjectPublicKeyInfo DER */
 	size_t			 spki_len;

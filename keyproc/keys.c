@@ -25,8 +25,11 @@
 
 #define CHAIN_MAX	(200 * 1024)
 
-/* Read a whole file from fd into a fresh buffer the caller must wipe. */
-static uint8_t *
+/*
+ * Read a whole file from fd into a fresh buffer the caller must wipe (a
+ * key file) or free; the parent and netproc read CA and CRL files so.
+ */
+uint8_t *
 read_fd(int fd, size_t *lenp, char *err, size_t errlen, const char *path)
 {
 	uint8_t	*buf, *nbuf;

@@ -256,11 +256,11 @@ listen_dirs_check(const struct lurkd_conf *lc)
 }
 
 /*
- * listen on http: a TCP socket on the address, IPv6 only for an IPv6
- * address (so that "::" and "0.0.0.0" can both be given).
+ * listen on http|tls: a TCP socket on the address, IPv6 only for an
+ * IPv6 address (so that "::" and "0.0.0.0" can both be given).
  */
 int
-listen_tcp(const struct httpconf *h)
+listen_tcp(int family, const char *addr, uint16_t port, const char *what)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
@@ -269,30 +269,30 @@ listen_tcp(const struct httpconf *h)
 	int			 fd, on = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (h->family == AF_INET) {
+	if (family == AF_INET) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons(h->port);
+		sin->sin_port = htons(port);
 		len = sizeof(*sin);
-		if (inet_pton(AF_INET, h->addr, &sin->sin_addr) != 1)
-			fatalx("listen on http %s: not an address", h->addr);
+		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			fatalx("listen on %s %s: not an address", what, addr);
 	} else {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(h->port);
+		sin6->sin6_port = htons(port);
 		len = sizeof(*sin6);
-		if (inet_pton(AF_INET6, h->addr, &sin6->sin6_addr) != 1)
-			fatalx("listen on http %s: not an address", h->addr);
+		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+			fatalx("listen on %s %s: not an address", what, addr);
 	}
-	if ((fd = socket(h->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("listen on http %s port %u: socket", h->addr, h->port);
+	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("listen on %s %s port %u: socket", what, addr, port);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    (h->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1))
-		fatal("listen on http %s port %u: setsockopt", h->addr,
-		    h->port);
+		fatal("listen on %s %s port %u: setsockopt", what, addr,
+		    port);
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
-		fatal("listen on http %s port %u", h->addr, h->port);
-	if (listen(fd, 64) == -1)
-		fatal("listen on http %s port %u: listen", h->addr, h->port);
+		fatal("listen on %s %s port %u", what, addr, port);
+	if (listen(fd, SOMAXCONN) == -1)
+		fatal("listen on %s %s port %u: listen", what, addr, port);
 	return fd;
 }
 

@@ -40,6 +40,7 @@ static const char *const field_names[LOGF_MAX] = {
 	[LOGF_OPERATION] = "operation",
 	[LOGF_STATUS] = "status",
 	[LOGF_REASON] = "reason",
+	[LOGF_PEER] = "peer",
 };
 /* these are JSON numbers, the others strings */
 #define FIELD_IS_NUMBER(id)	((id) == LOGF_CONN || (id) == LOGF_PEER_UID \
@@ -516,6 +517,8 @@ log_op(int pri, const struct log_op *op, const char *fmt, ...)
 		kv[n++] = (struct log_kv){ LOGF_STATUS, op->status };
 	if (op->reason != NULL)
 		kv[n++] = (struct log_kv){ LOGF_REASON, op->reason };
+	if (op->peer != NULL)
+		kv[n++] = (struct log_kv){ LOGF_PEER, op->peer };
 	log_fields(pri, msg, kv, n);
 	errno = saved;
 }

@@ -26,6 +26,7 @@ enum log_field {
 	LOGF_OPERATION,
 	LOGF_STATUS,
 	LOGF_REASON,
+	LOGF_PEER,		/* a TLS peer's certificate identity */
 	LOGF_MAX
 };
 #define LOG_VALUE_MAX	256	/* bytes of a field's value */
@@ -45,6 +46,7 @@ struct log_op {
 	const char		*operation;
 	const char		*status;
 	const char		*reason;
+	const char		*peer;		/* TLS: the certificate's */
 };
 
 /* Where a child sends a finished line: (priority, text, fields). */

@@ -25,12 +25,15 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "imsg.h"
 #include "log.h"
+#include "lurk.h"
 #include "lurkd.h"
 #include "parent.h"
 #include "proc.h"
+#include "tlsfiles.h"
 
 struct lurkd_conf	*conf;		/* what runs */
 struct child		*children;
@@ -49,6 +52,9 @@ static char			 self[PATH_MAX];
 /* lurkd -n: one throwaway keyproc loads the keys, nothing listens */
 static int			 checking;
 static int			 check_errors;
+
+/* The TLS listeners' CA and CRL files, opened for netproc (send_keys) */
+static int			 tlsfds[2 * LURKD_TLS_MAX];
 
 __attribute__((__noreturn__)) static void
 usage(void)
@@ -78,14 +84,21 @@ raise_nofile(uint32_t conns)
 		    conns, (unsigned long long)rl.rlim_cur);
 }
 
-/* The key blocks of c by index, none loaded yet. */
+/*
+ * The key blocks of c by index, none loaded yet; then a key of each TLS
+ * listener, which keyproc holds as it holds the edges' keys, but for
+ * the listener's handshakes only.
+ */
 void
 keyset_build(struct keyset *ks, struct lurkd_conf *c)
 {
 	struct keyconf	*k;
+	struct tlsconf	*t;
 
 	memset(ks, 0, sizeof(*ks));
 	TAILQ_FOREACH(k, &c->keys, entry)
+		ks->n++;
+	TAILQ_FOREACH(t, &c->tlss, entry)
 		ks->n++;
 	if ((ks->tab = calloc(ks->n + 1, sizeof(*ks->tab))) == NULL ||
 	    (ks->loaded = calloc(ks->n + 1, sizeof(*ks->loaded))) == NULL)
@@ -93,11 +106,41 @@ keyset_build(struct keyset *ks, struct lurkd_conf *c)
 	ks->n = 0;
 	TAILQ_FOREACH(k, &c->keys, entry)
 		ks->tab[ks->n++] = k;
+	ks->nedge = ks->n;
+	TAILQ_FOREACH(t, &c->tlss, entry) {
+		if ((k = calloc(1, sizeof(*k))) == NULL)
+			fatal("calloc");
+		TAILQ_INIT(&k->allows);
+		k->usage = KEY_USE_SERVER;
+		tls_key_name(t, k->name, sizeof(k->name));
+		/* its CertificateVerify; ServerKeyExchange for TLS 1.2 */
+		k->operations = EDGE_OP_SIGN_TLS13 |
+		    (t->tls12 ? EDGE_OP_SIGN_TLS12 : 0);
+		strlcpy(k->private, t->private, sizeof(k->private));
+		strlcpy(k->certificate, t->certificate,
+		    sizeof(k->certificate));
+		strlcpy(k->file, t->file, sizeof(k->file));
+		k->line = t->line;
+		ks->tab[ks->n++] = k;
+	}
+}
+
+/* How keyproc and the logs name a TLS listener's key. */
+void
+tls_key_name(const struct tlsconf *t, char *buf, size_t len)
+{
+	snprintf(buf, len, t->family == AF_INET6 ? "tls [%s]:%u" :
+	    "tls %s:%u", t->addr, t->port);
 }
 
 void
 keyset_free(struct keyset *ks)
 {
+	int	 i;
+
+	/* the listeners' keys are the keyset's own */
+	for (i = ks->nedge; i < ks->n; i++)
+		free(ks->tab[i]);
 	free(ks->tab);
 	free(ks->loaded);
 	memset(ks, 0, sizeof(*ks));
@@ -112,7 +155,7 @@ int
 keyset_loaded(struct keyset *ks, const struct key_loaded *kl, char *err,
     size_t errlen)
 {
-	struct keyconf	*k, *o;
+	struct keyconf	*k, *o, *l, *e;
 	int		 i, rc = 0;
 
 	k = ks->tab[kl->index];
@@ -121,9 +164,22 @@ keyset_loaded(struct keyset *ks, const struct key_loaded *kl, char *err,
 		    kl->spki_sha256, sizeof(kl->spki_sha256)) != 0)
 			continue;
 		o = ks->tab[i];
-		snprintf(err, errlen, "%s:%d: key \"%s\" is the same key as "
-		    "key \"%s\" (%s:%d): give each key one block", k->file,
-		    k->line, k->name, o->name, o->file, o->line);
+		/* listeners may share a key; no edge may have one */
+		if (k->usage != KEY_USE_EDGE && o->usage != KEY_USE_EDGE)
+			continue;
+		if (k->usage == KEY_USE_EDGE && o->usage == KEY_USE_EDGE)
+			snprintf(err, errlen, "%s:%d: key \"%s\" is the same "
+			    "key as key \"%s\" (%s:%d): give each key one "
+			    "block", k->file, k->line, k->name, o->name,
+			    o->file, o->line);
+		else {
+			l = k->usage != KEY_USE_EDGE ? k : o;
+			e = l == k ? o : k;
+			snprintf(err, errlen, "%s:%d: listen on %s: its key is "
+			    "key \"%s\" (%s:%d): an edge could sign for the "
+			    "listener", l->file, l->line, l->name, e->name,
+			    e->file, e->line);
+		}
 		rc = -1;
 	}
 	/* index + 1: 0 marks a key not loaded (yet) */
@@ -169,7 +225,7 @@ compose(struct child *c, uint32_t type, int fd, const void *data, size_t len)
  * file the key is now, or that it could not be opened.
  */
 static int
-open_key_file(const char *path, const char *what, const char *key,
+open_key_file(const char *path, const char *what, const char *who,
     char *err, size_t errlen)
 {
 	size_t	 n = strlen(err);
@@ -178,8 +234,8 @@ open_key_file(const char *path, const char *what, const char *key,
 	/* both files of a key can fail: err says both */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 &&
 	    n < errlen)
-		snprintf(err + n, errlen - n, "%skey \"%s\": %s %s: %s",
-		    n > 0 ? "; " : "", key, what, path, strerror(errno));
+		snprintf(err + n, errlen - n, "%s%s: %s %s: %s",
+		    n > 0 ? "; " : "", who, what, path, strerror(errno));
 	watch_file(path, fd);
 	return fd;
 }
@@ -189,9 +245,15 @@ int
 open_key_files(const struct keyconf *k, int *kfd, int *cfd, char *err,
     size_t errlen)
 {
+	char	 who[LURKD_NAME_MAX + 16];
+
+	if (k->usage == KEY_USE_EDGE)
+		snprintf(who, sizeof(who), "key \"%s\"", k->name);
+	else
+		snprintf(who, sizeof(who), "listen on %s", k->name);
 	err[0] = '\0';
-	*kfd = open_key_file(k->private, "private key", k->name, err, errlen);
-	*cfd = open_key_file(k->certificate, "certificate", k->name, err,
+	*kfd = open_key_file(k->private, "private key", who, err, errlen);
+	*cfd = open_key_file(k->certificate, "certificate", who, err,
 	    errlen);
 	if (*kfd != -1 && *cfd != -1)
 		return 0;
@@ -201,6 +263,68 @@ open_key_files(const struct keyconf *k, int *kfd, int *cfd, char *err,
 		close(*cfd);
 	*kfd = *cfd = -1;
 	return -1;
+}
+
+/*
+ * A TLS listener's CA file and CRL file: opened (and watched) as the
+ * keys' files are, and parsed here, so that a start, lurkd -n and a
+ * reload say what is wrong with them; netproc reads them again from
+ * the descriptors.  fds[0]: the CA file, fds[1]: the CRL file, or -1.
+ * -1 if one does not open or parse, and err says why.
+ */
+int
+open_tls_files(const struct tlsconf *t, int *fds, char *err, size_t errlen)
+{
+	X509_STORE	*store;
+	char		 who[LURKD_NAME_MAX + 16], name[LURKD_NAME_MAX];
+	size_t		 n;
+
+	tls_key_name(t, name, sizeof(name));
+	snprintf(who, sizeof(who), "listen on %s", name);
+	err[0] = '\0';
+	fds[0] = open_key_file(t->ca, "ca", who, err, errlen);
+	fds[1] = t->crl[0] == '\0' ? -1 :
+	    open_key_file(t->crl, "crl", who, err, errlen);
+	if (fds[0] != -1 && (t->crl[0] == '\0' || fds[1] != -1)) {
+		n = snprintf(err, errlen, "%s: ", who);
+		if (tlsfiles_load(fds[0], t->ca, fds[1], t->crl, NULL, &store,
+		    NULL, err + n, errlen - n) == 0) {
+			X509_STORE_free(store);
+			err[0] = '\0';
+			return 0;
+		}
+	}
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+	fds[0] = fds[1] = -1;
+	return -1;
+}
+
+/* Each listener's CA and CRL descriptors to netproc (which take them). */
+void
+send_tls_files(struct child *net, const struct lurkd_conf *c, int *fds)
+{
+	struct conf_tlsfile	 cf;
+	const struct tlsconf	*t;
+	int			 i = 0, j;
+
+	TAILQ_FOREACH(t, &c->tlss, entry) {
+		for (j = 0; j < 2; j++) {
+			if (fds[2 * i + j] == -1)
+				continue;
+			memset(&cf, 0, sizeof(cf));
+			cf.index = i;
+			cf.kind = j == 0 ? TLSFILE_CA : TLSFILE_CRL;
+			strlcpy(cf.path, j == 0 ? t->ca : t->crl,
+			    sizeof(cf.path));
+			compose(net, IMSG_CONF_TLSFILE, fds[2 * i + j], &cf,
+			    sizeof(cf));
+			fds[2 * i + j] = -1;
+		}
+		i++;
+	}
 }
 
 /*
@@ -229,6 +353,7 @@ send_key_fd(struct child *c, uint32_t type, uint32_t idx,
 
 	memset(&ck, 0, sizeof(ck));
 	ck.index = idx;
+	ck.usage = k->usage;
 	ck.operations = k->operations;
 	ck.tls13_secrets = k->tls13_secrets;
 	ck.tls13_tickets = k->tls13_tickets;
@@ -254,14 +379,17 @@ send_key_files(struct child *kp, int nkp, int idx, const struct keyconf *k,
 }
 
 /*
- * The key fds go to the keyprocs, and only there.  Returns how many keys
- * could not be opened (each said why); those are not sent.
+ * The key fds go to the keyprocs, and only there; the TLS listeners' CA
+ * and CRL files are opened and checked, into tlsfds for netproc.
+ * Returns how many keys could not be opened (each said why), which are
+ * not sent; *tlsbad, how many listeners' CA or CRL files failed.
  */
 static int
-send_keys(struct child *kp, int nkp)
+send_keys(struct child *kp, int nkp, int *tlsbad)
 {
 	struct keyconf	*k;
-	char		 err[PATH_MAX + 128];
+	struct tlsconf	*t;
+	char		 err[2 * PATH_MAX + 256];
 	int		 idx, kfd, cfd, bad = 0;
 
 	watch_files_begin();
@@ -277,17 +405,28 @@ send_keys(struct child *kp, int nkp)
 		close(kfd);
 		close(cfd);
 	}
+	idx = 0;
+	*tlsbad = 0;
+	TAILQ_FOREACH(t, &conf->tlss, entry) {
+		if (open_tls_files(t, &tlsfds[2 * idx], err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			(*tlsbad)++;
+		}
+		idx++;
+	}
 	watch_files_end();
 	return bad;
 }
 
-/* The settings of c for the children, with nkeys keys and nkp keyprocs. */
+/* The settings of c for the children, with the keys of ks, nkp keyprocs. */
 void
-global_config(struct conf_global *g, const struct lurkd_conf *c, int nkeys,
-    int nkp)
+global_config(struct conf_global *g, const struct lurkd_conf *c,
+    const struct keyset *ks, int nkp)
 {
 	struct listenconf	*l;
 	struct httpconf		*h;
+	struct tlsconf		*t;
 
 	memset(g, 0, sizeof(*g));
 	g->keyprocs = nkp;
@@ -300,7 +439,10 @@ global_config(struct conf_global *g, const struct lurkd_conf *c, int nkeys,
 	g->limit_user_rate = c->limit_user_rate;
 	g->limit_user_burst = c->limit_user_burst;
 	g->drafts = c->drafts;
-	g->nkeys = nkeys;
+	g->nkeys = ks->nedge;
+	g->ntlskeys = ks->n - ks->nedge;
+	TAILQ_FOREACH(t, &c->tlss, entry)
+		g->ntls++;
 	TAILQ_FOREACH(l, &c->listeners, entry)
 		g->nlisten++;
 	TAILQ_FOREACH(l, &c->controls, entry)
@@ -353,7 +495,8 @@ send_policies(struct child *net, const struct keyset *ks)
 	struct allow		*a;
 	int			 idx;
 
-	for (idx = 0; idx < ks->n; idx++) {
+	/* the listeners' keys have no policy: nobody may use them */
+	for (idx = 0; idx < ks->nedge; idx++) {
 		k = ks->tab[idx];
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
@@ -369,14 +512,37 @@ send_policies(struct child *net, const struct keyset *ks)
 			ca.index = idx;
 			ca.type = a->type;
 			ca.id = a->id;
+			strlcpy(ca.ident, a->ident, sizeof(ca.ident));
+			memcpy(ca.spki, a->spki, sizeof(ca.spki));
 			compose(net, IMSG_CONF_ALLOW, -1, &ca, sizeof(ca));
 		}
 	}
 }
 
+/* The TLS listeners: their sockets, then their CA and CRL files. */
+static void
+send_tls_config(struct child *net, int *tfds)
+{
+	struct conf_tls		 ct;
+	struct tlsconf		*t;
+	int			 i = 0;
+
+	TAILQ_FOREACH(t, &conf->tlss, entry) {
+		memset(&ct, 0, sizeof(ct));
+		ct.index = i;
+		ct.tls12 = t->tls12;
+		ct.family = t->family;
+		ct.port = t->port;
+		strlcpy(ct.addr, t->addr, sizeof(ct.addr));
+		compose(net, IMSG_CONF_TLS, tfds[i++], &ct, sizeof(ct));
+	}
+	send_tls_files(net, conf, tlsfds);
+}
+
 static void
 send_config(struct child *net, struct child *kp, int nkp, int *lfds,
-    int *cfds, int *hfds, int *pairs, const struct conf_sandbox *sb)
+    int *cfds, int *hfds, int *tfds, int *pairs,
+    const struct conf_sandbox *sb)
 {
 	struct conf_global	 g;
 	struct conf_listen	 cl;
@@ -384,7 +550,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	struct listenconf	*l;
 	int			 i;
 
-	global_config(&g, conf, keyset.n, nkp);
+	global_config(&g, conf, &keyset, nkp);
 
 	/* every child locks itself down before it gets anything else */
 	for (i = 0; i < nchildren; i++)
@@ -405,7 +571,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		compose(net, IMSG_CTL_PROCFD, pairs[2 * i + 1], &pf,
 		    sizeof(pf));
 	}
-	if (send_keys(kp, nkp) > 0)
+	if (send_keys(kp, nkp, &i) > 0 || i > 0)
 		exit(1);
 	send_policies(net, &keyset);
 	i = 0;
@@ -415,6 +581,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 		compose(net, IMSG_CONF_LISTEN, lfds[i++], &cl, sizeof(cl));
 	}
 	send_ctl_config(net, cfds, hfds);
+	send_tls_config(net, tfds);
 	for (i = 0; i < nchildren; i++) {
 		compose(&children[i], IMSG_CONF_END, -1, NULL, 0);
 		if (imsgbuf_flush(&children[i].ibuf) == -1)
@@ -873,8 +1040,10 @@ start_children(int nkp, const struct conf_sandbox *sb)
 {
 	struct listenconf	*l;
 	struct httpconf		*h;
+	struct tlsconf		*t;
 	int			 sp[2], i, *lfds, *pairs;
 	int			 cfds[LURKD_CONTROL_MAX], hfds[LURKD_HTTP_MAX];
+	int			 tfds[LURKD_TLS_MAX];
 	int			 nl = 0;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry)
@@ -894,7 +1063,10 @@ start_children(int nkp, const struct conf_sandbox *sb)
 		exit(1);
 	i = 0;
 	TAILQ_FOREACH(h, &conf->https, entry)
-		hfds[i++] = listen_tcp(h);
+		hfds[i++] = listen_tcp(h->family, h->addr, h->port, "http");
+	i = 0;
+	TAILQ_FOREACH(t, &conf->tlss, entry)
+		tfds[i++] = listen_tcp(t->family, t->addr, t->port, "tls");
 
 	nchildren = nkp + 1;
 	for (i = 0; i < nchildren; i++) {
@@ -912,7 +1084,8 @@ start_children(int nkp, const struct conf_sandbox *sb)
 		pairs[2 * i] = sp[0];
 		pairs[2 * i + 1] = sp[1];
 	}
-	send_config(&children[nkp], children, nkp, lfds, cfds, hfds, pairs, sb);
+	send_config(&children[nkp], children, nkp, lfds, cfds, hfds, tfds,
+	    pairs, sb);
 	free(lfds);
 	free(pairs);
 }
@@ -965,12 +1138,18 @@ check_config(void)
 		fatal("calloc");
 	kp = &children[0];
 	spawn_child(kp, PROC_KEYPROC, 0);
-	global_config(&g, conf, keyset.n, 1);
+	global_config(&g, conf, &keyset, 1);
 	compose(kp, IMSG_CONF_SANDBOX, -1, &sb, sizeof(sb));
 	compose(kp, IMSG_CONF_GLOBAL, -1, &g, sizeof(g));
 	compose(kp, IMSG_CONF_CHECK, -1, NULL, 0);
 	/* a key that does not open is not sent, and counted below */
-	(void)send_keys(kp, 1);
+	(void)send_keys(kp, 1, &i);
+	errors += i;
+	for (i = 0; i < 2 * LURKD_TLS_MAX; i++)
+		if (tlsfds[i] != -1) {
+			close(tlsfds[i]);
+			tlsfds[i] = -1;
+		}
 	compose(kp, IMSG_CONF_END, -1, NULL, 0);
 	if (imsgbuf_flush(&kp->ibuf) == -1)
 		fatal("flush to %s", kp->name);
@@ -1011,6 +1190,8 @@ main(int argc, char *argv[], char *envp[])
 
 	setproctitle_init(argc, argv, envp);
 	log_init(1, LOG_DAEMON);
+	for (n = 0; n < 2 * LURKD_TLS_MAX; n++)
+		tlsfds[n] = -1;
 
 	while ((ch = getopt(argc, argv, "dD:f:nP:I:v")) != -1) {
 		switch (ch) {

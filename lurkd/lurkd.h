@@ -35,6 +35,8 @@
 #define LURKD_RATE_MAX		10000000	/* requests a second */
 #define LURKD_WATCH_QUIET	1000	/* ms without a change before reload */
 #define LURKD_WATCH_MAX		5000	/* ms from the first change at most */
+#define LURKD_TLS_MAX		8	/* listen on tls */
+#define LURKD_IDENT_MAX		256	/* allow client subject|san: bytes */
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -47,12 +49,25 @@ enum allow_type {
 	ALLOW_GID,
 	ALLOW_USER,		/* name resolved to a uid when parsed */
 	ALLOW_GROUP,		/* name resolved to a gid when parsed */
+	/* TLS peers: their verified certificate (netproc/tls.c) */
+	ALLOW_SUBJECT,		/* the subject, RFC 2253 as OpenSSL prints it */
+	ALLOW_SAN,		/* a SAN: DNS name or URI (a SPIFFE ID) */
+	ALLOW_SPKI,		/* SHA-256 of its SubjectPublicKeyInfo */
 };
+
+/* A rule that names a certificate, not a uid or gid. */
+static inline int
+allow_is_client(int t)
+{
+	return t == ALLOW_SUBJECT || t == ALLOW_SAN || t == ALLOW_SPKI;
+}
 
 struct allow {
 	enum allow_type		 type;
 	uint32_t		 id;
 	char			 name[LURKD_NAME_MAX];	/* USER/GROUP only */
+	char			 ident[LURKD_IDENT_MAX];	/* SUBJECT/SAN */
+	uint8_t			 spki[32];		/* SPKI */
 	TAILQ_ENTRY(allow)	 entry;
 };
 TAILQ_HEAD(allowlist, allow);
@@ -112,6 +127,7 @@ struct keyconf {
 	struct allowlist	 allows;
 	char			 file[PATH_MAX];	/* where the block begins */
 	int			 line;
+	int			 usage;		/* enum key_usage */
 	TAILQ_ENTRY(keyconf)	 entry;
 };
 TAILQ_HEAD(keylist, keyconf);
@@ -158,6 +174,27 @@ struct listenconf {
 };
 TAILQ_HEAD(listenlist, listenconf);
 
+/*
+ * listen on tls: a TCP listener whose peers present a certificate of the
+ * CA (netproc/tls.c).  Its private key goes to the keyprocs as a key of
+ * its own (enum key_usage); netproc gets its certificate chain from
+ * them, and the CA and CRL files from the parent.
+ */
+struct tlsconf {
+	int			 family;	/* AF_INET, AF_INET6 */
+	char			 addr[48];	/* as inet_ntop(3) writes it */
+	uint16_t		 port;
+	int			 tls12;		/* tls version 1.2 allowed */
+	char			 certificate[PATH_MAX];
+	char			 private[PATH_MAX];
+	char			 ca[PATH_MAX];
+	char			 crl[PATH_MAX];	/* "": none */
+	char			 file[PATH_MAX];	/* where the block begins */
+	int			 line;
+	TAILQ_ENTRY(tlsconf)	 entry;
+};
+TAILQ_HEAD(tlslist, tlsconf);
+
 /* listen on http: metrics and health (netproc/http.c) */
 struct httpconf {
 	int			 family;	/* AF_INET, AF_INET6 */
@@ -192,7 +229,11 @@ struct lurkd_conf {
 	struct httplist		 https;		/* listen on http */
 	int			 log_format;	/* enum log_format */
 	struct draftconf	 drafts;
+	struct tlslist		 tlss;		/* listen on tls */
 };
+
+/* keyproc/keys.c: a whole file, from a descriptor (pread) */
+uint8_t			*read_fd(int, size_t *, char *, size_t, const char *);
 
 /* parse.y */
 struct lurkd_conf	*parse_config(const char *filename, int opts);
@@ -266,6 +307,9 @@ enum imsg_type {
 	IMSG_RELOAD_PUBLIC_END,	/* keyproc[0] -> netproc: reload_public_end */
 	IMSG_RELOAD_COMMIT,	/* netproc -> keyproc: u_int32 gen */
 	IMSG_RELOAD_DONE,	/* keyproc, netproc -> parent: u_int32 gen */
+	/* listen on tls (netproc/tls.c) */
+	IMSG_CONF_TLS,		/* netproc: struct conf_tls, fd: socket */
+	IMSG_CONF_TLSFILE,	/* netproc: struct conf_tlsfile, fd: the file */
 };
 
 /*
@@ -298,14 +342,35 @@ struct ctl_status {
 /* How a peer reaches lurkd: for the logs and the counters. */
 enum transport {
 	TRANSPORT_UNIX,
+	TRANSPORT_TLS,
 	TRANSPORT_MAX,
 };
 
 static inline const char *
 transport_name(int t)
 {
-	return t == TRANSPORT_UNIX ? "unix" : "unknown";
+	return t == TRANSPORT_UNIX ? "unix" : t == TRANSPORT_TLS ? "tls" :
+	    "unknown";
 }
+
+/*
+ * What a key of keyproc's table is for.  The key blocks are edges' keys;
+ * a TLS listener's own key signs only its handshakes' CertificateVerify
+ * (and ServerKeyExchange where it allows TLS 1.2), never for a peer.
+ */
+enum key_usage {
+	KEY_USE_EDGE,
+	KEY_USE_SERVER,		/* listen on tls */
+};
+
+/*
+ * keyop_req.type of netproc's own handshakes (never an edge's): data is
+ * the key's SPKI SHA-256 (32 bytes), then the bytes to sign, checked as
+ * TLS 1.3 server CertificateVerify content, or
+ * TLS 1.2 ServerKeyExchange params.
+ */
+#define KEYOP_TLS_SIGN13	0xe0
+#define KEYOP_TLS_SIGN12	0xe1
 /*
  * A keyproc's answer to a staged generation: loaded or not, and if not
  * which key (index, or -1) and why.  tablehash is the SHA-256 of the
@@ -387,6 +452,8 @@ struct conf_global {
 	int			 ncontrol;
 	int			 nhttp;
 	struct draftconf	 drafts;
+	int			 ntls;		/* listen on tls */
+	int			 ntlskeys;	/* keys of keyproc after nkeys */
 };
 
 /* What a reload stages: its generation and the global settings. */
@@ -397,6 +464,7 @@ struct conf_reload {
 
 struct conf_key {
 	uint32_t		 index;
+	uint32_t		 usage;		/* enum key_usage */
 	uint32_t		 operations;	/* EDGE_OP_* the key may do */
 	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
 	uint32_t		 burst[KEY_NOPS];
@@ -410,6 +478,8 @@ struct conf_allow {
 	uint32_t		 index;
 	int			 type;		/* enum allow_type */
 	uint32_t		 id;
+	char			 ident[LURKD_IDENT_MAX];	/* SUBJECT, SAN */
+	uint8_t			 spki[32];		/* SPKI */
 };
 
 struct conf_listen {
@@ -422,6 +492,27 @@ struct conf_control {
 	int32_t			 restricted;	/* show, health only */
 	uint32_t		 uid;		/* lurkd's */
 	uint32_t		 gid;		/* the socket's group */
+};
+
+/*
+ * A TLS listener for netproc; its key is keyproc's key nkeys + index.
+ * Its CA file (and CRL) follow as IMSG_CONF_TLSFILE, at start and at
+ * every reload.
+ */
+struct conf_tls {
+	uint32_t		 index;
+	int32_t			 tls12;		/* TLS 1.2 allowed */
+	int32_t			 family;
+	uint16_t		 port;
+	char			 addr[48];
+};
+
+#define TLSFILE_CA		0
+#define TLSFILE_CRL		1
+struct conf_tlsfile {
+	uint32_t		 index;		/* the listener */
+	int32_t			 kind;		/* TLSFILE_* */
+	char			 path[PATH_MAX];	/* for messages only */
 };
 
 struct conf_http {

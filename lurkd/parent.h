@@ -12,9 +12,11 @@
 
 /* lurkd.c: the parent's state and what reload.c shares of it */
 struct keyset {
-	struct keyconf		**tab;		/* the key blocks by index */
+	struct keyconf		**tab;		/* the key blocks by index, */
+						/* then the TLS listeners' */
 	struct key_loaded	 *loaded;	/* by keyproc[0]; index + 1 */
-	int			  n;
+	int			  n;		/* all */
+	int			  nedge;	/* the key blocks */
 };
 extern struct lurkd_conf	*conf;
 extern const char		*conffile;
@@ -33,8 +35,11 @@ void	 key_mode_warn(int, const struct keyconf *);
 void	 send_key_files(struct child *, int, int, const struct keyconf *,
 	    int, int);
 void	 send_policies(struct child *, const struct keyset *);
-void	 global_config(struct conf_global *, const struct lurkd_conf *, int,
-	    int);
+void	 global_config(struct conf_global *, const struct lurkd_conf *,
+	    const struct keyset *, int);
+void	 tls_key_name(const struct tlsconf *, char *, size_t);
+int	 open_tls_files(const struct tlsconf *, int *, char *, size_t);
+void	 send_tls_files(struct child *, const struct lurkd_conf *, int *);
 void	 send_status(void);
 void	 status_confhash(void);
 
@@ -69,7 +74,7 @@ int	 chroot_ok(const char *, int, int *);
 /* listen.c */
 int	 listen_check(const struct listenconf *);
 int	 listen_unix(struct listenconf *);
-int	 listen_tcp(const struct httpconf *);
+int	 listen_tcp(int, const char *, uint16_t, const char *);
 int	 listen_dirs_check(const struct lurkd_conf *);
 void	 listen_remove(void);
 

@@ -150,6 +150,16 @@ static struct {
 	const char		*fname;
 } curlisten;
 
+/* The listen on tls block being parsed. */
+static struct {
+	struct tlsconf		 t;
+	int			 has_private, has_certificate, has_ca;
+	int			 has_crl, has_version;
+	int			 bad;
+	int			 lineno;
+	const char		*fname;
+} curtls;
+
 static struct {
 	struct keyconf		*k;
 	int			 has_private, has_certificate;
@@ -178,6 +188,11 @@ static void	 log_format(const char *, const char *, int);
 static void	 listen_mode(const char *, const char *, int);
 static void	 listen_group(const char *, int, const char *, int);
 static void	 listen_end(void);
+static void	 tls_begin(const char *, const char *, const char *, int);
+static void	 tls_path(int, const char *, const char *, int);
+static void	 tls_version(const char *, const char *, int);
+static void	 tls_end(void);
+static void	 tls_keys_check(void);
 static void	 key_begin(const char *, const char *, int);
 static void	 key_path(int, const char *, const char *, int);
 static void	 key_allow(enum allow_type, const char *, const char *, int);
@@ -210,6 +225,7 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	TICKETS LIFETIME SECRETS
 %token	<v.string>	PRIVATE SIZE UID UNIX USER WATCH
 %token	<v.string>	CONTROL SOCKET RESTRICTED HTTP PORT LOG FORMAT
+%token	<v.string>	TLS CA CRL VERSION CLIENT SUBJECT SAN SPKI
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
 %type	<v.string>	string value keyword
@@ -244,7 +260,8 @@ keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| TLS12 | TLS13 | FRESHNESS | WINDOW | LABEL | SESSIONS
 		| TICKET | TICKETS | LIFETIME | SECRETS
 		| CONTROL | SOCKET | RESTRICTED | HTTP | PORT | LOG | FORMAT
-		| WATCH
+		| WATCH | TLS | CA | CRL | VERSION | CLIENT | SUBJECT | SAN
+		| SPKI
 		;
 
 include		: INCLUDE string {
@@ -487,6 +504,39 @@ listen		: LISTEN ON UNIX string {
 		| LISTEN ON HTTP PORT NUMBER {
 			listen_http(NULL, $5, $<fname>1, $<lineno>1);
 		}
+		| LISTEN ON TLS string PORT NUMBER {
+			tls_begin($4, $6, $<fname>1, $<lineno>1);
+		} optnl '{' tlsbody '}' {
+			tls_end();
+		}
+		;
+
+tlsbody		: tlslines
+		| tlslines tlsopt
+		| tlslines error		{ yyerrok; curtls.bad = 1; }
+		;
+
+tlslines	: /* empty */
+		| tlslines '\n'
+		| tlslines tlsopt '\n'
+		| tlslines error '\n'		{ yyerrok; curtls.bad = 1; }
+		;
+
+tlsopt		: CERTIFICATE string {
+			tls_path(CERTIFICATE, $2, $<fname>1, $<lineno>1);
+		}
+		| PRIVATE string {
+			tls_path(PRIVATE, $2, $<fname>1, $<lineno>1);
+		}
+		| CA string {
+			tls_path(CA, $2, $<fname>1, $<lineno>1);
+		}
+		| CRL string {
+			tls_path(CRL, $2, $<fname>1, $<lineno>1);
+		}
+		| TLS VERSION string {
+			tls_version($3, $<fname>1, $<lineno>1);
+		}
 		;
 
 control		: CONTROL SOCKET string {
@@ -572,6 +622,15 @@ keyopt		: PRIVATE string {
 		| ALLOW GROUP string {
 			key_allow(ALLOW_GROUP, $3, $<fname>1, $<lineno>1);
 		}
+		| ALLOW CLIENT SUBJECT string {
+			key_allow(ALLOW_SUBJECT, $4, $<fname>1, $<lineno>1);
+		}
+		| ALLOW CLIENT SAN string {
+			key_allow(ALLOW_SAN, $4, $<fname>1, $<lineno>1);
+		}
+		| ALLOW CLIENT SPKI string {
+			key_allow(ALLOW_SPKI, $4, $<fname>1, $<lineno>1);
+		}
 		| OPERATIONS '{' {
 			key_operations_begin($<fname>1, $<lineno>1);
 		} opnames '}'
@@ -613,10 +672,13 @@ static const struct keyword {
 	{ "allow",	 ALLOW },
 	{ "auto",	 AUTO },
 	{ "burst",	 BURST },
+	{ "ca",		 CA },
 	{ "certificate", CERTIFICATE },
 	{ "chroot",	 CHROOT },
+	{ "client",	 CLIENT },
 	{ "connections", CONNECTIONS },
 	{ "control",	 CONTROL },
+	{ "crl",	 CRL },
 	{ "format",	 FORMAT },
 	{ "freshness",	 FRESHNESS },
 	{ "gid",	 GID },
@@ -645,18 +707,23 @@ static const struct keyword {
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
 	{ "restricted",	 RESTRICTED },
+	{ "san",	 SAN },
 	{ "secrets",	 SECRETS },
 	{ "sessions",	 SESSIONS },
 	{ "size",	 SIZE },
 	{ "socket",	 SOCKET },
+	{ "spki",	 SPKI },
+	{ "subject",	 SUBJECT },
 	{ "ticket",	 TICKET },
 	{ "tickets",	 TICKETS },
 	{ "timeout",	 TIMEOUT },
+	{ "tls",	 TLS },
 	{ "tls12",	 TLS12 },
 	{ "tls13",	 TLS13 },
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
 	{ "user",	 USER },
+	{ "version",	 VERSION },
 	{ "watch",	 WATCH },
 	{ "window",	 WINDOW },
 };
@@ -1614,43 +1681,76 @@ listen_end(void)
 	}
 }
 
+/*
+ * A listener's address and port (listen on http|tls): an IPv4 or IPv6
+ * address, not a name, in the form inet_ntop(3) writes; -1 if not.
+ */
+static int
+listen_addr(const char *what, const char *addr, const char *port,
+    int *family, char *buf, size_t len, uint16_t *portp, const char *fname,
+    int lineno)
+{
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+	long long		 n;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		*family = AF_INET;
+		inet_ntop(AF_INET, &a4, buf, len);
+	} else if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		*family = AF_INET6;
+		inet_ntop(AF_INET6, &a6, buf, len);
+	} else {
+		conferr(fname, lineno, "listen on %s: \"%s\" is not an "
+		    "IPv4 or IPv6 address", what, addr);
+		return -1;
+	}
+	if (getnum(port, 1, 65535, &n) == -1) {
+		conferr(fname, lineno, "listen on %s: port must be "
+		    "1..65535", what);
+		return -1;
+	}
+	*portp = n;
+	return 0;
+}
+
+/* Another TCP listener on the same address and port: its kind, or NULL. */
+static const char *
+listen_tcp_taken(int family, const char *addr, uint16_t port)
+{
+	const struct httpconf	*h;
+	const struct tlsconf	*t;
+
+	TAILQ_FOREACH(h, &conf->https, entry)
+		if (h->family == family && h->port == port &&
+		    strcmp(h->addr, addr) == 0)
+			return "http";
+	TAILQ_FOREACH(t, &conf->tlss, entry)
+		if (t->family == family && t->port == port &&
+		    strcmp(t->addr, addr) == 0)
+			return "tls";
+	return NULL;
+}
+
 /* listen on http [ADDRESS] port N: an address, not a name; loopback */
 static void
 listen_http(const char *addr, const char *port, const char *fname,
     int lineno)
 {
 	struct httpconf		*h, hc;
-	struct in6_addr		 a6;
-	struct in_addr		 a4;
-	long long		 n;
+	const char		*taken;
 
 	memset(&hc, 0, sizeof(hc));
 	if (addr == NULL)
 		addr = "127.0.0.1";
-	if (inet_pton(AF_INET, addr, &a4) == 1) {
-		hc.family = AF_INET;
-		inet_ntop(AF_INET, &a4, hc.addr, sizeof(hc.addr));
-	} else if (inet_pton(AF_INET6, addr, &a6) == 1) {
-		hc.family = AF_INET6;
-		inet_ntop(AF_INET6, &a6, hc.addr, sizeof(hc.addr));
-	} else {
-		conferr(fname, lineno, "listen on http: \"%s\" is not an "
-		    "IPv4 or IPv6 address", addr);
+	if (listen_addr("http", addr, port, &hc.family, hc.addr,
+	    sizeof(hc.addr), &hc.port, fname, lineno) == -1)
+		return;
+	if ((taken = listen_tcp_taken(hc.family, hc.addr, hc.port)) != NULL) {
+		conferr(fname, lineno, "duplicate listen on %s %s port %u",
+		    taken, hc.addr, hc.port);
 		return;
 	}
-	if (getnum(port, 1, 65535, &n) == -1) {
-		conferr(fname, lineno, "listen on http: port must be "
-		    "1..65535");
-		return;
-	}
-	hc.port = n;
-	TAILQ_FOREACH(h, &conf->https, entry)
-		if (h->family == hc.family && h->port == hc.port &&
-		    strcmp(h->addr, hc.addr) == 0) {
-			conferr(fname, lineno, "duplicate listen on http %s "
-			    "port %u", hc.addr, hc.port);
-			return;
-		}
 	if (nhttp >= LURKD_HTTP_MAX) {
 		conferr(fname, lineno, "too many listen on http statements "
 		    "(max %d)", LURKD_HTTP_MAX);
@@ -1661,6 +1761,148 @@ listen_http(const char *addr, const char *port, const char *fname,
 	*h = hc;
 	TAILQ_INSERT_TAIL(&conf->https, h, entry);
 	nhttp++;
+}
+
+/*
+ * listen on tls ADDRESS port N { certificate private ca [crl]
+ * [tls version 1.2] }: a listener for edges on other hosts, which
+ * present a certificate of the CA (lurkd.conf(5)).
+ */
+static void
+tls_begin(const char *addr, const char *port, const char *fname, int lineno)
+{
+	memset(&curtls, 0, sizeof(curtls));
+	curtls.fname = fname;
+	curtls.lineno = lineno;
+	strlcpy(curtls.t.file, fname, sizeof(curtls.t.file));
+	curtls.t.line = lineno;
+	if (listen_addr("tls", addr, port, &curtls.t.family, curtls.t.addr,
+	    sizeof(curtls.t.addr), &curtls.t.port, fname, lineno) == -1)
+		curtls.bad = 1;
+}
+
+static void
+tls_path(int which, const char *path, const char *fname, int lineno)
+{
+	const char	*what;
+	char		*dst;
+	int		*seenp;
+
+	switch (which) {
+	case CERTIFICATE:
+		what = "certificate";
+		dst = curtls.t.certificate;
+		seenp = &curtls.has_certificate;
+		break;
+	case PRIVATE:
+		what = "private";
+		dst = curtls.t.private;
+		seenp = &curtls.has_private;
+		break;
+	case CA:
+		what = "ca";
+		dst = curtls.t.ca;
+		seenp = &curtls.has_ca;
+		break;
+	default:
+		what = "crl";
+		dst = curtls.t.crl;
+		seenp = &curtls.has_crl;
+		break;
+	}
+	if ((*seenp)++) {
+		conferr(fname, lineno, "listen on tls: %s given twice", what);
+		curtls.bad = 1;
+	} else if (*path != '/') {
+		conferr(fname, lineno, "listen on tls: %s \"%s\" is not an "
+		    "absolute path", what, path);
+		curtls.bad = 1;
+	} else if (strlcpy(dst, path, PATH_MAX) >= PATH_MAX) {
+		conferr(fname, lineno, "listen on tls: %s path too long",
+		    what);
+		curtls.bad = 1;
+	}
+}
+
+/* tls version 1.2: TLS 1.2 too; 1.3: only TLS 1.3 (the default) */
+static void
+tls_version(const char *v, const char *fname, int lineno)
+{
+	if (curtls.has_version++) {
+		conferr(fname, lineno, "listen on tls: tls version given "
+		    "twice");
+		curtls.bad = 1;
+	} else if (strcmp(v, "1.2") == 0)
+		curtls.t.tls12 = 1;
+	else if (strcmp(v, "1.3") == 0)
+		curtls.t.tls12 = 0;
+	else {
+		conferr(fname, lineno, "listen on tls: tls version must be "
+		    "1.2 or 1.3 (the lowest version allowed)");
+		curtls.bad = 1;
+	}
+}
+
+static void
+tls_end(void)
+{
+	struct tlsconf	*t;
+	const char	*taken;
+	int		 n = 0;
+
+	if (!curtls.has_certificate)
+		conferr(curtls.fname, curtls.lineno, "listen on tls %s port "
+		    "%u: certificate missing", curtls.t.addr, curtls.t.port);
+	if (!curtls.has_private)
+		conferr(curtls.fname, curtls.lineno, "listen on tls %s port "
+		    "%u: private key missing", curtls.t.addr, curtls.t.port);
+	if (!curtls.has_ca)
+		conferr(curtls.fname, curtls.lineno, "listen on tls %s port "
+		    "%u: ca missing: the peers' certificates are verified "
+		    "against it", curtls.t.addr, curtls.t.port);
+	if (curtls.bad || !curtls.has_certificate || !curtls.has_private ||
+	    !curtls.has_ca)
+		return;
+	if ((taken = listen_tcp_taken(curtls.t.family, curtls.t.addr,
+	    curtls.t.port)) != NULL) {
+		conferr(curtls.fname, curtls.lineno, "duplicate listen on %s "
+		    "%s port %u", taken, curtls.t.addr, curtls.t.port);
+		return;
+	}
+	TAILQ_FOREACH(t, &conf->tlss, entry)
+		n++;
+	if (n >= LURKD_TLS_MAX) {
+		conferr(curtls.fname, curtls.lineno, "too many listen on tls "
+		    "statements (max %d)", LURKD_TLS_MAX);
+		return;
+	}
+	if ((t = malloc(sizeof(*t))) == NULL)
+		fatal("%s", __func__);
+	*t = curtls.t;
+	TAILQ_INSERT_TAIL(&conf->tlss, t, entry);
+}
+
+/*
+ * A listener's key must be no edge's: an edge could then sign the
+ * listener's handshakes, and pass for lurkd to the other edges.
+ */
+static void
+tls_keys_check(void)
+{
+	const struct tlsconf	*t;
+	const struct keyconf	*k;
+
+	TAILQ_FOREACH(t, &conf->tlss, entry)
+		TAILQ_FOREACH(k, &conf->keys, entry)
+			if (strcmp(t->private, k->private) == 0 ||
+			    strcmp(t->certificate, k->certificate) == 0)
+				conferr(t->file, t->line, "listen on tls %s "
+				    "port %u: its %s is key \"%s\"'s too "
+				    "(%s:%d): an edge could sign for the "
+				    "listener", t->addr, t->port,
+				    strcmp(t->private, k->private) == 0 ?
+				    "private key" : "certificate", k->name,
+				    k->file, k->line);
 }
 
 static void
@@ -1826,6 +2068,75 @@ allow_is_user(enum allow_type t)
 	return t == ALLOW_UID || t == ALLOW_USER;
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * allow client subject|san|spki: the text as the certificate carries it
+ * (printable, no control byte), or "sha256:" and 64 hex digits.
+ */
+static int
+allow_client(struct allow *a, const char *s, const char *fname, int lineno)
+{
+	const char	*what = a->type == ALLOW_SUBJECT ? "subject" :
+			    a->type == ALLOW_SAN ? "san" : "spki";
+	const char	*p;
+	int		 i, hi, lo;
+
+	if (a->type == ALLOW_SPKI) {
+		if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+			goto badspki;
+		for (i = 0, p = s + 7; i < 32; i++, p += 2) {
+			if ((hi = hexval(p[0])) == -1 ||
+			    (lo = hexval(p[1])) == -1)
+				goto badspki;
+			a->spki[i] = hi << 4 | lo;
+		}
+		return 0;
+	}
+	if (*s == '\0' || strlen(s) >= sizeof(a->ident)) {
+		conferr(fname, lineno, "allow client %s: 1..%zu bytes", what,
+		    sizeof(a->ident) - 1);
+		return -1;
+	}
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+		    (a->type == ALLOW_SAN && *p == ' ')) {
+			conferr(fname, lineno, "allow client %s \"%s\": no "
+			    "control character%s in it", what, s,
+			    a->type == ALLOW_SAN ? " or space" : "");
+			return -1;
+		}
+	strlcpy(a->ident, s, sizeof(a->ident));
+	return 0;
+ badspki:
+	conferr(fname, lineno, "allow client spki must be \"sha256:\" and "
+	    "the 64 hex digits of the SHA-256 of the certificate's "
+	    "SubjectPublicKeyInfo");
+	return -1;
+}
+
+/* Two rules that say the same. */
+static int
+allow_same(const struct allow *a, const struct allow *b)
+{
+	if (allow_is_client(a->type) || allow_is_client(b->type))
+		return a->type == b->type && (a->type == ALLOW_SPKI ?
+		    memcmp(a->spki, b->spki, sizeof(a->spki)) == 0 :
+		    strcmp(a->ident, b->ident) == 0);
+	return allow_is_user(a->type) == allow_is_user(b->type) &&
+	    a->id == b->id;
+}
+
 static void
 key_allow(enum allow_type type, const char *s, const char *fname, int lineno)
 {
@@ -1874,14 +2185,23 @@ key_allow(enum allow_type type, const char *s, const char *fname, int lineno)
 			a->id = gr->gr_gid;
 		}
 		break;
+	case ALLOW_SUBJECT:
+	case ALLOW_SAN:
+	case ALLOW_SPKI:
+		if (allow_client(a, s, fname, lineno) == -1)
+			goto bad;
+		break;
 	}
 	TAILQ_FOREACH(b, &k->allows, entry) {
-		if (allow_is_user(a->type) != allow_is_user(b->type) ||
-		    a->id != b->id)
+		if (!allow_same(a, b))
 			continue;
-		conferr(fname, lineno, "key \"%s\": duplicate allow: %s %u "
-		    "is already allowed", k->name,
-		    allow_is_user(a->type) ? "uid" : "gid", a->id);
+		if (allow_is_client(a->type))
+			conferr(fname, lineno, "key \"%s\": duplicate allow: "
+			    "client %s is already allowed", k->name, s);
+		else
+			conferr(fname, lineno, "key \"%s\": duplicate allow: "
+			    "%s %u is already allowed", k->name,
+			    allow_is_user(a->type) ? "uid" : "gid", a->id);
 		goto bad;
 	}
 	TAILQ_INSERT_TAIL(&k->allows, a, entry);
@@ -2187,6 +2507,7 @@ free_config(struct lurkd_conf *c)
 	struct keyconf		*k;
 	struct listenconf	*l;
 	struct httpconf		*h;
+	struct tlsconf		*t;
 
 	if (c == NULL)
 		return;
@@ -2205,6 +2526,10 @@ free_config(struct lurkd_conf *c)
 	while ((h = TAILQ_FIRST(&c->https)) != NULL) {
 		TAILQ_REMOVE(&c->https, h, entry);
 		free(h);
+	}
+	while ((t = TAILQ_FIRST(&c->tlss)) != NULL) {
+		TAILQ_REMOVE(&c->tlss, t, entry);
+		free(t);
 	}
 	free(c);
 }
@@ -2228,6 +2553,7 @@ parse_config(const char *filename, int opts)
 	TAILQ_INIT(&c->keys);
 	TAILQ_INIT(&c->controls);
 	TAILQ_INIT(&c->https);
+	TAILQ_INIT(&c->tlss);
 	c->keyprocs = 0;
 	c->lenmode = LENMODE_PAYLOAD;
 	c->max_message = LURKD_MSG_DEFAULT;
@@ -2256,6 +2582,7 @@ parse_config(const char *filename, int opts)
 	memset(&seen, 0, sizeof(seen));
 	memset(&curlisten, 0, sizeof(curlisten));
 	memset(&curkey, 0, sizeof(curkey));
+	memset(&curtls, 0, sizeof(curtls));
 
 	if ((curfile = file_open(filename, NULL, NULL, 0)) != NULL) {
 		if (yyparse() != 0 && nerrors == 0)
@@ -2266,7 +2593,8 @@ parse_config(const char *filename, int opts)
 	}
 	free_key(curkey.k);
 	curkey.k = NULL;
-	if (TAILQ_EMPTY(&c->listeners)) {
+	/* the default socket, unless lurkd listens on TLS only */
+	if (TAILQ_EMPTY(&c->listeners) && TAILQ_EMPTY(&c->tlss)) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			fatal("%s", __func__);
 		strlcpy(l->path, LURKD_SOCKET, sizeof(l->path));
@@ -2275,6 +2603,7 @@ parse_config(const char *filename, int opts)
 	}
 	/* the file names of ctlwhere are in the arena */
 	control_dirs_check();
+	tls_keys_check();
 	symclear();
 	arena_free();
 	conf = NULL;

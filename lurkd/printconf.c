@@ -49,6 +49,8 @@ print_listen(const struct listenconf *l, const char *what)
 static void
 print_allow(const struct allow *a)
 {
+	size_t	 i;
+
 	printf("\tallow ");
 	switch (a->type) {
 	case ALLOW_UID:
@@ -65,8 +67,43 @@ print_allow(const struct allow *a)
 		printf("group ");
 		print_string(a->name);
 		break;
+	case ALLOW_SUBJECT:
+		printf("client subject ");
+		print_string(a->ident);
+		break;
+	case ALLOW_SAN:
+		printf("client san ");
+		print_string(a->ident);
+		break;
+	case ALLOW_SPKI:
+		printf("client spki \"sha256:");
+		for (i = 0; i < sizeof(a->spki); i++)
+			printf("%02x", a->spki[i]);
+		putchar('"');
+		break;
 	}
 	putchar('\n');
+}
+
+static void
+print_path(const char *what, const char *path)
+{
+	printf("\t%s ", what);
+	print_string(path);
+	putchar('\n');
+}
+
+static void
+print_tls(const struct tlsconf *t)
+{
+	printf("listen on tls %s port %u {\n", t->addr, t->port);
+	print_path("certificate", t->certificate);
+	print_path("private", t->private);
+	print_path("ca", t->ca);
+	if (t->crl[0] != '\0')
+		print_path("crl", t->crl);
+	printf("\ttls version %s\n", t->tls12 ? "1.2" : "1.3");
+	printf("}\n");
 }
 
 /* The secrets a key's tls13 policy may allow, the drafts' names. */
@@ -173,6 +210,7 @@ print_config(struct lurkd_conf *conf)
 	const struct listenconf	*l;
 	const struct httpconf	*h;
 	const struct keyconf	*k;
+	const struct tlsconf	*t;
 
 	printf("user ");
 	print_string(conf->user);
@@ -213,6 +251,10 @@ print_config(struct lurkd_conf *conf)
 		printf("listen on http %s port %u\n", h->addr, h->port);
 	TAILQ_FOREACH(l, &conf->controls, entry)
 		print_listen(l, "control socket");
+	TAILQ_FOREACH(t, &conf->tlss, entry) {
+		putchar('\n');
+		print_tls(t);
+	}
 
 	TAILQ_FOREACH(k, &conf->keys, entry) {
 		putchar('\n');

@@ -60,6 +60,7 @@ static struct {
 	int			 done;		/* DONEs */
 	uint8_t			 donekp[LURKD_KEYPROCS_MAX];
 	int			 donenet;
+	int			 tlsfds[2 * LURKD_TLS_MAX];	/* CA, CRL */
 	char			 error[sizeof(ctlstatus.last_reload_error)];
 } rl;
 
@@ -124,9 +125,41 @@ sockets_same(const struct listenlist *x, const struct listenlist *y)
 	return a == NULL && b == NULL;
 }
 
+/*
+ * The TLS listeners' addresses and TLS versions take a restart, their
+ * files a reload: where the addresses or versions changed, the running
+ * listeners stay, with the files they have.
+ */
+static void
+tls_restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
+{
+	const struct tlsconf	*t, *u;
+	struct tlsconf		*n;
+
+	for (t = TAILQ_FIRST(&run->tlss), u = TAILQ_FIRST(&c->tlss);
+	    t != NULL && u != NULL;
+	    t = TAILQ_NEXT(t, entry), u = TAILQ_NEXT(u, entry))
+		if (t->family != u->family || t->port != u->port ||
+		    strcmp(t->addr, u->addr) != 0 || t->tls12 != u->tls12)
+			break;
+	if (t == NULL && u == NULL)
+		return;
+	restart_warn("listen on tls");
+	while ((n = TAILQ_FIRST(&c->tlss)) != NULL) {
+		TAILQ_REMOVE(&c->tlss, n, entry);
+		free(n);
+	}
+	TAILQ_FOREACH(t, &run->tlss, entry) {
+		if ((n = malloc(sizeof(*n))) == NULL)
+			fatal("%s", __func__);
+		*n = *t;
+		TAILQ_INSERT_TAIL(&c->tlss, n, entry);
+	}
+}
+
 /* What a reload does not apply, said if it changed. */
 static void
-restart_only(const struct lurkd_conf *run, const struct lurkd_conf *c)
+restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
 {
 	const struct httpconf	*h, *i;
 
@@ -158,6 +191,7 @@ restart_only(const struct lurkd_conf *run, const struct lurkd_conf *c)
 		restart_warn("max message size");
 	if (run->drafts.tls13_sessions != c->drafts.tls13_sessions)
 		restart_warn("tls13 sessions");
+	tls_restart_only(run, c);
 }
 
 /* What a reload applies of from's settings (the rest takes a restart). */
@@ -192,12 +226,17 @@ reload_settings(struct conf_reload *cr)
 	settings_apply(&c, rl.conf);
 	memset(cr, 0, sizeof(*cr));
 	cr->generation = rl.gen;
-	global_config(&cr->g, &c, rl.keys.n, rl.nkp);
+	global_config(&cr->g, &c, &rl.keys, rl.nkp);
 }
 
 static void
 reload_end(void)
 {
+	int	 i;
+
+	for (i = 0; i < 2 * LURKD_TLS_MAX; i++)
+		if (rl.tlsfds[i] != -1)
+			close(rl.tlsfds[i]);
 	if (rl.conf != NULL)
 		free_config(rl.conf);
 	rl.conf = NULL;
@@ -233,8 +272,9 @@ reload_failed(void)
 static int
 reload_open(int *fds)
 {
-	char	 err[2 * PATH_MAX + 256];
-	int	 idx, bad = 0;
+	struct tlsconf	*t;
+	char		 err[2 * PATH_MAX + 256];
+	int		 idx, bad = 0;
 
 	watch_files_begin();
 	for (idx = 0; idx < rl.keys.n; idx++) {
@@ -245,6 +285,16 @@ reload_open(int *fds)
 			continue;
 		}
 		key_mode_warn(fds[2 * idx], rl.keys.tab[idx]);
+	}
+	/* the TLS listeners' CA and CRL, for netproc's stage */
+	idx = 0;
+	TAILQ_FOREACH(t, &rl.conf->tlss, entry) {
+		if (open_tls_files(t, &rl.tlsfds[2 * idx], err,
+		    sizeof(err)) == -1) {
+			reload_error("%s", err);
+			bad++;
+		}
+		idx++;
 	}
 	watch_files_end();
 	return bad ? -1 : 0;
@@ -266,6 +316,8 @@ reload(const char *why)
 		return;
 	}
 	memset(&rl, 0, sizeof(rl));
+	for (i = 0; i < 2 * LURKD_TLS_MAX; i++)
+		rl.tlsfds[i] = -1;
 	rl.phase = RL_LOAD;
 	rl.gen = ctlstatus.generation + 1;
 	strlcpy(rl.why, why, sizeof(rl.why));
@@ -363,6 +415,7 @@ reload_loaded(void)
 	reload_settings(&cr);
 	compose(net, IMSG_RELOAD_BEGIN, -1, &cr, sizeof(cr));
 	send_policies(net, &rl.keys);
+	send_tls_files(net, rl.conf, rl.tlsfds);
 	compose(net, IMSG_RELOAD_END, -1, &rl.gen, sizeof(rl.gen));
 }
 
@@ -419,6 +472,7 @@ static void
 reload_committed(void)
 {
 	struct keylist	 old;
+	struct tlslist	 oldtls;
 	struct timespec	 t1;
 	long long	 ms;
 
@@ -427,6 +481,11 @@ reload_committed(void)
 	TAILQ_CONCAT(&old, &conf->keys, entry);
 	TAILQ_CONCAT(&conf->keys, &rl.conf->keys, entry);
 	TAILQ_CONCAT(&rl.conf->keys, &old, entry);
+	/* the listeners' files (their addresses are the same) */
+	TAILQ_INIT(&oldtls);
+	TAILQ_CONCAT(&oldtls, &conf->tlss, entry);
+	TAILQ_CONCAT(&conf->tlss, &rl.conf->tlss, entry);
+	TAILQ_CONCAT(&rl.conf->tlss, &oldtls, entry);
 	settings_apply(conf, rl.conf);
 	keyset_free(&keyset);
 	keyset = rl.keys;

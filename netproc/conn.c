@@ -111,22 +111,22 @@ conn_hold(struct conn *c, enum hold why, int data)
 		return;
 	switch (why) {
 	case HOLD_BACKLOG:
-		log_warnx("conn %llu uid %u: input held back: %zu bytes of "
+		log_warnx("conn %llu %s: input held back: %zu bytes of "
 		    "answers unread and requests waiting (limit %zu a "
 		    "connection)", (unsigned long long)c->serial,
-		    (unsigned)c->uid, conn_backlog(c), np->conn_out_high);
+		    c->who, conn_backlog(c), np->conn_out_high);
 		break;
 	case HOLD_PENDING:
-		log_warnx("conn %llu uid %u: input held back: %u key "
+		log_warnx("conn %llu %s: input held back: %u key "
 		    "operations in flight (limit %d a connection)",
-		    (unsigned long long)c->serial, (unsigned)c->uid,
+		    (unsigned long long)c->serial, c->who,
 		    c->npending, CONN_PENDING_MAX);
 		break;
 	default:
-		log_warnx("conn %llu uid %u: input held back: uid %u has %zu "
+		log_warnx("conn %llu %s: input held back: %s has %zu "
 		    "bytes of answers unread and requests waiting (limit %zu "
-		    "a uid)", (unsigned long long)c->serial, (unsigned)c->uid,
-		    (unsigned)c->uid, cl != NULL ? cl->backlog : 0,
+		    "a uid)", (unsigned long long)c->serial, c->who,
+		    c->who, cl != NULL ? cl->backlog : 0,
 		    np->client_out_high);
 		break;
 	}
@@ -141,11 +141,14 @@ conn_unhold(struct conn *c)
 	TAILQ_REMOVE(&c->client->held, c, hentry);
 }
 
-static void
+void
 conn_close(struct conn *c)
 {
-	log_debug("conn %llu uid %u: closed", (unsigned long long)c->serial,
-	    (unsigned)c->uid);
+	/* a handshake's signature at keyproc: not before its answer */
+	if (c->ssl != NULL && tls_conn_close(c))
+		return;
+	log_debug("conn %llu %s: closed", (unsigned long long)c->serial,
+	    c->who);
 	conn_unhold(c);
 	edge_conn_gone(c);
 	out_free(c);
@@ -157,6 +160,8 @@ conn_close(struct conn *c)
 	if (c->dirty)
 		TAILQ_REMOVE(&np->dirty, c, dentry);
 	np->nconns--;
+	if (c->ssl != NULL)
+		tls_conn_free(c);
 	free(c->in);
 	free(c->groups);
 	free(c);
@@ -178,10 +183,39 @@ peer_groups(struct conn *c)
 	c->ngroups = len / sizeof(gid_t);
 }
 
+/*
+ * A new connection c (fd, transport and identity set): its client, the
+ * counters, the event set.  -1: refused, and c is gone.
+ */
+int
+conn_add(struct conn *c)
+{
+	c->tag.kind = EV_CONN;
+	c->tag.fd = c->fd;
+	c->serial = ++np->serial;
+	TAILQ_INIT(&c->pending);
+	if (client_attach(c) == -1) {
+		if (c->ssl != NULL)
+			tls_conn_free(c);
+		close(c->fd);
+		free(c);
+		return -1;
+	}
+	if (!c->over_limit) {
+		np->stats.conns_accepted[c->transport]++;
+		np->stats.conns_open[c->transport]++;
+	}
+	c->last_in = monotime();
+	c->events = EPOLLIN;
+	netproc_ep_add(c->fd, c->events, c);
+	TAILQ_INSERT_TAIL(&np->conns, c, entry);
+	np->nconns++;
+	return 0;
+}
+
 void
 conn_accept(int lfd)
 {
-	struct epoll_event	 ev;
 	struct ucred		 cred;
 	socklen_t		 len;
 	struct conn		*c;
@@ -210,34 +244,17 @@ conn_accept(int lfd)
 			close(fd);
 			return;
 		}
-		c->tag.kind = EV_CONN;
-		c->tag.fd = fd;
 		c->fd = fd;
-		c->serial = ++np->serial;
 		c->transport = TRANSPORT_UNIX;
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;	/* 0 across PID namespaces: log only */
-		TAILQ_INIT(&c->pending);
-		if (client_attach(c) == -1) {
-			close(fd);
-			free(c);
+		c->ident.kind = IDENT_UID;
+		c->ident.uid = cred.uid;
+		snprintf(c->who, sizeof(c->who), "uid %u", (unsigned)cred.uid);
+		if (conn_add(c) == -1)
 			continue;
-		}
-		if (!c->over_limit) {
-			np->stats.conns_accepted[c->transport]++;
-			np->stats.conns_open[c->transport]++;
-		}
 		peer_groups(c);
-		c->last_in = monotime();
-		c->events = EPOLLIN;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = c->events;
-		ev.data.ptr = c;
-		if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-			fatal("%s: epoll_ctl", __func__);
-		TAILQ_INSERT_TAIL(&np->conns, c, entry);
-		np->nconns++;
 		log_debug("conn %llu: uid %u gid %u pid %d",
 		    (unsigned long long)c->serial, (unsigned)c->uid,
 		    (unsigned)c->gid, (int)c->pid);
@@ -331,14 +348,15 @@ conn_refuse(struct conn *c, const struct lurk_hdr *h, uint8_t status,
 	if (c->client != NULL)
 		c->client->refusals++;
 	if (client_log_ok(c->client))
-		log_op(LOG_ERR, &(struct log_op){ c->serial, c->uid, c->gid,
-		    transport_name(c->transport), key, op,
+		log_op(LOG_ERR, &(struct log_op){ c->serial, conn_uid(c),
+		    conn_gid(c), transport_name(c->transport), key, op,
 		    h->designation == LURK_DESIG_TLS12 ||
 		    h->designation == LURK_DESIG_TLS13 ?
 		    draft_status_name(h->designation, status) :
-		    edge_status_name(status), why }, "conn %llu uid %u: %s "
+		    edge_status_name(status), why, conn_peer(c) },
+		    "conn %llu %s: %s "
 		    "(designation %u version %u type %u status %u): %s",
-		    (unsigned long long)c->serial, (unsigned)c->uid, what,
+		    (unsigned long long)c->serial, c->who, what,
 		    h->designation, h->version, h->type, h->status, why);
 	iov.iov_base = np->state;
 	iov.iov_len = LURK_STATE_LEN;
@@ -430,8 +448,12 @@ conn_flush(struct conn *c)
 	ssize_t	 n;
 
 	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL);
+		if (c->ssl != NULL)
+			n = tls_conn_write(c, c->out + c->outoff,
+			    c->outlen - c->outoff);
+		else
+			n = send(c->fd, c->out + c->outoff,
+			    c->outlen - c->outoff, MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -533,7 +555,10 @@ conn_read(struct conn *c)
 		memcpy(buf, c->in, c->inlen);
 		have = c->inlen;
 	}
-	n = recv(c->fd, buf + have, NETPROC_READ_SIZE, 0);
+	if (c->ssl != NULL)
+		n = tls_conn_read(c, buf + have, NETPROC_READ_SIZE);
+	else
+		n = recv(c->fd, buf + have, NETPROC_READ_SIZE, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
@@ -543,9 +568,9 @@ conn_read(struct conn *c)
 	}
 	if (n == 0) {
 		if (c->inlen > 0)
-			log_warnx("conn %llu uid %u: closed in the middle of "
+			log_warnx("conn %llu %s: closed in the middle of "
 			    "a message (%zu bytes)",
-			    (unsigned long long)c->serial, (unsigned)c->uid,
+			    (unsigned long long)c->serial, c->who,
 			    c->inlen);
 		return -1;
 	}
@@ -565,6 +590,22 @@ conn_update(struct conn *c)
 {
 	uint32_t	 want = 0;
 
+	if (c->zombie) {
+		/* closed while keyproc signed its handshake (tls.c) */
+		if (c->sign_wait)
+			return 0;
+		tls_zombie_end(c);
+		conn_close(c);
+		return -1;
+	}
+	if (c->tls == TLS_HANDSHAKE) {
+		if (tls_conn_step(c) == -1) {
+			conn_close(c);
+			return -1;
+		}
+		if (c->tls == TLS_HANDSHAKE)
+			return 0;
+	}
 	for (;;) {
 		if (conn_flush(c) == -1) {
 			conn_close(c);
@@ -593,6 +634,12 @@ conn_update(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
+	if (c->tls == TLS_HANDSHAKE) {
+		/* the handshake's own reads and writes */
+		if (tls_conn_step(c) == -1)
+			conn_close(c);
+		return;
+	}
 	if ((events & EPOLLIN) && !c->closing && !c->held) {
 		if (conn_read(c) == -1) {
 			/* half-closed: still deliver what it asked for */
@@ -638,7 +685,16 @@ conn_timeouts(void)
 	for (c = TAILQ_FIRST(&np->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		why = NULL;
-		if (c->over_limit && now - c->last_in >= np->timeout_message)
+		if (c->zombie)
+			continue;
+		if (c->tls == TLS_HANDSHAKE) {
+			/* the peer's part; keyproc's is not its fault */
+			if (!c->sign_wait &&
+			    now - c->last_in >= np->timeout_message)
+				why = "did not finish its TLS handshake "
+				    "in time";
+		} else if (c->over_limit &&
+		    now - c->last_in >= np->timeout_message)
 			why = "over its limit and silent";
 		else if (c->inlen > 0 && !c->held &&
 		    now - c->in_since >= np->timeout_message)
@@ -649,15 +705,15 @@ conn_timeouts(void)
 		else if (np->timeout_idle > 0 && c->inlen == 0 &&
 		    c->npending == 0 && c->outoff == c->outlen &&
 		    now - c->last_in >= np->timeout_idle) {
-			log_debug("conn %llu uid %u: idle for %u s: closed",
-			    (unsigned long long)c->serial, (unsigned)c->uid,
+			log_debug("conn %llu %s: idle for %u s: closed",
+			    (unsigned long long)c->serial, c->who,
 			    np->timeout_idle);
 			conn_close(c);
 			continue;
 		}
 		if (why != NULL) {
-			log_warnx("conn %llu uid %u: %s: closed",
-			    (unsigned long long)c->serial, (unsigned)c->uid, why);
+			log_warnx("conn %llu %s: %s: closed",
+			    (unsigned long long)c->serial, c->who, why);
 			conn_close(c);
 		}
 	}

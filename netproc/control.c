@@ -194,7 +194,8 @@ ctl_accept(struct listener *l)
 			denied_logsec = now;
 			log_op(LOG_ERR, &(struct log_op){ -1, cred.uid,
 			    cred.gid, "control", NULL, NULL, "denied",
-			    "not root, lurkd's uid or the socket's group" },
+			    "not root, lurkd's uid or the socket's group",
+			    NULL },
 			    "control %s: uid %u gid %u refused: not root, "
 			    "lurkd's uid or the socket's group (gid %u)",
 			    l->address, (unsigned)cred.uid,
@@ -324,9 +325,9 @@ answer_clients(struct ctlconn *c)
 		memset(&r, 0, sizeof(r));
 		strlcpy(r.transport, transport_name(cl->transport),
 		    sizeof(r.transport));
-		snprintf(r.identity, sizeof(r.identity), "uid %u",
-		    (unsigned)cl->uid);
-		r.uid = cl->uid;
+		/* a TLS peer's: truncated here, whole in the logs */
+		strlcpy(r.identity, cl->name, sizeof(r.identity));
+		r.uid = cl->id.kind == IDENT_UID ? cl->id.uid : (uint32_t)-1;
 		r.gid = cl->gid;
 		r.connections = cl->nconns;
 		r.in_flight = cl->npending;
@@ -383,12 +384,13 @@ answer_stats(struct ctlconn *c)
 			    s->requests[t]);
 	for (t = 0; t < REF_MAX; t++)
 		put_stat(c, "refusals", refusal_name(t), s->refusals[t]);
-	for (t = 0; t < TRANSPORT_MAX; t++) {
+	/* a name's labels together: lurkctl -j makes one object of them */
+	for (t = 0; t < TRANSPORT_MAX; t++)
 		put_stat(c, "connections_open", transport_name(t),
 		    s->conns_open[t]);
+	for (t = 0; t < TRANSPORT_MAX; t++)
 		put_stat(c, "connections_accepted", transport_name(t),
 		    s->conns_accepted[t]);
-	}
 	put_stat(c, "limit_connections", "", np->limit_conns);
 	put_stat(c, "limit_user_connections", "", np->limit_user_conns);
 	put_stat(c, "limit_user_rate", "", np->limit_user_rate);

@@ -74,13 +74,47 @@ key_byname(const uint8_t *name, size_t len)
 	return NULL;
 }
 
-/* Peer credentials against the key's allow list. */
+/* A TLS peer's verified certificate against a rule of the key's. */
+static int
+cert_matches(const struct peercert *pc, const struct certrule *r)
+{
+	int	 i;
+
+	switch (r->type) {
+	case ALLOW_SPKI:
+		return memcmp(pc->spki, r->spki, sizeof(pc->spki)) == 0;
+	case ALLOW_SUBJECT:
+		return strcmp(pc->subject, r->value) == 0;
+	case ALLOW_SAN:
+		for (i = 0; i < pc->nsans; i++)
+			if (strcmp(pc->sans[i].value, r->value) == 0)
+				return 1;
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * The peer against the key's allow list: a Unix socket peer's
+ * credentials against the uid and gid rules, a TLS peer's verified
+ * certificate against the client rules; never one for the other.
+ */
 int
 authorized(const struct conn *c, const struct netkey *k)
 {
 	size_t	 i;
 	int	 j;
 
+	if (c->transport == TRANSPORT_TLS) {
+		if (c->peer == NULL)
+			return 0;
+		for (i = 0; i < k->ncerts; i++)
+			if (cert_matches(c->peer, &k->certs[i]))
+				return 1;
+		return 0;
+	}
+	if (c->transport != TRANSPORT_UNIX)
+		return 0;
 	for (i = 0; i < k->nuids; i++)
 		if (k->uids[i] == c->uid)
 			return 1;
@@ -92,6 +126,18 @@ authorized(const struct conn *c, const struct netkey *k)
 				return 1;
 	}
 	return 0;
+}
+
+/* Who may not use the key, for the refusal's log line. */
+void
+unauthorized_why(const struct conn *c, char *why, size_t len,
+    const char *more)
+{
+	if (c->transport == TRANSPORT_TLS)
+		snprintf(why, len, "%s may not use this key%s", c->who, more);
+	else
+		snprintf(why, len, "uid %u gid %u may not use this key%s",
+		    (unsigned)c->uid, (unsigned)c->gid, more);
 }
 
 /* A refusal: counted by key, operation and status, and by reason. */
@@ -249,7 +295,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 	const uint8_t		*id, *data;
 	const char		*full;
 	uint32_t		 op;
-	char			 why[96];
+	char			 why[IDENT_NAME_MAX + 96];
 
 	memset(&req, 0, sizeof(req));
 	id = lurk_rd_get(r, EDGE_KEY_ID_LEN);
@@ -271,8 +317,7 @@ key_operation(struct conn *c, const struct lurk_hdr *h, struct lurk_rd *r)
 		return;
 	}
 	if (!authorized(c, k)) {
-		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
-		    "key", (unsigned)c->uid, (unsigned)c->gid);
+		unauthorized_why(c, why, sizeof(why), "");
 		edge_refuse(c, h, k, EDGE_ST_UNAUTHORIZED, REF_UNAUTHORIZED,
 		    why);
 		return;
@@ -333,7 +378,6 @@ const char *
 edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
     const uint8_t *data, int pin)
 {
-	struct client	*cl = c->client;
 	struct pending	*p;
 	uint8_t		*msg;
 
@@ -345,19 +389,39 @@ edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
 	memcpy(msg + sizeof(*req), data, req->len);
 
 	p = TAILQ_FIRST(&np->freepending);
+	pending_queue(p, c, h, req->index, msg, sizeof(*req) + req->len);
+	p->pin = pin;
+	return NULL;
+}
+
+/*
+ * An operation taken: on its connection and on its client's queue,
+ * charged to both until answered.  p is np->freepending's first; h is
+ * NULL for a handshake of netproc's own (tls.c).
+ */
+void
+pending_queue(struct pending *p, struct conn *c, const struct lurk_hdr *h,
+    uint32_t key, uint8_t *msg, size_t msglen)
+{
+	struct client	*cl = c->client;
+
 	TAILQ_REMOVE(&np->freepending, p, entry);
 	np->npending++;
 	p->t0 = monotime_ns();
 	p->used = 1;
 	p->c = c;
 	p->cl = cl;
-	p->hdr = *h;
-	p->key = req->index;
-	p->kop = kop_index(h->designation, h->type);
+	if (h != NULL) {
+		p->hdr = *h;
+		p->kop = kop_index(h->designation, h->type);
+	} else
+		p->kop = KOP_SIGN_TLS13;	/* never counted: tls_sign_done */
+	p->key = key;
+	p->tls = 0;
 	p->keyproc = -1;
-	p->pin = pin;
+	p->pin = -1;
 	p->msg = msg;
-	p->msglen = sizeof(*req) + req->len;
+	p->msglen = msglen;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
 	c->qbytes += p->msglen;
@@ -368,7 +432,6 @@ edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
 		cl->onrunq = 1;
 		TAILQ_INSERT_TAIL(&np->runq, cl, runentry);
 	}
-	return NULL;
 }
 
 /*
@@ -399,6 +462,8 @@ edge_dispatch(void)
 			TAILQ_INSERT_TAIL(&np->runq, cl, runentry);
 		p->keyproc = k;
 		np->kpload[k]++;
+		if (p->tls)
+			tls_pending_index(p);
 		iov[0] = (struct iovec){ p->msg, sizeof(struct keyop_req) };
 		iov[1] = (struct iovec){ p->msg + sizeof(struct keyop_req),
 		    p->msglen - sizeof(struct keyop_req) };
@@ -409,7 +474,7 @@ edge_dispatch(void)
 }
 
 /* Off its client's queue (it was never sent to a keyproc). */
-static void
+void
 pending_unqueue(struct pending *p)
 {
 	struct client	*cl = p->cl;
@@ -422,7 +487,7 @@ pending_unqueue(struct pending *p)
 }
 
 /* An operation is over: answered, or dropped before it was sent. */
-static void
+void
 pending_free(struct pending *p)
 {
 	struct client	*cl = p->cl;
@@ -503,11 +568,15 @@ answer_key(const struct pending *p, const struct keyop_res *res, int keyproc)
 static void
 session_refuse(struct pending *p, struct netkey *k)
 {
-	char	 why[96];
+	char	 why[IDENT_NAME_MAX + 96];
 
-	snprintf(why, sizeof(why), "uid %u gid %u may no longer use this "
-	    "session's key (reloaded)", (unsigned)p->c->uid,
-	    (unsigned)p->c->gid);
+	if (p->c->transport == TRANSPORT_TLS)
+		snprintf(why, sizeof(why), "%s may no longer use this "
+		    "session's key (reloaded)", p->c->who);
+	else
+		snprintf(why, sizeof(why), "uid %u gid %u may no longer use "
+		    "this session's key (reloaded)", (unsigned)p->c->uid,
+		    (unsigned)p->c->gid);
 	drafts_refuse(p->c, &p->hdr, k, TLS13_ST_INVALID_SESSION_ID,
 	    REF_UNAUTHORIZED, why);
 }
@@ -535,6 +604,12 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYOP_RES from keyproc[%d]", __func__,
 		    keyproc);
 	np->kpload[keyproc]--;
+	if (p->tls) {
+		/* a handshake of netproc's own: its job resumes */
+		tls_sign_done(p, res.status, ibuf_data(&ib), res.len);
+		pending_free(p);
+		return;
+	}
 	k = answer_key(p, &res, keyproc);
 	if (res.status == LURK_ST_SUCCESS && p->key == PENDING_NOKEY &&
 	    k != NULL && p->c != NULL && !authorized(p->c, k)) {
@@ -550,8 +625,8 @@ edge_keyop_done(int keyproc, struct imsg *imsg)
 		p->cl->refusals++;
 	}
 	if ((c = p->c) != NULL) {
-		log_debug("conn %llu uid %u: %s key \"%s\": %s",
-		    (unsigned long long)c->serial, (unsigned)c->uid,
+		log_debug("conn %llu %s: %s key \"%s\": %s",
+		    (unsigned long long)c->serial, c->who,
 		    p->hdr.designation == LURK_DESIG_EDGE ?
 		    edge_type_name(p->hdr.type) :
 		    draft_type_name(p->hdr.designation, p->hdr.type),
@@ -599,9 +674,9 @@ edge_conn_gone(struct conn *c)
 		pending_free(p);
 	}
 	if (n > 0)
-		log_debug("conn %llu uid %u: %u operations not sent to a "
+		log_debug("conn %llu %s: %u operations not sent to a "
 		    "keyproc dropped", (unsigned long long)c->serial,
-		    (unsigned)c->uid, n);
+		    c->who, n);
 }
 
 void
@@ -661,10 +736,15 @@ edge_log_stats(void)
 void
 netkey_free(struct netkey *k)
 {
+	size_t	 i;
+
 	free(k->spki);
 	free(k->chain);
 	free(k->uids);
 	free(k->gids);
+	for (i = 0; i < k->ncerts; i++)
+		free(k->certs[i].value);
+	free(k->certs);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -680,7 +760,7 @@ pending_recheck(struct pending *p, const struct netkey *old)
 {
 	struct netkey	*k;
 	struct keyop_req req;
-	char		 why[96], hex[2 * TLS12_KEY_ID_LEN + 1];
+	char		 why[IDENT_NAME_MAX + 96], hex[2 * TLS12_KEY_ID_LEN + 1];
 
 	if (p->key == PENDING_NOKEY) {
 		if (p->hdr.designation == LURK_DESIG_EDGE) {
@@ -698,9 +778,7 @@ pending_recheck(struct pending *p, const struct netkey *old)
 	}
 	k = &np->keys[p->key];
 	if (!authorized(p->c, k)) {
-		snprintf(why, sizeof(why), "uid %u gid %u may not use this "
-		    "key (reloaded)", (unsigned)p->c->uid,
-		    (unsigned)p->c->gid);
+		unauthorized_why(p->c, why, sizeof(why), " (reloaded)");
 		if (p->hdr.designation == LURK_DESIG_EDGE)
 			edge_refuse(p->c, &p->hdr, k, EDGE_ST_UNAUTHORIZED,
 			    REF_UNAUTHORIZED, why);
@@ -769,7 +847,8 @@ edge_swap_keys(struct netkey *keys, size_t nkeys)
 	np->nkeys = nkeys;
 	for (i = 0; i < NETPROC_PENDING_MAX; i++) {
 		p = &np->pending[i];
-		if (!p->used || p->key == PENDING_NOKEY)
+		/* a handshake's names its listener (tls_pending_index) */
+		if (!p->used || p->tls || p->key == PENDING_NOKEY)
 			continue;
 		if (p->key >= nold)
 			fatalx("%s: operation of key %u of %zu", __func__,
@@ -788,7 +867,8 @@ edge_swap_keys(struct netkey *keys, size_t nkeys)
 	if (moved > 0 || refused > 0)
 		log_info("reload: %u queued operations go to the new keys, %u "
 		    "were refused", moved, refused);
-	for (i = 0; i < nold; i++)
+	/* the TLS listeners' keys too, after the edges' */
+	for (i = 0; i < nold + np->ntlskeys; i++)
 		netkey_free(&old[i]);
 	free(old);
 	free(map);

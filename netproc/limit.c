@@ -1,5 +1,6 @@
 /*
- * Limits per client, a client being a peer uid: how many connections it
+ * Limits per client, a client being a peer identity (a uid, or a TLS
+ * peer's certificate, netproc.h): how many connections it
  * may hold, how many requests a second it may send (a token bucket), how
  * many lines of the log its refusals may take, and how many bytes its
  * connections may keep waiting in netproc (its backlog, see netproc.h).
@@ -15,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "log.h"
@@ -43,9 +45,27 @@ monotime_ms(void)
 }
 
 static struct clientlist *
-hashbucket(uid_t uid)
+hashbucket(const struct ident *id)
 {
-	return &table[(uid * 2654435761U) % CLIENT_BUCKETS];
+	uint32_t	 h = id->kind;
+	size_t		 i;
+
+	if (id->kind == IDENT_UID)
+		h = h * 31 + id->uid;
+	else
+		for (i = 0; i < sizeof(id->id); i++)
+			h = h * 31 + id->id[i];
+	return &table[(h * 2654435761U) % CLIENT_BUCKETS];
+}
+
+static int
+ident_eq(const struct ident *a, const struct ident *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == IDENT_UID)
+		return a->uid == b->uid;
+	return memcmp(a->id, b->id, sizeof(a->id)) == 0;
 }
 
 /* A full bucket of burst tokens. */
@@ -101,17 +121,18 @@ bucket_take(struct bucket *b, uint32_t rate, uint32_t burst)
 }
 
 static struct client *
-client_get(uid_t uid)
+client_get(const struct ident *id, const char *name)
 {
-	struct clientlist	*b = hashbucket(uid);
+	struct clientlist	*b = hashbucket(id);
 	struct client		*cl;
 
 	LIST_FOREACH(cl, b, entry)
-		if (cl->uid == uid)
+		if (ident_eq(&cl->id, id))
 			return cl;
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return NULL;
-	cl->uid = uid;
+	cl->id = *id;
+	strlcpy(cl->name, name, sizeof(cl->name));
 	TAILQ_INIT(&cl->queue);
 	TAILQ_INIT(&cl->held);
 	bucket_init(&cl->bucket, np->limit_user_burst);
@@ -125,8 +146,8 @@ client_flush_log(struct client *cl)
 {
 	if (cl->suppressed == 0)
 		return;
-	log_warnx("uid %u: %llu more refusals not logged (at most %d a "
-	    "second)", (unsigned)cl->uid, (unsigned long long)cl->suppressed,
+	log_warnx("%s: %llu more refusals not logged (at most %d a "
+	    "second)", cl->name, (unsigned long long)cl->suppressed,
 	    CLIENT_LOG_PER_SEC);
 	cl->suppressed = 0;
 }
@@ -139,8 +160,8 @@ client_free_if_unused(struct client *cl, uint64_t now)
 	    np->limit_user_burst, now))
 		return;
 	if (cl->backlog != 0 || cl->onrunq || !TAILQ_EMPTY(&cl->held))
-		fatalx("%s: uid %u: %zu bytes of backlog without a "
-		    "connection", __func__, (unsigned)cl->uid, cl->backlog);
+		fatalx("%s: %s: %zu bytes of backlog without a "
+		    "connection", __func__, cl->name, cl->backlog);
 	client_flush_log(cl);
 	LIST_REMOVE(cl, entry);
 	nclients--;
@@ -175,8 +196,8 @@ client_discharge(struct client *cl, size_t n)
 	if (cl == NULL)
 		return;
 	if (n > cl->backlog)
-		fatalx("%s: uid %u: backlog %zu, %zu taken off", __func__,
-		    (unsigned)cl->uid, cl->backlog, n);
+		fatalx("%s: %s: backlog %zu, %zu taken off", __func__,
+		    cl->name, cl->backlog, n);
 	over = cl->backlog >= np->client_out_high;
 	cl->backlog -= n;
 	if (over && cl->backlog < np->client_out_high)
@@ -185,14 +206,13 @@ client_discharge(struct client *cl, size_t n)
 }
 
 /*
- * A new connection from uid.  0: serve it; 1: it is over its client's
- * limit and gets temporary_failure for its first request; -1: close it
- * now.  Sets c->client on 0 and 1.
+ * A new connection of c->ident.  0: serve it; 1: it is over its
+ * client's limit and gets temporary_failure for its first request; -1:
+ * close it now.  Sets c->client on 0 and 1.
  */
 int
 client_attach(struct conn *c)
 {
-	struct client	*cl;
 	time_t		 now = monotime();
 
 	if (np->nconns >= np->limit_conns) {
@@ -200,20 +220,31 @@ client_attach(struct conn *c)
 		stats_refusal(REF_CONNECTIONS);
 		if (now != conns_logsec) {
 			conns_logsec = now;
-			log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
-			    transport_name(c->transport), NULL, NULL, NULL,
-			    "limit connections" }, "uid %u: connection "
-			    "refused: %llu connections open (limit "
-			    "connections %u); %llu refused so far",
-			    (unsigned)c->uid,
+			log_op(LOG_ERR, &(struct log_op){ -1, conn_uid(c),
+			    conn_gid(c), transport_name(c->transport), NULL,
+			    NULL, NULL, "limit connections", conn_peer(c) },
+			    "%s: connection refused: %llu connections open "
+			    "(limit connections %u); %llu refused so far",
+			    c->who,
 			    (unsigned long long)np->nconns, np->limit_conns,
 			    (unsigned long long)conns_refused);
 		}
 		return -1;
 	}
-	if ((cl = client_get(c->uid)) == NULL) {
-		log_warn("uid %u: connection refused: calloc",
-		    (unsigned)c->uid);
+	return client_join(c);
+}
+
+/*
+ * c joins the client of c->ident (client_attach, and a TLS peer once
+ * its certificate is verified, tls.c): 0, 1, -1 as client_attach.
+ */
+int
+client_join(struct conn *c)
+{
+	struct client	*cl;
+
+	if ((cl = client_get(&c->ident, c->who)) == NULL) {
+		log_warn("%s: connection refused: calloc", c->who);
 		return -1;
 	}
 	cl->gid = c->gid;
@@ -227,11 +258,12 @@ client_attach(struct conn *c)
 	user_conns_refused++;
 	stats_refusal(REF_USER_CONNECTIONS);
 	if (client_log_ok(cl))
-		log_op(LOG_ERR, &(struct log_op){ -1, c->uid, c->gid,
-		    transport_name(c->transport), NULL, NULL, NULL,
-		    "limit user connections" }, "uid %u: %u connections open "
-		    "(limit user connections %u): connection refused",
-		    (unsigned)c->uid, cl->nconns, np->limit_user_conns);
+		log_op(LOG_ERR, &(struct log_op){ -1, conn_uid(c),
+		    conn_gid(c), transport_name(c->transport), NULL, NULL,
+		    NULL, "limit user connections", conn_peer(c) },
+		    "%s: %u connections open (limit user connections %u): "
+		    "connection refused", c->who, cl->nconns,
+		    np->limit_user_conns);
 	if (cl->nrefusing >= CLIENT_REFUSING_MAX)
 		return -1;	/* cl has its connections: it stays */
 	cl->nrefusing++;
@@ -329,11 +361,11 @@ client_log_stats(void)
 		LIST_FOREACH(cl, &table[i], entry)
 			if (cl->conns_refused > 0 || cl->rate_refused > 0 ||
 			    cl->held_back > 0 || cl->dropped > 0)
-				log_info("limits: uid %u: %u connections, "
+				log_info("limits: %s: %u connections, "
 				    "%llu refused; %llu requests over the "
 				    "rate; input held back %llu times; %llu "
 				    "operations dropped; %u in flight, %zu "
-				    "bytes of backlog", (unsigned)cl->uid,
+				    "bytes of backlog", cl->name,
 				    cl->nconns,
 				    (unsigned long long)cl->conns_refused,
 				    (unsigned long long)cl->rate_refused,
@@ -351,7 +383,7 @@ client_next(struct client *cl)
 	if (cl != NULL) {
 		if (LIST_NEXT(cl, entry) != NULL)
 			return LIST_NEXT(cl, entry);
-		i = hashbucket(cl->uid) - table + 1;
+		i = hashbucket(&cl->id) - table + 1;
 	}
 	for (; i < CLIENT_BUCKETS; i++)
 		if (!LIST_EMPTY(&table[i]))

@@ -99,8 +99,8 @@ netproc_update_events(struct conn *c, uint32_t events)
 }
 
 /* A listening socket from the parent; epoll gets it once we serve. */
-static struct listener *
-listener_add(int kind, int fd, const char *what, const char *address)
+struct listener *
+netproc_listener_add(int kind, int fd, const char *what, const char *address)
 {
 	struct listener	*l = &np->listeners[np->nlisteners];
 
@@ -163,7 +163,9 @@ global_ok(const struct conf_global *g)
 {
 	return g->keyprocs >= 1 && g->keyprocs <= LURKD_KEYPROCS_MAX &&
 	    g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
-	    g->nlisten >= 1 && g->nlisten <= LURKD_LISTEN_MAX &&
+	    g->nlisten >= 0 && g->nlisten <= LURKD_LISTEN_MAX &&
+	    g->ntls >= 0 && g->ntls <= LURKD_TLS_MAX &&
+	    g->nlisten + g->ntls >= 1 && g->ntlskeys == g->ntls &&
 	    g->ncontrol >= 0 && g->ncontrol <= LURKD_CONTROL_MAX &&
 	    g->nhttp >= 0 && g->nhttp <= LURKD_HTTP_MAX &&
 	    g->max_message >= LURKD_MSG_MIN &&
@@ -186,6 +188,25 @@ global_apply(const struct conf_global *g)
 	np->limit_user_burst = g->limit_user_burst;
 	/* the drafts' settings that capabilities list (lurkd/reload.c) */
 	np->drafts = g->drafts;
+}
+
+/* allow client subject|san|spki of a key, from the parent */
+static void
+cert_rule(struct netkey *k, struct conf_allow *ca)
+{
+	struct certrule	*r;
+
+	if ((k->certs = reallocarray(k->certs, k->ncerts + 1,
+	    sizeof(*k->certs))) == NULL)
+		fatal("%s", __func__);
+	r = &k->certs[k->ncerts++];
+	memset(r, 0, sizeof(*r));
+	r->type = ca->type;
+	ca->ident[sizeof(ca->ident) - 1] = '\0';
+	if (ca->type == ALLOW_SPKI)
+		memcpy(r->spki, ca->spki, sizeof(r->spki));
+	else if ((r->value = strdup(ca->ident)) == NULL)
+		fatal("%s", __func__);
 }
 
 static void	 reload_begin(struct imsg *);
@@ -229,16 +250,20 @@ dispatch_parent(struct imsg *imsg)
 		np->max_message = g.max_message;
 		global_apply(&g);
 		np->nkeys = g.nkeys;
+		np->ntlskeys = g.ntlskeys;
 		np->generation = 1;
 		nkeyprocs = np->nkeyprocs = g.keyprocs;
 		listen_want = g.nlisten;
 		control_want = g.ncontrol;
 		http_want = g.nhttp;
-		if ((np->keys = calloc(np->nkeys + 1, sizeof(*np->keys))) ==
-		    NULL || (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
+		/* the TLS listeners' keys after the edges' (tls.c) */
+		if ((np->keys = calloc(np->nkeys + np->ntlskeys + 1,
+		    sizeof(*np->keys))) == NULL ||
+		    (kc = calloc(nkeyprocs, sizeof(*kc))) == NULL ||
 		    (np->listeners = calloc(listen_want + control_want +
-		    http_want, sizeof(*np->listeners))) == NULL)
+		    http_want + g.ntls, sizeof(*np->listeners))) == NULL)
 			fatal("%s", __func__);
+		tls_conf_global(g.ntls);
 		edge_init();
 		break;
 	case IMSG_CTL_PROCFD:
@@ -280,7 +305,10 @@ dispatch_parent(struct imsg *imsg)
 		}
 		break;
 	case IMSG_CONF_ALLOW:
-		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1)
+		if (imsg_get_data(imsg, &ca, sizeof(ca)) == -1 ||
+		    (ca.type != ALLOW_UID && ca.type != ALLOW_USER &&
+		    ca.type != ALLOW_GID && ca.type != ALLOW_GROUP &&
+		    !allow_is_client(ca.type)))
 			fatalx("%s: bad IMSG_CONF_ALLOW", __func__);
 		k = policy_slot(ca.index);
 		if (ca.type == ALLOW_UID || ca.type == ALLOW_USER) {
@@ -290,10 +318,26 @@ dispatch_parent(struct imsg *imsg)
 			list = &k->gids;
 			nlist = &k->ngids;
 		}
+		if (allow_is_client(ca.type)) {
+			cert_rule(k, &ca);
+			break;
+		}
 		if ((*list = reallocarray(*list, *nlist + 1,
 		    sizeof(**list))) == NULL)
 			fatal("%s", __func__);
 		(*list)[(*nlist)++] = ca.id;
+		break;
+	case IMSG_CONF_TLS:
+		if (serving)
+			fatalx("%s: IMSG_CONF_TLS after start", __func__);
+		tls_listener_conf(imsg);
+		break;
+	case IMSG_CONF_TLSFILE:
+		/* at start, or a reload's between BEGIN and END */
+		if (serving && (stage.gen == 0 || stage.conf_done))
+			fatalx("%s: IMSG_CONF_TLSFILE outside a reload",
+			    __func__);
+		tls_file_conf(imsg);
 		break;
 	case IMSG_CONF_LISTEN:
 		if (np->listeners == NULL || nlisten >= listen_want ||
@@ -301,7 +345,7 @@ dispatch_parent(struct imsg *imsg)
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CONF_LISTEN", __func__);
 		cl.path[sizeof(cl.path) - 1] = '\0';
-		l = listener_add(EV_LISTEN, fd, "unix", cl.path);
+		l = netproc_listener_add(EV_LISTEN, fd, "unix", cl.path);
 		nlisten++;
 		log_debug("listening on %s", cl.path);
 		break;
@@ -311,7 +355,7 @@ dispatch_parent(struct imsg *imsg)
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: bad IMSG_CONF_CONTROL", __func__);
 		cc.path[sizeof(cc.path) - 1] = '\0';
-		l = listener_add(EV_CTL_LISTEN, fd, cc.restricted ?
+		l = netproc_listener_add(EV_CTL_LISTEN, fd, cc.restricted ?
 		    "control-ro" : "control", cc.path);
 		l->restricted = cc.restricted != 0;
 		l->uid = cc.uid;
@@ -328,14 +372,14 @@ dispatch_parent(struct imsg *imsg)
 		ch.addr[sizeof(ch.addr) - 1] = '\0';
 		snprintf(addr, sizeof(addr), "%s port %u", ch.addr,
 		    (unsigned)ch.port);
-		listener_add(EV_HTTP_LISTEN, fd, "http", addr);
+		netproc_listener_add(EV_HTTP_LISTEN, fd, "http", addr);
 		nhttp++;
 		log_debug("listening on http %s", addr);
 		break;
 	case IMSG_CONF_END:
 		if (kc == NULL || nlisten != listen_want ||
 		    ncontrol != control_want || nhttp != http_want ||
-		    conf_done)
+		    !tls_conf_done() || conf_done)
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		conf_done = 1;
 		break;
@@ -417,12 +461,20 @@ key_public(struct keychan *ch, struct imsg *imsg, struct netkey *keys,
 	return 1;
 }
 
-/* The parent's policies and keyprocs' keys line up, name by name. */
+/*
+ * The parent's policies and keyprocs' keys line up, name by name; the
+ * TLS listeners' keys, which have no policy, follow.
+ */
 static void
-keys_match(const struct netkey *keys, size_t n)
+keys_match(const struct netkey *keys, size_t n, size_t ntls)
 {
 	size_t	 i;
 
+	for (i = n; i < n + ntls; i++)
+		if (keys[i].spki == NULL ||
+		    strncmp(keys[i].pub.name, "tls ", 4) != 0)
+			fatalx("key %zu is \"%s\" in keyproc, a TLS listener's "
+			    "in the configuration", i, keys[i].pub.name);
 	for (i = 0; i < n; i++)
 		if (keys[i].spki == NULL ||
 		    strcmp(keys[i].name, keys[i].pub.name) != 0)
@@ -443,11 +495,12 @@ dispatch_keyproc(struct keychan *ch, struct imsg *imsg)
 	case IMSG_KEY_PUBLIC:
 		if (ch->done)
 			fatalx("%s: key after IMSG_KEY_END", __func__);
-		keys_seen += key_public(ch, imsg, np->keys, np->nkeys);
+		keys_seen += key_public(ch, imsg, np->keys,
+		    np->nkeys + np->ntlskeys);
 		break;
 	case IMSG_KEY_END:
 		if (imsg_get_data(imsg, &n, sizeof(n)) == -1 ||
-		    n != np->nkeys || ch->done)
+		    n != np->nkeys + np->ntlskeys || ch->done)
 			fatalx("%s: bad IMSG_KEY_END from keyproc[%d]",
 			    __func__, ch->tag.index);
 		ch->done = 1;
@@ -544,10 +597,11 @@ startup_done(void)
 	for (i = 0; i < nkeyprocs; i++)
 		if (!kc[i].up || !kc[i].done)
 			return 0;
-	if ((size_t)keys_seen != np->nkeys)
-		fatalx("keyprocs sent %d of %zu keys", keys_seen, np->nkeys);
+	if ((size_t)keys_seen != np->nkeys + np->ntlskeys)
+		fatalx("keyprocs sent %d of %zu keys", keys_seen,
+		    np->nkeys + np->ntlskeys);
 	/* the parent's policies and the keyprocs' keys must line up */
-	keys_match(np->keys, np->nkeys);
+	keys_match(np->keys, np->nkeys, np->ntlskeys);
 	return 1;
 }
 
@@ -599,8 +653,11 @@ reload_begin(struct imsg *imsg)
 	stage.gen = cr.generation;
 	stage.g = cr.g;
 	stage.nkeys = cr.g.nkeys;
-	if ((stage.keys = calloc(stage.nkeys + 1, sizeof(*stage.keys))) ==
-	    NULL)
+	/* the listeners cannot change without a restart: nor their keys */
+	if (cr.g.ntls != np->ntls || (size_t)cr.g.ntlskeys != np->ntlskeys)
+		fatalx("%s: TLS listeners differ", __func__);
+	if ((stage.keys = calloc(stage.nkeys + np->ntlskeys + 1,
+	    sizeof(*stage.keys))) == NULL)
 		fatal("%s", __func__);
 }
 
@@ -623,7 +680,8 @@ reload_public(struct keychan *ch, struct imsg *imsg)
 {
 	if (ch->tag.index != 0 || !stage.conf_done ||
 	    imsg_get_id(imsg) != stage.gen ||
-	    key_public(ch, imsg, stage.keys, stage.nkeys) != 1)
+	    key_public(ch, imsg, stage.keys, stage.nkeys + np->ntlskeys) !=
+	    1)
 		fatalx("%s: bad IMSG_RELOAD_PUBLIC from keyproc[%d]",
 		    __func__, ch->tag.index);
 	stage.npublic++;
@@ -658,13 +716,15 @@ reload_public_end(struct keychan *ch, struct imsg *imsg)
 
 	if (ch->tag.index != 0 || !stage.conf_done ||
 	    imsg_get_data(imsg, &pe, sizeof(pe)) == -1 ||
-	    pe.generation != stage.gen || pe.nkeys != stage.nkeys ||
-	    stage.npublic != stage.nkeys)
+	    pe.generation != stage.gen ||
+	    pe.nkeys != stage.nkeys + np->ntlskeys ||
+	    stage.npublic != stage.nkeys + np->ntlskeys)
 		fatalx("%s: bad IMSG_RELOAD_PUBLIC_END from keyproc[%d]",
 		    __func__, ch->tag.index);
-	keys_match(stage.keys, stage.nkeys);
+	keys_match(stage.keys, stage.nkeys, np->ntlskeys);
 	gen = stage.gen;
 	edge_swap_keys(stage.keys, stage.nkeys);
+	tls_reload_commit();
 	global_apply(&stage.g);
 	np->generation = gen;
 	compute_state();
@@ -785,6 +845,9 @@ event_loop(void)
 			case EV_HTTP_LISTEN:
 				http_accept((struct listener *)tag);
 				break;
+			case EV_TLS_LISTEN:
+				tls_accept((struct listener *)tag);
+				break;
 			case EV_HTTP:
 				http_event((struct httpconn *)tag,
 				    ev[i].events);
@@ -837,6 +900,7 @@ netproc_main(int verbose)
 			read_channel(ev.data.ptr);
 	}
 	compute_state();
+	tls_init();
 #ifdef LURKD_TEST_HOOKS
 	if (signal(SIGUSR2, test_reload_signal) == SIG_ERR)
 		fatal("signal");

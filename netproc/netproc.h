@@ -56,6 +56,7 @@ enum refusal {
 	REF_CONTENT,		/* keyproc: not the TLS structure it signs */
 	REF_SCHEME,		/* keyproc: scheme unfit for key or version */
 	REF_FAILED,		/* keyproc or netproc could not do it */
+	REF_HANDSHAKE,		/* a TLS handshake failed (tls.c) */
 	REF_MAX
 };
 
@@ -98,6 +99,13 @@ struct bucket {
 	uint64_t		 refill;	/* last refill, monotonic ms */
 };
 
+/* allow client subject|san|spki: a rule for TLS peers (edge.c) */
+struct certrule {
+	int			 type;		/* ALLOW_SUBJECT, _SAN, _SPKI */
+	char			*value;		/* SUBJECT, SAN */
+	uint8_t			 spki[32];	/* SPKI */
+};
+
 /* What netproc knows of a key: public data and who may use it. */
 struct netkey {
 	char			 name[LURKD_NAME_MAX];	/* from the parent */
@@ -108,6 +116,8 @@ struct netkey {
 	size_t			 nuids;
 	uint32_t		*gids;
 	size_t			 ngids;
+	struct certrule		*certs;
+	size_t			 ncerts;
 	uint32_t		 operations;		/* EDGE_OP_*, OP_TLS* */
 	/* limit OP rate, by key_op_index() */
 	uint32_t		 rate[KEY_NOPS];	/* a second; 0: none */
@@ -130,20 +140,40 @@ struct netkey {
 
 struct conn;
 struct pending;
+struct tlslistener;
 struct ctlconn;
 struct httpconn;
 TAILQ_HEAD(pendinglist, pending);
 TAILQ_HEAD(connlist, conn);
 
 /*
- * A client: a peer uid, the unit of the limits (limit.c) and of the
- * scheduling of key operations (edge.c).  Its operations wait on its own
- * queue; the clients with work take turns at the keyprocs.  An operation
- * is charged to its client until keyproc has answered it, even if its
- * connection has gone, so the client lives on until then.
+ * Who a peer is, for the limits and the scheduling: its uid (Unix
+ * socket), its certificate's SPKI SHA-256 (TLS, once verified), or its
+ * address while its TLS handshake goes on (the handshake's signature is
+ * work for a keyproc too).
+ */
+enum ident_kind {
+	IDENT_UID,
+	IDENT_CERT,
+	IDENT_ADDR,
+};
+struct ident {
+	int			 kind;
+	uint32_t		 uid;		/* IDENT_UID */
+	uint8_t			 id[32];	/* SPKI hash; IPv6 address */
+};
+#define IDENT_NAME_MAX		160
+
+/*
+ * A client: a peer identity, the unit of the limits (limit.c) and of
+ * the scheduling of key operations (edge.c).  Its operations wait on
+ * its own queue; the clients with work take turns at the keyprocs.  An
+ * operation is charged to its client until keyproc has answered it,
+ * even if its connection has gone, so the client lives on until then.
  */
 struct client {
-	uid_t			 uid;
+	struct ident		 id;
+	char			 name[IDENT_NAME_MAX];	/* "uid 33", ... */
 	unsigned		 nconns;	/* served */
 	unsigned		 nrefusing;	/* over the limit, being told */
 	unsigned		 npending;	/* key operations queued or sent */
@@ -182,6 +212,7 @@ struct pending {
 	int			 keyproc;	/* -1 while queued */
 	int			 pin;		/* the keyproc it must go to, or -1 */
 	int			 used;
+	int			 tls;		/* a handshake of c's (tls.c) */
 	uint8_t			*msg;		/* keyop_req + data, queued */
 	size_t			 msglen;	/* also its charge */
 	uint64_t		 t0;		/* parsed, monotonic ns */
@@ -203,15 +234,34 @@ struct evtag {
 #define EV_CTL		6
 #define EV_HTTP_LISTEN	7
 #define EV_HTTP		8
+#define EV_TLS_LISTEN	9
 
-/* A listening socket: workload, control or http. */
+/* A listening socket: workload, control, http or tls. */
 struct listener {
 	struct evtag		 tag;		/* first: epoll data.ptr */
-	char			 kind[16];	/* unix, control(-ro), http */
+	char			 kind[16];	/* unix, control(-ro), http, tls */
 	char			 address[128];	/* path, or "ADDR port N" */
 	int			 restricted;	/* control: show only */
 	uid_t			 uid;		/* control: lurkd's */
 	gid_t			 gid;		/* control: the socket's */
+};
+
+/* A TLS peer's verified certificate: what the rules match (edge.c). */
+#define PEER_SANS_MAX		16
+struct peercert {
+	uint8_t			 spki[32];	/* SHA-256 of its SPKI */
+	char			 subject[LURKD_IDENT_MAX];	/* RFC 2253 */
+	int			 nsans;
+	struct {
+		int		 uri;		/* else a DNS name */
+		char		*value;
+	}			 sans[PEER_SANS_MAX];
+};
+
+enum tls_state {
+	TLS_NONE,		/* a Unix socket's */
+	TLS_HANDSHAKE,
+	TLS_OPEN,
 };
 
 struct conn {
@@ -221,9 +271,22 @@ struct conn {
 	struct client		*client;
 	int			 over_limit;	/* refuse, then close */
 	int			 transport;	/* enum transport */
-	uid_t			 uid;
+	uid_t			 uid;		/* (uid_t)-1 for TLS */
 	gid_t			 gid;
 	pid_t			 pid;
+	char			 who[IDENT_NAME_MAX];	/* for the logs */
+	struct ident		 ident;		/* its client's */
+	/* TLS (tls.c) */
+	void			*ssl;		/* SSL * */
+	int			 tls;		/* enum tls_state */
+	struct peercert		*peer;		/* once verified */
+	int			 sign_wait;	/* a signature at keyproc */
+	int			 zombie;	/* closed while it waits */
+	int			 sign_ok;
+	uint8_t			*sig;		/* libssl's buffer */
+	size_t			 siglen, sigmax;
+	char			 verify_err[160];	/* why, if it failed */
+	int			 tlsidx;	/* its listener */
 	gid_t			*groups;	/* supplementary, SO_PEERGROUPS */
 	int			 ngroups;
 	uint8_t			*in;		/* read, not parsed yet */
@@ -280,6 +343,9 @@ struct netproc {
 	int			 ready;		/* the parent said so */
 	struct listener		*listeners;
 	int			 nlisteners;
+	size_t			 ntlskeys;	/* np->keys[nkeys...]: tls.c */
+	struct tlslistener	*tls;
+	int			 ntls;
 	int			 accept_paused;
 	struct stats		 stats;
 	unsigned		*kpload;	/* operations at each keyproc */
@@ -289,7 +355,28 @@ struct netproc {
 
 extern struct netproc	*np;
 
+/* The log fields of a connection's peer: -1 and NULL where none. */
+static inline int64_t
+conn_uid(const struct conn *c)
+{
+	return c->transport == TRANSPORT_UNIX ? (int64_t)c->uid : -1;
+}
+
+static inline int64_t
+conn_gid(const struct conn *c)
+{
+	return c->transport == TRANSPORT_UNIX ? (int64_t)c->gid : -1;
+}
+
+static inline const char *
+conn_peer(const struct conn *c)
+{
+	return c->transport == TRANSPORT_TLS ? c->who : NULL;
+}
+
 /* conn.c */
+int	 conn_add(struct conn *);
+void	 conn_close(struct conn *);
 void	 conn_accept(int);
 void	 conn_event(struct conn *, uint32_t);
 void	 conn_flush_dirty(void);
@@ -318,12 +405,41 @@ void	 edge_log_stats(void);
 void	 edge_swap_keys(struct netkey *, size_t);
 void	 netkey_free(struct netkey *);
 int	 authorized(const struct conn *, const struct netkey *);
+void	 unauthorized_why(const struct conn *, char *, size_t, const char *);
 struct netkey *netkey_by_spki(const uint8_t *, size_t);
 uint16_t tls_group(int);
 const char *edge_room(struct conn *);
 const char *key_rate_take(struct netkey *, int, char *, size_t);
 const char *edge_enqueue(struct conn *, const struct lurk_hdr *,
 	    struct keyop_req *, const uint8_t *, int);
+void	 pending_queue(struct pending *, struct conn *,
+	    const struct lurk_hdr *, uint32_t, uint8_t *, size_t);
+void	 pending_unqueue(struct pending *);
+void	 pending_free(struct pending *);
+
+/* tls.c */
+void	 tls_conf_global(int);
+int	 tls_conf_done(void);
+void	 tls_listener_conf(struct imsg *);
+void	 tls_file_conf(struct imsg *);
+void	 tls_init(void);
+void	 tls_reload_commit(void);
+void	 tls_zombie_end(struct conn *);
+void	 tls_accept(struct listener *);
+int	 tls_conn_close(struct conn *);
+int	 tls_conn_read(struct conn *, uint8_t *, size_t);
+int	 tls_conn_write(struct conn *, const uint8_t *, size_t);
+int	 tls_conn_step(struct conn *);
+int	 tls_sign(const uint8_t *, uint16_t, const uint8_t *, size_t,
+	    uint8_t *, size_t *, size_t);
+void	 tls_sign_done(struct pending *, uint8_t, const uint8_t *, size_t);
+void	 tls_pending_index(struct pending *);
+void	 tls_conn_free(struct conn *);
+
+/* tlskey.c */
+#include <openssl/types.h>
+OSSL_LIB_CTX	*tlskey_libctx(void);
+EVP_PKEY	*tlskey_pkey(const uint8_t *, size_t, const uint8_t *);
 
 /* drafts.c, tls12.c, tls13.c: the drafts' extensions */
 void	 drafts_request(struct conn *, const struct lurk_hdr *,
@@ -344,6 +460,7 @@ void	 bucket_init(struct bucket *, uint32_t);
 void	 bucket_carry(struct bucket *, const struct bucket *, uint32_t);
 int	 bucket_take(struct bucket *, uint32_t, uint32_t);
 int	 client_attach(struct conn *);
+int	 client_join(struct conn *);
 void	 client_detach(struct conn *);
 void	 client_gc(struct client *);
 void	 client_charge(struct client *, size_t);
@@ -410,7 +527,8 @@ void	 http_status_in(void);
 void	 http_tick(void);
 size_t	 http_count(void);
 
-/* netproc.c, for control.c and http.c */
+/* netproc.c, for control.c, http.c and tls.c */
+struct listener *netproc_listener_add(int, int, const char *, const char *);
 void	 netproc_ep_add(int, uint32_t, void *);
 void	 netproc_ep_mod(int, uint32_t, void *);
 void	 netproc_send_parent(uint32_t, const void *, size_t);

@@ -14,6 +14,7 @@ static const int netproc_allow[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(getsockopt),
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(pread64),	/* a reload's CA and CRL files, given */
 	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
 	SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(close),
 	SCMP_SYS(fcntl), SCMP_SYS(poll), SCMP_SYS(ppoll),

@@ -41,6 +41,7 @@ static const char *const refusal_names[REF_MAX] = {
 	[REF_CONTENT] = "invalid_content",
 	[REF_SCHEME] = "invalid_scheme",
 	[REF_FAILED] = "failed",
+	[REF_HANDSHAKE] = "tls_handshake",
 };
 
 

@@ -25,7 +25,7 @@ tls12_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	struct keyop_req	 req;
 	struct netkey		*k;
 	const char		*why;
-	char			 buf[96], hex[2 * TLS12_KEY_ID_LEN + 1];
+	char			 buf[IDENT_NAME_MAX + 96], hex[2 * TLS12_KEY_ID_LEN + 1];
 	uint32_t		 op = draft_op(LURK_DESIG_TLS12, h->type);
 	int			 st;
 
@@ -41,8 +41,9 @@ tls12_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 		return;
 	}
 	if (!authorized(c, k)) {
-		snprintf(buf, sizeof(buf), "unauthorized: uid %u gid %u may "
-		    "not use this key", (unsigned)c->uid, (unsigned)c->gid);
+		strlcpy(buf, "unauthorized: ", sizeof(buf));
+		unauthorized_why(c, buf + strlen(buf), sizeof(buf) -
+		    strlen(buf), "");
 		drafts_refuse(c, h, k, TLS12_ST_INVALID_KEY_ID,
 		    REF_UNAUTHORIZED, buf);
 		return;

@@ -102,7 +102,7 @@ tls13_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 	struct keyop_req	 req;
 	struct netkey		*k = NULL;
 	const char		*why;
-	char			 buf[96];
+	char			 buf[IDENT_NAME_MAX + 96];
 	uint32_t		 op = draft_op(LURK_DESIG_TLS13, h->type);
 	uint8_t			 denied;
 	int			 st, pin = -1;
@@ -136,8 +136,9 @@ tls13_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 		return;
 	}
 	if (k != NULL && !authorized(c, k)) {
-		snprintf(buf, sizeof(buf), "unauthorized: uid %u gid %u may "
-		    "not use this key", (unsigned)c->uid, (unsigned)c->gid);
+		strlcpy(buf, "unauthorized: ", sizeof(buf));
+		unauthorized_why(c, buf + strlen(buf), sizeof(buf) -
+		    strlen(buf), "");
 		drafts_refuse(c, h, k, denied, REF_UNAUTHORIZED, buf);
 		return;
 	}

@@ -124,11 +124,12 @@ printed(struct lurkd_conf *c, size_t *len)
 }
 
 /* LP64 (x86-64, arm64) sizes of the structures, as conf_diff knows them */
-#define CONF_SIZE	8392
+#define CONF_SIZE	8408
 #define KEYCONF_SIZE	12432
 #define LISTENCONF_SIZE	4192
-#define ALLOW_SIZE	88
+#define ALLOW_SIZE	376
 #define HTTPCONF_SIZE	72
+#define TLSCONF_SIZE	20560
 
 /*
  * The sizes of the structures conf_diff compares: a field added to one
@@ -146,6 +147,9 @@ _Static_assert(sizeof(struct allow) == ALLOW_SIZE,
     "struct allow changed: compare the new field in conf_diff");
 _Static_assert(sizeof(struct httpconf) == HTTPCONF_SIZE,
     "struct httpconf changed: compare the new field in conf_diff");
+/* tlsconf: file and line say where the block is, as keyconf's */
+_Static_assert(sizeof(struct tlsconf) == TLSCONF_SIZE,
+    "struct tlsconf changed: compare the new field in conf_diff");
 
 /* Two lists of Unix sockets: what differs, NULL if nothing. */
 static const char *
@@ -172,6 +176,7 @@ static const char *
 conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 {
 	const struct httpconf	*ha, *hb;
+	const struct tlsconf	*ta, *tb;
 	const struct keyconf	*ka, *kb;
 	const struct allow	*aa, *ab;
 	const char		*d;
@@ -214,6 +219,18 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 			return "listen on http";
 	if (ha != NULL || hb != NULL)
 		return "number of listen on http";
+	for (ta = TAILQ_FIRST(&a->tlss), tb = TAILQ_FIRST(&b->tlss);
+	    ta != NULL && tb != NULL;
+	    ta = TAILQ_NEXT(ta, entry), tb = TAILQ_NEXT(tb, entry))
+		if (ta->family != tb->family || ta->port != tb->port ||
+		    strcmp(ta->addr, tb->addr) != 0 || ta->tls12 != tb->tls12 ||
+		    strcmp(ta->certificate, tb->certificate) != 0 ||
+		    strcmp(ta->private, tb->private) != 0 ||
+		    strcmp(ta->ca, tb->ca) != 0 ||
+		    strcmp(ta->crl, tb->crl) != 0)
+			return "listen on tls";
+	if (ta != NULL || tb != NULL)
+		return "number of listen on tls";
 	for (ka = TAILQ_FIRST(&a->keys), kb = TAILQ_FIRST(&b->keys);
 	    ka != NULL && kb != NULL;
 	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry)) {
@@ -221,6 +238,7 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 		    ka->operations != kb->operations ||
 		    ka->tls13_secrets != kb->tls13_secrets ||
 		    ka->tls13_tickets != kb->tls13_tickets ||
+		    ka->usage != kb->usage ||
 		    strcmp(ka->private, kb->private) != 0 ||
 		    strcmp(ka->certificate, kb->certificate) != 0)
 			return "key";
@@ -232,7 +250,9 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 		    ab = TAILQ_FIRST(&kb->allows); aa != NULL && ab != NULL;
 		    aa = TAILQ_NEXT(aa, entry), ab = TAILQ_NEXT(ab, entry))
 			if (aa->type != ab->type || aa->id != ab->id ||
-			    strcmp(aa->name, ab->name) != 0)
+			    strcmp(aa->name, ab->name) != 0 ||
+			    strcmp(aa->ident, ab->ident) != 0 ||
+			    memcmp(aa->spki, ab->spki, sizeof(aa->spki)) != 0)
 				return "key allow";
 		if (aa != NULL || ab != NULL)
 			return "number of allows of a key";

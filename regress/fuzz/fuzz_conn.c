@@ -208,6 +208,62 @@ netproc_pause_accept(void)
 	abort();	/* only accept(2) gets here */
 }
 
+void
+netproc_ep_add(int fd, uint32_t events, void *ptr)
+{
+	abort();	/* only accept(2) gets here */
+}
+
+/* tls.c: the target's connections are Unix socket peers */
+int
+tls_conn_close(struct conn *c)
+{
+	abort();
+}
+
+void
+tls_conn_free(struct conn *c)
+{
+	abort();
+}
+
+int
+tls_conn_read(struct conn *c, uint8_t *buf, size_t len)
+{
+	abort();
+}
+
+int
+tls_conn_write(struct conn *c, const uint8_t *buf, size_t len)
+{
+	abort();
+}
+
+int
+tls_conn_step(struct conn *c)
+{
+	abort();
+}
+
+void
+tls_zombie_end(struct conn *c)
+{
+	abort();
+}
+
+void
+tls_pending_index(struct pending *p)
+{
+	abort();
+}
+
+void
+tls_sign_done(struct pending *p, uint8_t status, const uint8_t *sig,
+    size_t len)
+{
+	abort();
+}
+
 static int
 may_use(const struct conn *c, const struct netkey *k)
 {
@@ -940,6 +996,9 @@ conn_new(struct fconn *f, uid_t uid, gid_t gid, int groups, int smallbuf,
 	c->serial = ++np->serial;
 	c->uid = uid;
 	c->gid = gid;
+	c->ident.kind = IDENT_UID;
+	c->ident.uid = uid;
+	snprintf(c->who, sizeof(c->who), "uid %u", (unsigned)uid);
 	if (groups) {
 		if ((c->groups = malloc(2 * sizeof(gid_t))) == NULL)
 			abort();
@@ -1058,6 +1117,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uid2 = data[0] & 32 ? ids[((data[1] & 3) + 1) & 3] : uid;
 	memset(&holder, 0, sizeof(holder));
 	holder.uid = uid;
+	holder.ident.kind = IDENT_UID;
+	holder.ident.uid = uid;
 	if ((data[1] & 32) && client_attach(&holder) != 0)
 		abort();
 	/* over the uid's limit: refused with an answer (limit.c) */

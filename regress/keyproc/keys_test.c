@@ -251,6 +251,62 @@ run(struct key *k, uint8_t type, uint16_t scheme, uint16_t cv, uint16_t nv,
 	return keyop_run(k, &req, in, out, outlen, &why);
 }
 
+/*
+ * A TLS listener's key (listen on tls) signs netproc's handshakes only:
+ * what a TLS server signs, named by its SPKI hash; never an edge's
+ * operation.  An edge's key never signs a handshake of netproc's.
+ */
+static void
+listener_tests(struct key *ec, const uint8_t *tls13, size_t len13,
+    const uint8_t *tls12, size_t len12)
+{
+	uint8_t		 in[32 + 256], out[1024];
+	size_t		 outlen;
+	int		 st;
+
+	memcpy(in, ec->pub.spki_sha256, 32);
+	memcpy(in + 32, tls13, len13);
+	ec->operations = EDGE_OP_SIGN_TLS13;
+	ec->usage = KEY_USE_EDGE;
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == EDGE_ST_OPERATION_REFUSED,
+	    "keyop_run: an edge's key signs no handshake of netproc's");
+	ec->usage = KEY_USE_SERVER;
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == LURK_ST_SUCCESS && outlen > 2,
+	    "keyop_run: a listener's key signs its TLS 1.3 CertificateVerify");
+	st = run(ec, EDGE_TYPE_SIGN_TLS13, TLS_SS_ECDSA_SECP256R1_SHA256, 0,
+	    0, tls13, len13, out, &outlen);
+	CHECK(st == EDGE_ST_OPERATION_REFUSED,
+	    "keyop_run: a listener's key does no edge's operation");
+	in[0] ^= 1;
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == EDGE_ST_UNKNOWN_KEY,
+	    "keyop_run: a handshake names its key by SPKI hash: another's "
+	    "is refused");
+	in[0] ^= 1;
+	in[32 + 64] ^= 0x20;	/* "tLS 1.3, server ..." */
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == EDGE_ST_INVALID_CONTENT,
+	    "keyop_run: a listener's key signs only CertificateVerify content");
+	memcpy(in + 32, tls12, len12);
+	st = run(ec, KEYOP_TLS_SIGN12, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len12, out, &outlen);
+	CHECK(st == EDGE_ST_OPERATION_REFUSED,
+	    "keyop_run: TLS 1.2 ServerKeyExchange refused unless the listener "
+	    "allows TLS 1.2");
+	ec->operations |= EDGE_OP_SIGN_TLS12;
+	st = run(ec, KEYOP_TLS_SIGN12, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len12, out, &outlen);
+	CHECK(st == LURK_ST_SUCCESS,
+	    "keyop_run: ... and signed where it does (tls version 1.2)");
+	ec->usage = KEY_USE_EDGE;
+}
+
 static void
 keyop_tests(void)
 {
@@ -350,6 +406,7 @@ keyop_tests(void)
 		CHECK(st == versions[i].st && (st != LURK_ST_SUCCESS ||
 		    outlen == EDGE_PREMASTER_LEN), what);
 	}
+	listener_tests(&ec, tls13, sizeof(tls13), tls12, sizeof(tls12));
 	key_free(&ec);
 	key_free(&rsa);
 }
