@@ -114,4 +114,59 @@ s = dict(s, containers=[lurkd] + s["containers"])
 del s["initContainers"]
 L.ok(s == two["spec"] and side["metadata"] == two["metadata"],
      "the two forms differ only by lurkd's place")
+
+
+# the central key server for remote edges: a ConfigMap, a Deployment of
+# the restricted pod, a Service on the port of its listen on tls
+ks = {x["kind"]: x for x in load("keyserver.yaml")}
+L.ok(sorted(ks) == ["ConfigMap", "Deployment", "Service"],
+     "keyserver.yaml: a ConfigMap, a Deployment and a Service")
+ksconf = ks["ConfigMap"]["data"]["lurkd.conf"]
+with open(os.path.join(os.environ["T"], "keyserver.conf"), "w") as f:
+    f.write(ksconf)
+tspec = ks["Deployment"]["spec"]["template"]["spec"]
+dep_sel = ks["Deployment"]["spec"]["selector"]["matchLabels"]
+L.ok(tspec["securityContext"].get("runAsNonRoot") is True and
+     tspec["securityContext"].get("seccompProfile", {}).get("type") ==
+     "RuntimeDefault" and ks["Deployment"]["spec"]["replicas"] >= 2,
+     "keyserver.yaml: runAsNonRoot, RuntimeDefault seccomp, 2 replicas")
+(c,) = tspec["containers"]
+sc = c["securityContext"]
+L.ok(sc.get("allowPrivilegeEscalation") is False and
+     sc.get("readOnlyRootFilesystem") is True and
+     sc.get("capabilities") == {"drop": ["ALL"]} and
+     isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] > 0,
+     "keyserver.yaml: lurkd restricted (no escalation, read-only root, "
+     "drop ALL, uid %s)" % sc.get("runAsUser"))
+for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    cmd = c.get(probe, {}).get("exec", {}).get("command", [])
+    L.ok(cmd == ["lurkctl", "health"],
+         "keyserver.yaml: its %s is lurkctl health" % probe)
+vols = {v["name"]: v for v in tspec["volumes"]}
+mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+secrets = [n for n, v in vols.items() if "secret" in v]
+L.ok(len(secrets) == 3 and
+     all(vols[n]["secret"].get("defaultMode") == 0o400 for n in secrets),
+     "keyserver.yaml: three Secrets (content key, server key, client CA), "
+     "mode 0400")
+# every file the configuration names is in a volume of the right kind
+paths = [ln.split('"')[1] for ln in ksconf.splitlines()
+         if ln.strip().split(" ")[0] in ("certificate", "private", "ca")]
+L.ok(len(paths) == 5 and
+     all("secret" in vols[mounts[os.path.dirname(p)]] for p in paths),
+     "keyserver.yaml: every key, certificate and CA lurkd.conf names is "
+     "in a mounted Secret")
+port = [int(ln.split()[5]) for ln in ksconf.splitlines()
+        if ln.startswith("listen on tls")]
+svc = ks["Service"]["spec"]
+cport = {p["name"]: p["containerPort"] for p in c["ports"]}
+L.ok(len(port) == 1 and svc["selector"] == dep_sel and
+     len(svc["ports"]) == 1 and
+     cport.get(svc["ports"][0]["targetPort"]) == port[0] and
+     svc["ports"][0]["port"] == port[0],
+     "keyserver.yaml: the Service selects the Deployment's pods, port %s "
+     "of its listen on tls" % port)
+L.ok("listen on unix" not in ksconf and "allow client" in ksconf and
+     "allow uid" not in ksconf,
+     "keyserver.yaml: edges over TLS only, allowed by certificate")
 L.finish()
