@@ -12,7 +12,8 @@
  *
  * What must hold: a reference that decodes encodes back to exactly the
  * same bytes (one form only, nothing trailing) and not into a smaller
- * buffer; a key_info that decodes has its fields where the format puts
+ * buffer; one of version 2 has 1 to 8 endpoints that each parse, no
+ * socket, and TLS files that are absolute paths; a key_info that decodes has its fields where the format puts
  * them and a chain of whole cert<3> entries.
  */
 #include <stdint.h>
@@ -45,6 +46,39 @@ vec(const uint8_t *p, size_t len, size_t off, size_t n, size_t *start,
 	return len - *start >= *vlen;
 }
 
+/* version 2's fields, as the format says they must be */
+static void
+reference_v2(const struct keyref *k)
+{
+	struct keyref_endpoint	 ep;
+	const struct keyref_str	*f[3];
+	size_t			 i;
+	int			 tls = 0;
+
+	if (k->nendpoints == 0 || k->nendpoints > KEYREF_ENDPOINTS_MAX ||
+	    k->socketlen != 0)
+		abort();
+	for (i = 0; i < k->nendpoints; i++) {
+		if (keyref_endpoint_parse(k->endpoints[i].s,
+		    k->endpoints[i].len, &ep) != NULL)
+			abort();
+		if (ep.kind == KEYREF_EP_TLS) {
+			tls = 1;
+			if (ep.port == 0 || ep.hostlen == 0)
+				abort();
+		} else if (ep.pathlen == 0 || ep.path[0] != '/' ||
+		    ep.pathlen > KEYREF_SOCKET_MAX)
+			abort();
+	}
+	f[0] = &k->tls_certificate;
+	f[1] = &k->tls_key;
+	f[2] = &k->tls_ca;
+	for (i = 0; i < 3; i++)
+		if (f[i]->len > 0 && (!tls || f[i]->s[0] != '/' ||
+		    memchr(f[i]->s, '\0', f[i]->len) != NULL))
+			abort();
+}
+
 static void
 reference(uint8_t *buf, size_t len, int fix)
 {
@@ -53,7 +87,7 @@ reference(uint8_t *buf, size_t len, int fix)
 	uint8_t		*out;
 	size_t		 off, l, so, sl;
 
-	/* magic(7) version(1) key_id(32) name<1> socket<2> spki<2> */
+	/* magic(7) version(1) key_id(32) name<1> socket<2> spki<2> ... */
 	if (fix && vec(buf, len, 40, 1, &off, &l) &&
 	    vec(buf, len, off + l, 2, &off, &l) &&
 	    vec(buf, len, off + l, 2, &so, &sl))
@@ -65,6 +99,10 @@ reference(uint8_t *buf, size_t len, int fix)
 		return;
 	if (keyref_len(&k) != len || k.spkilen == 0 ||
 	    (k.socketlen > 0 && k.socket[0] != '/'))
+		abort();
+	if (buf[7] == KEYREF_VERSION_EP)
+		reference_v2(&k);
+	else if (k.nendpoints != 0)
 		abort();
 	if ((out = malloc(len)) == NULL)
 		abort();
