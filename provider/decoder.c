@@ -173,7 +173,9 @@ ref2key_decode(struct dec_ctx *c, OSSL_CORE_BIO *cin, int want,
 {
 	struct keyref	 r;
 	struct lurk_key	*k = NULL;
+	struct lc_conn	*conn;
 	OSSL_PARAM	 params[4];
+	char		 name[KEYREF_NAME_MAX + 1];
 	BIO		*in;
 	uint8_t		*buf;
 	size_t		 len = 0, n;
@@ -192,8 +194,12 @@ ref2key_decode(struct dec_ctx *c, OSSL_CORE_BIO *cin, int want,
 	/* not a reference, or not one of our kind: not ours to decode */
 	if (len > REF_MAX || keyref_decode(buf, len, &r) != KEYREF_OK)
 		goto out;
-	if ((k = lurk_key_from_spki(c->prov, r.spki, r.spkilen, r.key_id,
-	    r.name, r.namelen, r.socket, r.socketlen)) == NULL) {
+	/* for messages: the name as far as it goes before a NUL */
+	snprintf(name, sizeof(name), "%.*s", (int)r.namelen, r.name);
+	if ((conn = lurk_conn(c->prov, r.namelen > 0 ? name : "?", NULL,
+	    &r)) == NULL ||
+	    (k = lurk_key_from_spki(c->prov, r.spki, r.spkilen, r.key_id,
+	    r.name, r.namelen, conn)) == NULL) {
 		ok = 0;
 		goto out;
 	}

@@ -28,6 +28,7 @@ struct store_ctx {
 	uint8_t			 sel[KEYREF_NAME_MAX];
 	size_t			 sellen;
 	char			*socket;	/* from the URI, or NULL */
+	struct lc_conn		*conn;		/* its key servers */
 	char			*uri;
 	int			 expect;	/* OSSL_STORE_INFO_*, 0 any */
 	int			 state;		/* ST_* */
@@ -185,13 +186,13 @@ static int
 fetch_info(struct store_ctx *c)
 {
 	uint8_t		 req[2 + KEYREF_NAME_MAX];
-	const char	*sock;
 
 	req[0] = c->seltype;
 	req[1] = c->sellen;
 	memcpy(req + 2, c->sel, c->sellen);
-	sock = c->socket != NULL ? c->socket : c->prov->socket;
-	if (!lurk_call(c->prov, sock, c->uri, EDGE_TYPE_KEY_INFO, req,
+	if ((c->conn = lurk_conn(c->prov, c->uri, c->socket, NULL)) == NULL)
+		return 0;
+	if (!lurk_call(c->prov, c->conn, c->uri, EDGE_TYPE_KEY_INFO, req,
 	    2 + c->sellen, &c->info, &c->infolen))
 		return 0;
 	if (edge_keyinfo_decode(c->info, c->infolen, &c->ki) == -1 ||
@@ -211,15 +212,12 @@ load_key(struct store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
 {
 	struct lurk_key	*k;
 	OSSL_PARAM	 params[4];
-	const char	*sock;
 	int		 objtype = OSSL_OBJECT_PKEY, ok;
 
 	if (!lurk_check_order(c->prov))
 		return 0;
-	sock = c->socket != NULL ? c->socket : c->prov->socket;
 	if ((k = lurk_key_from_spki(c->prov, c->ki.spki, c->ki.spkilen,
-	    c->ki.key_id, c->ki.name, c->ki.namelen, sock, strlen(sock))) ==
-	    NULL)
+	    c->ki.key_id, c->ki.name, c->ki.namelen, c->conn)) == NULL)
 		return 0;
 	if (k->kind != c->ki.kind) {
 		LURK_ERR(c->prov, LURK_R_PROTOCOL,
