@@ -226,6 +226,43 @@ stock_lurkd() {
 	done
 }
 
+# stock_nginx: nginx started (NGINX_PID, output in $T/nginx/out) with
+# OPENSSL_CONF=$T/openssl.cnf and $T/nginx/nginx.conf: user www-data,
+# 2 workers, 127.0.0.1:$PORT, certificates $T/rsa.crt and $T/ec.crt
+# with their keys $T/rsa.ref and $T/ec.ref; a worker answers 200 and
+# its pid
+stock_nginx() {
+	mkdir -p "$T/nginx/logs"
+	cat >"$T/nginx/nginx.conf" <<NGINX
+user www-data;
+worker_processes 2;
+master_process on;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log info;
+env OPENSSL_CONF;
+events { worker_connections 64; }
+http {
+	access_log off;
+	server {
+		listen 127.0.0.1:$PORT ssl;
+		server_name test.lurk;
+		ssl_certificate $T/rsa.crt;
+		ssl_certificate_key $T/rsa.ref;
+		ssl_certificate $T/ec.crt;
+		ssl_certificate_key $T/ec.ref;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache off;
+		ssl_session_tickets off;
+		location / { return 200 "worker \$pid\n"; }
+	}
+}
+NGINX
+	OPENSSL_CONF=$T/openssl.cnf nginx -p "$T/nginx" \
+	    -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
+	NGINX_PID=$!
+}
+
 # stock_sclient [s_client args...]: a verified handshake with test.lurk
 # on 127.0.0.1:$PORT (after STARTTLS if $STARTTLS names the protocol),
 # -brief output
