@@ -978,6 +978,7 @@ sock_open(struct lc_ep *c, int64_t deadline, int once, int ping,
 	uint8_t		 status = 0;
 	char		 why[256];
 	int		 err = 0, mode = c->lenmode, found, wait = 0;
+	int		 prev = 0;
 
 	*first_fail = 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -1036,12 +1037,18 @@ sock_open(struct lc_ep *c, int64_t deadline, int once, int ping,
 			break;
 		if (!transient(err) || once || left_ms(deadline) == 0)
 			break;
+		prev = err;
 		if (*first_fail == 0)
 			*first_fail = now_ms();
 		if (wait == 0)
 			wait = BACKOFF_MIN_MS;
 	}
 	if (s->fd == -1) {
+		/* the deadline cut a retry short: what the tries met */
+		if (err == ETIMEDOUT && prev != 0) {
+			err = prev;
+			why[0] = '\0';
+		}
 		if (transient(err) && *first_fail == 0)
 			*first_fail = now_ms();
 		e->sys_errno = err;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/provider.h>
@@ -85,7 +86,16 @@ ctx_new(const char *cert, const char *key, const char *ca, char *why,
 {
 	SSL_CTX		*ctx;
 	OSSL_LIB_CTX	*lc;
+	const char	*files[3] = { ca, cert, key };
+	int		 i;
 
+	/* OpenSSL's own message for a file it cannot open says less */
+	for (i = 0; i < 3; i++)
+		if (access(files[i], R_OK) == -1) {
+			snprintf(why, whylen, "%s: %s", files[i],
+			    strerror(errno));
+			return NULL;
+		}
 	if ((lc = own_libctx()) == NULL) {
 		ossl_why(why, whylen, "a library context for TLS");
 		return NULL;
