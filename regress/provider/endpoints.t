@@ -128,6 +128,19 @@ check "... signed through the TLS listener" \
     [ "$(grep -c "^peer CN=edge1" "$T/px.log")" -gt "$n0" ]
 stop_server
 
+# many threads pipelined on one TLS connection; a forked child
+conns=$(grep -c "^peer" "$T/px.log")
+out=$(OPENSSL_CONF=$T/openssl.cnf "$EDGETEST" sign "$T/tls.ref" \
+    "$T/p256.crt" 8 50)
+check "tls://: 8 threads x 50 signatures, all verified ($out)" \
+    [ "$out" = "400 signatures, 0 failed" ]
+check "... over one TLS connection" \
+    [ "$(grep -c "^peer" "$T/px.log")" = $((conns + 1)) ]
+out=$(OPENSSL_CONF=$T/openssl.cnf "$EDGETEST" fork "$T/tls.ref" \
+    "$T/p256.crt" 50)
+check "tls://: after fork, parent and child sign at once ($out)" \
+    [ "$out" = "parent: 0 failed; child: ok" ]
+
 "$LURKCTL" keyref -e "tls://localhost:$px_PORT" "${TLSFILES[@]}" \
     "$T/p256.crt" >"$T/name.ref" 2>"$T/err"
 check "keyref -e tls://localhost (a name, resolved): exit $?" [ -s "$T/name.ref" ]
