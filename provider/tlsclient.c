@@ -4,9 +4,12 @@
  * One library context per process, made on first use, with only the
  * default provider in it: the SSL_CTX, its certificate store and the
  * client key all come from it, never from the context the lurk
- * provider lives in.  One SSL_CTX per (certificate, key, CA) triple,
- * made when a key that needs it is loaded (as root, in a server's
- * master) and kept for the life of the process.
+ * provider lives in.  One SSL_CTX per (certificate, key, CA) triple
+ * of files as they are (path, inode, size, modification time), made
+ * when a key that needs it is loaded (as root, in a server's master)
+ * and kept for the life of the process: a server that loads its keys
+ * again after the edge's files were renewed (nginx -s reload) gets a
+ * new one, and new connections with it (client.c keys endpoints by it).
  *
  * OpenSSL's error queue is the calling thread's, shared with the TLS
  * server we run inside: what our own calls leave there is taken off
@@ -18,6 +21,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -36,9 +40,18 @@
 #include "client.h"
 #include "tlsclient.h"
 
+/* what tells a file from the one that was at its path before */
+struct file_id {
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+};
+
 struct lc_tls {
 	TAILQ_ENTRY(lc_tls)	 entry;
 	char			*cert, *key, *ca;
+	struct file_id		 id[3];		/* ca, cert, key */
 	SSL_CTX			*ctx;
 };
 
@@ -147,6 +160,10 @@ lc_tls_get(const char *cert, const char *key, const char *ca, char *why,
     size_t whylen)
 {
 	struct lc_tls	*t;
+	struct file_id	 id[3];
+	struct stat	 st;
+	const char	*files[3] = { ca, cert, key };
+	int		 i;
 
 	if (cert == NULL || key == NULL || ca == NULL || *cert == '\0' ||
 	    *key == '\0' || *ca == '\0') {
@@ -155,9 +172,19 @@ lc_tls_get(const char *cert, const char *key, const char *ca, char *why,
 		return NULL;
 	}
 	pthread_mutex_lock(&tls_mu);
+	/* the files as they are now: a rotated one makes a new context */
+	for (i = 0; i < 3; i++) {
+		memset(&id[i], 0, sizeof(id[i]));
+		if (stat(files[i], &st) == 0) {
+			id[i].dev = st.st_dev;
+			id[i].ino = st.st_ino;
+			id[i].size = st.st_size;
+			id[i].mtime = st.st_mtim;
+		}
+	}
 	TAILQ_FOREACH(t, &tlss, entry)
 		if (strcmp(t->cert, cert) == 0 && strcmp(t->key, key) == 0 &&
-		    strcmp(t->ca, ca) == 0)
+		    strcmp(t->ca, ca) == 0 && memcmp(t->id, id, sizeof(id)) == 0)
 			goto out;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->cert = strdup(cert)) == NULL ||
@@ -165,6 +192,7 @@ lc_tls_get(const char *cert, const char *key, const char *ca, char *why,
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
+	memcpy(t->id, id, sizeof(id));
 	ERR_set_mark();
 	t->ctx = ctx_new(cert, key, ca, why, whylen);
 	ERR_pop_to_mark();

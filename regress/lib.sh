@@ -185,6 +185,30 @@ mkleaf() {
 	    2>/dev/null
 }
 
+# mkcert NAME CA CN EXTENSIONS: $T/NAME.key (P-256) and $T/NAME.crt for
+# CN, issued by $T/CA.key, with the extension lines given
+mkcert() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/$1.key" -subj "/CN=$3" -out "$T/$1.csr" 2>/dev/null &&
+	openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" \
+	    -CAcreateserial -days 2 -out "$T/$1.crt" \
+	    -extfile <(printf '%s\n' "$4" basicConstraints=CA:false) 2>/dev/null
+}
+
+# tls_standin NAME CERT: regress/provider/tlsproxy.py, a stand-in for a
+# key server's mutual-TLS listener, with $T/CERT.crt and .key, trusting
+# $T/ca.crt, relaying to $SOCK; its pid appended to STANDINS, its port in
+# ${NAME}_PORT (empty if it did not start), its log in $T/NAME.log
+STANDINS=()
+tls_standin() {
+	"$PYTHON" "$TOP/regress/provider/tlsproxy.py" "$T/$1.port" \
+	    "$T/$2.crt" "$T/$2.key" "$T/ca.crt" "$SOCK" "$T/$1.log" \
+	    2>"$T/$1.err" &
+	STANDINS+=($!)
+	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
+	printf -v "${1}_PORT" %s "$(cat "$T/$1.port" 2>/dev/null)"
+}
+
 # stock_require SERVER COMMAND PACKAGE USER: ends the test (skip) unless
 # COMMAND exists, we are root and USER exists; the provider must be
 # built.  lurkd's socket will be $SOCK.

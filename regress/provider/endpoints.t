@@ -71,14 +71,6 @@ check "openssl.cnf endpoint malformed: the provider does not load" \
 sed -i "s|^endpoints = .*|socket = $SOCK|" "$T/openssl.cnf"
 
 # --- tls:// --------------------------------------------------------------
-# mkcert NAME CA CN EXTENSIONS: $T/NAME.key and $T/NAME.crt issued by CA
-mkcert() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$T/$1.key" -subj "/CN=$3" -out "$T/$1.csr" 2>/dev/null &&
-	openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" \
-	    -CAcreateserial -days 2 -out "$T/$1.crt" \
-	    -extfile <(printf '%s\n' "$4" basicConstraints=CA:false) 2>/dev/null
-}
 openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$T/ca2.key" -subj "/CN=another CA" -days 2 \
     -addext basicConstraints=critical,CA:true \
@@ -93,20 +85,10 @@ mkcert edge ca "edge1" "extendedKeyUsage=clientAuth" &&
 mkcert edge2 ca2 "edge2" "extendedKeyUsage=clientAuth" ||
     { nok "make TLS certificates"; finish; }
 
-PROXIES=()
-trap 'for p in "${PROXIES[@]}"; do kill "$p"; wait "$p"; done 2>/dev/null;
+trap 'for p in "${STANDINS[@]}"; do kill "$p"; wait "$p"; done 2>/dev/null;
     stop_server; cleanup' EXIT
-# proxy NAME CERT: a stand-in listener with CERT on 127.0.0.1:$NAME_PORT
-proxy() {
-	"$PYTHON" "$TOP/regress/provider/tlsproxy.py" "$T/$1.port" \
-	    "$T/$2.crt" "$T/$2.key" "$T/ca.crt" "$SOCK" "$T/$1.log" \
-	    2>"$T/$1.err" &
-	PROXIES+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
-	printf -v "${1}_PORT" %s "$(cat "$T/$1.port" 2>/dev/null)"
-}
-proxy px keys
-proxy px2 keys2
+tls_standin px keys
+tls_standin px2 keys2
 [ -n "$px_PORT" ] && [ -n "$px2_PORT" ] ||
     { nok "tlsproxy.py started"; cat "$T/px.err"; finish; }
 TLSFILES=(-c "$T/edge.crt" -k "$T/edge.key" -C "$T/ca.crt")
