@@ -42,7 +42,7 @@
 struct env {
 	const char		*socket;	/* -S: workload, or NULL */
 	struct lc_conn		*conn;		/* keyref -e: or NULL */
-	const char		*where;		/* ... its endpoints, for messages */
+	const char		*where;		/* ... its endpoints, said */
 	const char		*ctlsock;	/* -s: control, or NULL */
 	int			 timeout_ms;	/* LURK_TIMEOUT_MS, or 0 */
 	const struct output	*out;
@@ -274,8 +274,9 @@ request(const struct env *env, uint8_t type, const uint8_t *req,
 {
 	struct lc_conn	*c = env->conn;
 	struct lc_error	 e;
-	const char	*path = env->conn != NULL ? env->where : socket_path(env);
+	const char	*path;
 
+	path = env->conn != NULL ? env->where : socket_path(env);
 	if (c == NULL && (c = lc_conn_open(path, LC_LEN_AUTO, NULL, &e)) ==
 	    NULL) {
 		warnmsg("%s", e.msg);
@@ -354,7 +355,9 @@ struct keyref_ep_args {
 	char		*canon[KEYREF_ENDPOINTS_MAX];	/* ... canonical */
 	size_t		 n;
 	char		*cert, *key, *ca;		/* absolute */
-	char		 where[KEYREF_ENDPOINTS_MAX * (KEYREF_ENDPOINT_MAX + 1)];
+	/* the endpoints, for messages */
+	char		 where[KEYREF_ENDPOINTS_MAX *
+			    (KEYREF_ENDPOINT_MAX + 1)];
 };
 
 static void

@@ -80,7 +80,7 @@ struct keyref_out {
 	size_t			 namelen;
 	const uint8_t		*key_id;
 	const char		*socket;	/* NULL: the provider's */
-	size_t			 nendpoints;	/* 0: socket, or the provider's */
+	size_t			 nendpoints;	/* 0: socket or provider's */
 	const char		*endpoints[KEYREF_ENDPOINTS_MAX];
 	const char		*tls_certificate;	/* NULL: the edge's */
 	const char		*tls_key;

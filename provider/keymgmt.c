@@ -1,7 +1,7 @@
 /*
  * Key management: a key object is a reference to a lurkd key (key_id,
- * name, the key servers to ask) plus its public key, held as an EVP_PKEY of another
- * provider (default).  Everything public is answered from that public
+ * name, the key servers to ask) plus its public key, held as an EVP_PKEY
+ * of another provider (default).  Everything public is answered from that public
  * key; nothing private exists here to export.
  *
  * What libcrypto and libssl 3.0 need from it:

@@ -184,7 +184,8 @@ lc_tls_get(const char *cert, const char *key, const char *ca, char *why,
 	}
 	TAILQ_FOREACH(t, &tlss, entry)
 		if (strcmp(t->cert, cert) == 0 && strcmp(t->key, key) == 0 &&
-		    strcmp(t->ca, ca) == 0 && memcmp(t->id, id, sizeof(id)) == 0)
+		    strcmp(t->ca, ca) == 0 &&
+		    memcmp(t->id, id, sizeof(id)) == 0)
 			goto out;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->cert = strdup(cert)) == NULL ||
@@ -266,7 +267,8 @@ lc_tls_connect(struct lc_tls *t, int fd, const char *host, int hosttype,
 		pfd.events = r == LC_TLS_WANT_READ ? POLLIN : POLLOUT;
 		if ((r = lc_left_ms(deadline)) == 0 || poll(&pfd, 1, r) == 0) {
 			*errp = ETIMEDOUT;
-			snprintf(why, whylen, "TLS handshake: no answer in time");
+			snprintf(why, whylen,
+			    "TLS handshake: no answer in time");
 			goto fail;
 		}
 	}
