@@ -70,6 +70,23 @@ check "openssl.cnf endpoint malformed: the provider does not load" \
     eval '! providers | grep -q "name: lurk"'
 sed -i "s|^endpoints = .*|socket = $SOCK|" "$T/openssl.cnf"
 
+# the store: lurk:name=...?endpoints=LIST (the provider's socket dead)
+URI="lurk:name=p256?endpoints=unix:$DEAD%20unix:$SOCK"
+sed -i "s|^socket = .*|socket = $DEAD|" "$T/openssl.cnf"
+if start_server "$URI" "$URI"; then
+	hs "s_server -key lurk:name=p256?endpoints=dead%20lurkd" -tls1_3
+	stop_server
+else
+	nok "s_server with lurk:...?endpoints= started"
+	cat "$T/s_server.log"
+fi
+sed -i "s|^socket = .*|socket = $SOCK|" "$T/openssl.cnf"
+out=$(OPENSSL_CONF=$T/openssl.cnf openssl pkey -pubout \
+    -in "lurk:name=p256?endpoints=unix:$SOCK%20tls://keys.test" 2>&1)
+check "lurk:...?endpoints= malformed: refused, saying why" \
+    eval '! grep -q "BEGIN PUBLIC KEY" <<<"$out" &&
+    grep -q "tls:// wants host:port" <<<"$out"'
+
 # --- tls:// --------------------------------------------------------------
 openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$T/ca2.key" -subj "/CN=another CA" -days 2 \
