@@ -382,17 +382,36 @@ keyref_file(struct keyref_str *f, const char *path)
 
 /*
  * A TLS file of keyref: absolute, as the edge will open it from wherever
- * it runs.  -1 (said why) if it cannot be.
+ * it runs.  Symbolic links are kept, not resolved: a renewed file is
+ * often a link swapped to a new target (a Kubernetes Secret's ..data).
+ * -1 (said why) if it cannot be, or cannot be read.
  */
 static int
 abs_file(const char *opt, const char *path, char **out)
 {
+	char	*cwd;
+	int	 r;
+
 	*out = NULL;
 	if (path == NULL)
 		return 0;
-	if ((*out = realpath(path, NULL)) == NULL) {
+	if (access(path, R_OK) == -1) {
 		warnmsg("%s %s: %s", opt, path, strerror(errno));
 		return -1;
+	}
+	if (path[0] == '/')
+		r = (*out = strdup(path)) == NULL ? -1 : 0;
+	else {
+		if ((cwd = getcwd(NULL, 0)) == NULL) {
+			warnmsg("%s %s: %s", opt, path, strerror(errno));
+			return -1;
+		}
+		r = asprintf(out, "%s/%s", cwd, path);
+		free(cwd);
+	}
+	if (r == -1) {
+		*out = NULL;
+		die("out of memory");
 	}
 	if (strlen(*out) > KEYREF_PATH_MAX) {
 		warnmsg("%s %s: path longer than %d bytes", opt, *out,

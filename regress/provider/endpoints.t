@@ -118,6 +118,11 @@ check "... the edge presented its certificate, TLS 1.3" \
 check "... the reference names the TLS files" \
     eval '"$LURKCTL" -j keyref -e "tls://127.0.0.1:$px_PORT" "${TLSFILES[@]}" "$T/p256.crt" |
     tr -d " \n" | grep -qF "\"tls_ca\":\"$T/ca.crt\""'
+ln -s edge.crt "$T/edge-link.crt"
+check "... relative TLS file paths made absolute, links kept (not resolved)" \
+    eval '(cd "$T" && "$LURKCTL" -j keyref -e "tls://127.0.0.1:$px_PORT" \
+    -c edge-link.crt -k edge.key -C ca.crt p256.crt) | tr -d " \n" |
+    grep -qF "\"tls_certificate\":\"$T/edge-link.crt\",\"tls_key\":\"$T/edge.key\""'
 n0=$(grep -c "^peer" "$T/px.log")
 start_server "$T/tls.ref" "$T/p256.crt" ||
     { nok "s_server started"; cat "$T/s_server.log"; finish; }
