@@ -267,6 +267,7 @@ atfork_prepare(void)
 {
 	struct lc_ep	*c;
 
+	lc_tls_atfork_prepare();
 	pthread_mutex_lock(&conns_mu);
 	TAILQ_FOREACH(c, &eps, entry)
 		pthread_mutex_lock(&c->mu);
@@ -280,6 +281,7 @@ atfork_parent(void)
 	TAILQ_FOREACH(c, &eps, entry)
 		pthread_mutex_unlock(&c->mu);
 	pthread_mutex_unlock(&conns_mu);
+	lc_tls_atfork_parent();
 }
 
 static void
@@ -295,6 +297,7 @@ atfork_child(void)
 		pthread_mutex_unlock(&c->mu);
 	}
 	pthread_mutex_unlock(&conns_mu);
+	lc_tls_atfork_child();
 }
 
 static void

@@ -328,3 +328,25 @@ lc_tls_pending(SSL *ssl)
 {
 	return SSL_has_pending(ssl);
 }
+
+/*
+ * fork (client.c's handlers): the forking thread holds the list of
+ * contexts across it, so no other thread, absent in the child, does.
+ */
+void
+lc_tls_atfork_prepare(void)
+{
+	pthread_mutex_lock(&tls_mu);
+}
+
+void
+lc_tls_atfork_parent(void)
+{
+	pthread_mutex_unlock(&tls_mu);
+}
+
+void
+lc_tls_atfork_child(void)
+{
+	pthread_mutex_unlock(&tls_mu);
+}

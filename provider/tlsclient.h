@@ -25,6 +25,9 @@ SSL		*lc_tls_connect(struct lc_tls *, int, const char *, int,
 		    int64_t, int *, char *, size_t);
 int		 lc_tls_io(SSL *, int, void *, size_t, int *);
 int		 lc_tls_pending(SSL *);
+void		 lc_tls_atfork_prepare(void);
+void		 lc_tls_atfork_parent(void);
+void		 lc_tls_atfork_child(void);
 
 #define LC_TLS_WANT_READ	(-2)	/* lc_tls_io: poll for input */
 #define LC_TLS_WANT_WRITE	(-3)	/* ... for output */
