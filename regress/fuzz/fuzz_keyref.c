@@ -10,17 +10,24 @@
  *               cannot forge the hash, so without this it would never
  *               get past the key_id check
  *
+ *   mode 'L' (a whole byte): the bytes are an operator's list of
+ *               endpoints (openssl.cnf endpoints, LURK_SOCKET) for
+ *               lc_endpoints_split (provider/client.c)
+ *
  * What must hold: a reference that decodes encodes back to exactly the
  * same bytes (one form only, nothing trailing) and not into a smaller
  * buffer; one of version 2 has 1 to 8 endpoints that each parse, no
  * socket, and TLS files that are absolute paths; a key_info that decodes has its fields where the format puts
- * them and a chain of whole cert<3> entries.
+ * them and a chain of whole cert<3> entries; a list that splits gives 1
+ * to 8 distinct endpoints that each parse, its tls:// ones counted, and
+ * one that does not says why.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keyref.h"
+#include "provider/client.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -144,6 +151,41 @@ keyinfo(uint8_t *buf, size_t len, int fix)
 		abort();
 }
 
+static void
+oplist(const uint8_t *data, size_t len)
+{
+	struct keyref_endpoint	 ep;
+	struct lc_error		 e;
+	char			*s, *buf, *d, *d2;
+	size_t			 n, i, j;
+	int			 ntls, tls = 0;
+
+	if ((s = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(s, data, len);
+	s[len] = '\0';
+	if (lc_endpoints_split(s, &buf, &n, &ntls, &e) == -1) {
+		if (buf != NULL || e.msg[0] == '\0' || e.result == LC_OK)
+			abort();
+		free(s);
+		return;
+	}
+	if (n == 0 || n > LC_MAX_ENDPOINTS)
+		abort();
+	for (d = buf, i = 0; i < n; i++, d += strlen(d) + 1) {
+		if (keyref_endpoint_parse(d, strlen(d), &ep) != NULL)
+			abort();
+		tls += ep.kind == KEYREF_EP_TLS;
+		for (d2 = buf, j = 0; j < i; j++, d2 += strlen(d2) + 1)
+			if (strcmp(d, d2) == 0)
+				abort();
+	}
+	if (tls != ntls)
+		abort();
+	free(buf);
+	free(s);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -155,7 +197,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((buf = malloc(size - 1 + 1)) == NULL)
 		abort();
 	memcpy(buf, data + 1, size - 1);
-	if (data[0] & 1)
+	if (data[0] == 'L')
+		oplist(buf, size - 1);
+	else if (data[0] & 1)
 		keyinfo(buf, size - 1, data[0] & 2);
 	else
 		reference(buf, size - 1, data[0] & 2);

@@ -361,6 +361,8 @@ def keyref_seeds():
     s = {
         "reference": bytes([0]) + ref,
         "reference-no-socket": bytes([0]) + ref_nosock,
+        "endpoint-list": b"L unix:/run/lurkd/lurk.sock, /run/b.sock\ttls://[::1]:7443 tls://ks1.example:7443",
+        "endpoint-path": b"L/run/lurkd/my lurk,d.sock",
         "reference-fix": bytes([2]) + ref[:8] + bytes(32) + ref[40:],
         "reference-relative-socket": bytes([2]) + b"LURKREF\x01" + kid + vec(1, b"x") + vec(2, b"lurk.sock") + vec(2, spki),
         "reference-v2": bytes([0]) + ref_v2,
