@@ -41,6 +41,8 @@
 
 struct env {
 	const char		*socket;	/* -S: workload, or NULL */
+	struct lc_conn		*conn;		/* keyref -e: or NULL */
+	const char		*where;		/* ... its endpoints, said */
 	const char		*ctlsock;	/* -s: control, or NULL */
 	int			 timeout_ms;	/* LURK_TIMEOUT_MS, or 0 */
 	const struct output	*out;
@@ -123,7 +125,9 @@ usage(const char *msg)
 	    "       lurkctl log verbose|brief\n"
 	    "       lurkctl health\n"
 	    "       lurkctl ping [-S socket]\n"
-	    "       lurkctl keyref [-S socket] [-n name] certificate.pem\n");
+	    "       lurkctl keyref [-S socket | -e endpoint ...] "
+	    "[-c client-certificate -k client-key -C ca]\n"
+	    "                      [-n name] certificate.pem\n");
 	exit(EXIT_USAGE);
 }
 
@@ -268,12 +272,16 @@ static void
 request(const struct env *env, uint8_t type, const uint8_t *req,
     size_t reqlen, uint8_t **resp, size_t *resplen, const char *what)
 {
-	struct lc_conn	*c;
+	struct lc_conn	*c = env->conn;
 	struct lc_error	 e;
-	const char	*path = socket_path(env);
+	const char	*path;
 
-	if ((c = lc_conn_get(path)) == NULL)
-		die("out of memory");
+	path = env->conn != NULL ? env->where : socket_path(env);
+	if (c == NULL && (c = lc_conn_open(path, LC_LEN_AUTO, NULL, &e)) ==
+	    NULL) {
+		warnmsg("%s", e.msg);
+		exit(e.result == LC_ENOMEM ? EXIT_FAILED : EXIT_USAGE);
+	}
 	if (lc_request(c, env->timeout_ms ? env->timeout_ms :
 	    LC_DEFAULT_TIMEOUT_MS, type, req, reqlen, resp, resplen, &e) ==
 	    LC_OK)
@@ -341,13 +349,161 @@ check_name(const struct env *env, const char *name, const uint8_t *key_id,
 	lc_free_response(resp, resplen);
 }
 
+/* keyref's -e, -c, -k, -C */
+struct keyref_ep_args {
+	const char	*arg[KEYREF_ENDPOINTS_MAX];	/* -e, as given */
+	char		*canon[KEYREF_ENDPOINTS_MAX];	/* ... canonical */
+	size_t		 n;
+	char		*cert, *key, *ca;		/* absolute */
+	/* the endpoints, for messages */
+	char		 where[KEYREF_ENDPOINTS_MAX *
+			    (KEYREF_ENDPOINT_MAX + 1)];
+};
+
+static void
+keyref_ep_args_free(struct keyref_ep_args *ea)
+{
+	size_t	 i;
+
+	for (i = 0; i < ea->n; i++)
+		free(ea->canon[i]);
+	free(ea->cert);
+	free(ea->key);
+	free(ea->ca);
+	memset(ea, 0, sizeof(*ea));
+}
+
+static void
+keyref_file(struct keyref_str *f, const char *path)
+{
+	f->s = path;
+	f->len = path != NULL ? strlen(path) : 0;
+}
+
+/*
+ * A TLS file of keyref: absolute, as the edge will open it from wherever
+ * it runs.  Symbolic links are kept, not resolved: a renewed file is
+ * often a link swapped to a new target (a Kubernetes Secret's ..data).
+ * -1 (said why) if it cannot be, or cannot be read.
+ */
+static int
+abs_file(const char *opt, const char *path, char **out)
+{
+	char	*cwd;
+	int	 r;
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	if (access(path, R_OK) == -1) {
+		warnmsg("%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	if (path[0] == '/')
+		r = (*out = strdup(path)) == NULL ? -1 : 0;
+	else {
+		if ((cwd = getcwd(NULL, 0)) == NULL) {
+			warnmsg("%s %s: %s", opt, path, strerror(errno));
+			return -1;
+		}
+		r = asprintf(out, "%s/%s", cwd, path);
+		free(cwd);
+	}
+	if (r == -1) {
+		*out = NULL;
+		die("out of memory");
+	}
+	if (strlen(*out) > KEYREF_PATH_MAX) {
+		warnmsg("%s %s: path longer than %d bytes", opt, *out,
+		    KEYREF_PATH_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * keyref -e: the endpoints in eps (a bare absolute path is unix:), with
+ * the TLS files of -c, -k, -C made absolute, and env->conn to them, for
+ * key_info.  0 with no -e.  -1 (said why) if an endpoint is malformed or
+ * repeated, if TLS files come without a tls:// endpoint, or if lurkctl
+ * cannot load them.
+ */
+static int
+keyref_endpoints(struct env *env, struct keyref_ep_args *ea,
+    struct keyref_str *eps)
+{
+	struct keyref_endpoint	 kep;
+	struct lc_tls_files	 tf;
+	struct lc_error		 e;
+	const char		*why, *a;
+	const char		*cert, *key, *ca;
+	size_t			 i, j, l;
+	int			 tls = 0;
+
+	cert = ea->cert;
+	key = ea->key;
+	ca = ea->ca;
+	ea->cert = ea->key = ea->ca = NULL;
+	if (ea->n == 0) {
+		if (cert != NULL || key != NULL || ca != NULL) {
+			warnmsg("-c, -k and -C go with a tls:// endpoint (-e)");
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < ea->n; i++) {
+		a = ea->arg[i];
+		if (asprintf(&ea->canon[i], "%s%s", a[0] == '/' ? "unix:" : "",
+		    a) == -1) {
+			ea->canon[i] = NULL;
+			die("out of memory");
+		}
+		l = strlen(ea->canon[i]);
+		if ((why = keyref_endpoint_parse(ea->canon[i], l, &kep)) !=
+		    NULL) {
+			warnmsg("-e %s: %s", a, why);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(ea->canon[j], ea->canon[i]) == 0) {
+				warnmsg("-e %s: given twice", ea->canon[i]);
+				return -1;
+			}
+		if (kep.kind == KEYREF_EP_TLS)
+			tls = 1;
+		eps[i].s = ea->canon[i];
+		eps[i].len = l;
+		if (i > 0)
+			strlcat(ea->where, " ", sizeof(ea->where));
+		strlcat(ea->where, ea->canon[i], sizeof(ea->where));
+	}
+	if (!tls && (cert != NULL || key != NULL || ca != NULL)) {
+		warnmsg("-c, -k and -C go with a tls:// endpoint");
+		return -1;
+	}
+	if (abs_file("-c", cert, &ea->cert) == -1 ||
+	    abs_file("-k", key, &ea->key) == -1 ||
+	    abs_file("-C", ca, &ea->ca) == -1)
+		return -1;
+	tf.certificate = ea->cert;
+	tf.key = ea->key;
+	tf.ca = ea->ca;
+	if ((env->conn = lc_conn_open_list(eps, ea->n, LC_LEN_AUTO, &tf,
+	    &e)) == NULL) {
+		warnmsg("%s", e.msg);
+		return -1;
+	}
+	env->where = ea->where;
+	return 0;
+}
+
 static int
 cmd_keyref(struct env *env, int argc, char *argv[])
 {
 	struct edge_keyinfo	 ki;
 	struct keyref		 ref;
 	struct keyref_out	 ko;
-	X509			*x;
+	X509			*x = NULL;
 	BIO			*out;
 	char			*pem;
 	uint8_t			 req[2 + EDGE_KEY_ID_LEN], *resp = NULL;
@@ -355,13 +511,33 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 	char			 hex[EDGE_KEY_ID_LEN * 2 + 1];
 	uint8_t			*blob = NULL;
 	unsigned char		*spki = NULL;
+	struct keyref_str	 eps[KEYREF_ENDPOINTS_MAX];
+	struct keyref_ep_args	 ea;
 	const char		*name = NULL;
-	size_t			 resplen = 0, bloblen;
+	size_t			 resplen = 0, bloblen, i;
 	int			 ch, spkilen, rv = 1;
 
+	memset(&ea, 0, sizeof(ea));
 	optind = 0;	/* glibc: restart, and forget "+" */
-	while ((ch = getopt(argc, argv, "n:S:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:c:e:k:n:S:")) != -1) {
 		switch (ch) {
+		case 'C':
+			ea.ca = optarg;
+			break;
+		case 'c':
+			ea.cert = optarg;
+			break;
+		case 'e':
+			if (ea.n == KEYREF_ENDPOINTS_MAX) {
+				warnmsg("at most %d endpoints",
+				    KEYREF_ENDPOINTS_MAX);
+				return EXIT_USAGE;
+			}
+			ea.arg[ea.n++] = optarg;
+			break;
+		case 'k':
+			ea.key = optarg;
+			break;
 		case 'n':
 			name = optarg;
 			break;
@@ -386,6 +562,14 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 		warnmsg("socket path must be absolute and at most %d bytes",
 		    KEYREF_SOCKET_MAX);
 		return EXIT_USAGE;
+	}
+	if (env->socket != NULL && ea.n > 0) {
+		warnmsg("-S and -e: name the key servers one way");
+		return EXIT_USAGE;
+	}
+	if (keyref_endpoints(env, &ea, eps) == -1) {
+		rv = EXIT_USAGE;
+		goto out;
 	}
 
 	if ((x = read_cert(argv[0])) == NULL)
@@ -430,6 +614,12 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 		ref.socket = env->socket;
 		ref.socketlen = strlen(env->socket);
 	}
+	ref.nendpoints = ea.n;
+	for (i = 0; i < ea.n; i++)
+		ref.endpoints[i] = eps[i];
+	keyref_file(&ref.tls_certificate, ea.cert);
+	keyref_file(&ref.tls_key, ea.key);
+	keyref_file(&ref.tls_ca, ea.ca);
 	ref.spki = spki;
 	ref.spkilen = spkilen;
 	bloblen = keyref_len(&ref);
@@ -451,6 +641,12 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 	ko.namelen = ref.namelen;
 	ko.key_id = ref.key_id;
 	ko.socket = env->socket;
+	ko.nendpoints = ea.n;
+	for (i = 0; i < ea.n; i++)
+		ko.endpoints[i] = ea.canon[i];
+	ko.tls_certificate = ea.cert;
+	ko.tls_key = ea.key;
+	ko.tls_ca = ea.ca;
 	ko.pem = pem;
 	env->out->keyref(&ko);
 	BIO_free(out);
@@ -463,6 +659,7 @@ cmd_keyref(struct env *env, int argc, char *argv[])
 	OPENSSL_free(spki);
 	lc_free_response(resp, resplen);
 	X509_free(x);
+	keyref_ep_args_free(&ea);
 	return rv;
 }
 

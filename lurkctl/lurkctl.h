@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ctl.h"
+#include "keyref.h"
 
 #define EXIT_FAILED		1
 #define EXIT_USAGE		2
@@ -79,6 +80,11 @@ struct keyref_out {
 	size_t			 namelen;
 	const uint8_t		*key_id;
 	const char		*socket;	/* NULL: the provider's */
+	size_t			 nendpoints;	/* 0: socket or provider's */
+	const char		*endpoints[KEYREF_ENDPOINTS_MAX];
+	const char		*tls_certificate;	/* NULL: the edge's */
+	const char		*tls_key;
+	const char		*tls_ca;
 	const char		*pem;
 };
 

@@ -880,9 +880,19 @@ json_ping(const struct ping_result *p)
 }
 
 static void
+json_opt_string(const char *name, const char *v)
+{
+	if (v != NULL)
+		json_string(name, v);
+	else
+		json_null(name);
+}
+
+static void
 json_keyref(const struct keyref_out *k)
 {
 	char	 h[65], *name;
+	size_t	 i;
 
 	if ((name = strndup(k->name, k->namelen)) == NULL)
 		die("out of memory");
@@ -893,6 +903,13 @@ json_keyref(const struct keyref_out *k)
 		json_string("socket", k->socket);
 	else
 		json_null("socket");
+	json_array("endpoints");
+	for (i = 0; i < k->nendpoints; i++)
+		json_string(NULL, k->endpoints[i]);
+	json_end();
+	json_opt_string("tls_certificate", k->tls_certificate);
+	json_opt_string("tls_key", k->tls_key);
+	json_opt_string("tls_ca", k->tls_ca);
 	json_string("pem", k->pem);
 	json_end();
 	free(name);

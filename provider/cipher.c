@@ -117,7 +117,7 @@ ciph_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
 	req[36] = inlen >> 8;
 	req[37] = inlen & 0xff;
 	memcpy(req + 38, in, inlen);
-	if (!lurk_call(c->prov, k->socket, k->name, EDGE_TYPE_RSA_PREMASTER,
+	if (!lurk_call(c->prov, k->conn, k->name, EDGE_TYPE_RSA_PREMASTER,
 	    req, reqlen, &resp, &resplen))
 		goto out;
 	if (resplen != EDGE_PREMASTER_LEN) {

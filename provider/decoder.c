@@ -103,6 +103,14 @@ ref_kind(struct lurk_prov *prov, const struct keyref *r)
 	return kind;
 }
 
+/* a reference's key name, for messages: as far as it goes before a NUL */
+static const char *
+ref_name(const struct keyref *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)r->namelen, r->name);
+	return buf;
+}
+
 static int
 pem2ref_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     OSSL_CALLBACK *data_cb, void *data_cbarg,
@@ -114,6 +122,7 @@ pem2ref_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
 	OSSL_PARAM	 params[4];
 	BIO		*in;
 	char		*name = NULL, *header = NULL;
+	char		 kname[KEYREF_NAME_MAX + 1];
 	unsigned char	*data = NULL;
 	long		 len = 0;
 	int		 kind, found = 0, ok = 1;
@@ -146,8 +155,15 @@ pem2ref_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
 		ok = 0;
 		goto out;
 	}
+	/*
+	 * The key servers now, though ref2key_decode takes them: what fails
+	 * there (a TLS file) is not reported by OpenSSL's decoder chain;
+	 * here it is.  They are interned: ref2key_decode finds them again.
+	 */
 	if ((kind = ref_kind(c->prov, &r)) == -1 ||
-	    !lurk_check_order(c->prov)) {
+	    !lurk_check_order(c->prov) ||
+	    lurk_conn(c->prov, ref_name(&r, kname, sizeof(kname)), NULL,
+	    &r) == NULL) {
 		ok = 0;
 		goto out;
 	}
@@ -173,7 +189,9 @@ ref2key_decode(struct dec_ctx *c, OSSL_CORE_BIO *cin, int want,
 {
 	struct keyref	 r;
 	struct lurk_key	*k = NULL;
+	struct lc_conn	*conn;
 	OSSL_PARAM	 params[4];
+	char		 name[KEYREF_NAME_MAX + 1];
 	BIO		*in;
 	uint8_t		*buf;
 	size_t		 len = 0, n;
@@ -192,8 +210,10 @@ ref2key_decode(struct dec_ctx *c, OSSL_CORE_BIO *cin, int want,
 	/* not a reference, or not one of our kind: not ours to decode */
 	if (len > REF_MAX || keyref_decode(buf, len, &r) != KEYREF_OK)
 		goto out;
-	if ((k = lurk_key_from_spki(c->prov, r.spki, r.spkilen, r.key_id,
-	    r.name, r.namelen, r.socket, r.socketlen)) == NULL) {
+	if ((conn = lurk_conn(c->prov, ref_name(&r, name, sizeof(name)), NULL,
+	    &r)) == NULL ||
+	    (k = lurk_key_from_spki(c->prov, r.spki, r.spkilen, r.key_id,
+	    r.name, r.namelen, conn)) == NULL) {
 		ok = 0;
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * Key management: a key object is a reference to a lurkd key (key_id,
- * name, socket) plus its public key, held as an EVP_PKEY of another
- * provider (default).  Everything public is answered from that public
+ * name, the key servers to ask) plus its public key, held as an EVP_PKEY
+ * of another provider (default).  Everything public is answered from that public
  * key; nothing private exists here to export.
  *
  * What libcrypto and libssl 3.0 need from it:
@@ -88,7 +88,6 @@ lurk_key_free(struct lurk_key *k)
 		return;
 	EVP_PKEY_free(k->pub);
 	free(k->name);
-	free(k->socket);
 	k->magic = 0;
 	free(k);
 }
@@ -152,7 +151,7 @@ strndup0(const char *s, size_t len)
 struct lurk_key *
 lurk_key_from_spki(struct lurk_prov *prov, const uint8_t *spki,
     size_t spkilen, const uint8_t *key_id, const char *name, size_t namelen,
-    const char *socket, size_t socketlen)
+    struct lc_conn *conn)
 {
 	struct lurk_key		*k;
 	EVP_PKEY		*pk;
@@ -185,12 +184,7 @@ lurk_key_from_spki(struct lurk_prov *prov, const uint8_t *spki,
 	k->has_ref = 1;
 	if ((k->name = strndup0(name, namelen)) == NULL)
 		goto fail;
-	if (socketlen > 0)
-		k->socket = strndup0(socket, socketlen);
-	else
-		k->socket = strdup(prov->socket);
-	if (k->socket == NULL)
-		goto fail;
+	k->conn = conn;
 	return k;
  fail:
 	lurk_key_free(k);
@@ -309,9 +303,9 @@ km_dup(const void *keydata, int selection)
 	if (k->has_ref && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)) {
 		d->has_ref = 1;
 		memcpy(d->key_id, k->key_id, sizeof(d->key_id));
-		if ((k->name && (d->name = strdup(k->name)) == NULL) ||
-		    (k->socket && (d->socket = strdup(k->socket)) == NULL))
+		if (k->name && (d->name = strdup(k->name)) == NULL)
 			goto fail;
+		d->conn = k->conn;	/* interned, never freed */
 	}
 	return d;
  fail:

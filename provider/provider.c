@@ -87,6 +87,7 @@ static const OSSL_ITEM reason_strings[] = {
 	{ LURK_R_INTERNAL, "internal error" },
 	{ LURK_R_BAD_PARAMETER, "invalid parameter" },
 	{ LURK_R_CONFIG, "provider misconfigured" },
+	{ LURK_R_TLS, "TLS with lurkd refused" },
 	{ 0, NULL }
 };
 
@@ -113,22 +114,104 @@ lurk_raise(struct lurk_prov *p, const char *file, int line, const char *func,
 	va_end(ap);
 }
 
+/* a key reference's string, NUL-terminated, or NULL if empty */
+static char *
+ref_str(const struct keyref_str *f)
+{
+	char	*s;
+
+	if (f->len == 0)
+		return NULL;
+	if ((s = malloc(f->len + 1)) == NULL)
+		return NULL;
+	memcpy(s, f->s, f->len);
+	s[f->len] = '\0';
+	return s;
+}
+
 /*
- * One request for a key to the lurkd at socket; the error, if any, is
+ * The key servers of a key: the endpoints of its reference r (each TLS
+ * file its own, else the provider's), else the socket r names, else
+ * spec (a lurk: URI's), else the provider's endpoints.  The TLS files
+ * are read now, when keys are loaded (as root, in the master of a
+ * server that forks workers), not at the first handshake.  NULL, the
+ * error raised, if anything is wrong with them.
+ */
+struct lc_conn *
+lurk_conn(struct lurk_prov *p, const char *what, const char *spec,
+    const struct keyref *r)
+{
+	struct lc_tls_files	 tf;
+	struct lc_conn		*c = NULL;
+	struct lc_error		 e;
+	char			*cert = NULL, *key = NULL, *ca = NULL;
+	char			*sock = NULL;
+
+	memset(&e, 0, sizeof(e));
+	tf.certificate = p->tls_certificate;
+	tf.key = p->tls_key;
+	tf.ca = p->tls_ca;
+	if (r != NULL && r->nendpoints > 0) {
+		if (((cert = ref_str(&r->tls_certificate)) == NULL &&
+		    r->tls_certificate.len > 0) ||
+		    ((key = ref_str(&r->tls_key)) == NULL &&
+		    r->tls_key.len > 0) ||
+		    ((ca = ref_str(&r->tls_ca)) == NULL && r->tls_ca.len > 0)) {
+			e.result = LC_ENOMEM;
+			snprintf(e.msg, sizeof(e.msg), "out of memory");
+			goto out;
+		}
+		if (cert != NULL)
+			tf.certificate = cert;
+		if (key != NULL)
+			tf.key = key;
+		if (ca != NULL)
+			tf.ca = ca;
+		c = lc_conn_open_list(r->endpoints, r->nendpoints, p->lenmode,
+		    &tf, &e);
+		goto out;
+	}
+	if (r != NULL && r->socketlen > 0) {
+		if ((sock = malloc(r->socketlen + 1)) == NULL) {
+			e.result = LC_ENOMEM;
+			snprintf(e.msg, sizeof(e.msg), "out of memory");
+			goto out;
+		}
+		memcpy(sock, r->socket, r->socketlen);
+		sock[r->socketlen] = '\0';
+		spec = sock;
+	}
+	c = lc_conn_open(spec != NULL ? spec : p->endpoints, p->lenmode, &tf,
+	    &e);
+ out:
+	if (c == NULL)
+		LURK_ERR(p, e.result == LC_ETLS ? LURK_R_TLS :
+		    e.result == LC_ENOMEM ? LURK_R_INTERNAL :
+		    LURK_R_BAD_REFERENCE, "key \"%s\": %s", what ? what : "?",
+		    e.msg);
+	free(cert);
+	free(key);
+	free(ca);
+	free(sock);
+	return c;
+}
+
+/*
+ * One request for a key to its key servers; the error, if any, is
  * raised with what lurkd or the connection said.  1 and *resp on
  * success, 0 on failure.
  */
 int
-lurk_call(struct lurk_prov *p, const char *socket, const char *keyname,
+lurk_call(struct lurk_prov *p, struct lc_conn *c, const char *keyname,
     uint8_t type, const uint8_t *req, size_t reqlen, uint8_t **resp,
     size_t *resplen)
 {
-	struct lc_conn	*c;
 	struct lc_error	 e;
 	int		 reason;
 
-	if ((c = lc_conn_get_len(socket, p->lenmode)) == NULL) {
-		LURK_ERR(p, LURK_R_INTERNAL, "out of memory");
+	if (c == NULL) {
+		LURK_ERR(p, LURK_R_INTERNAL, "key \"%s\": no key server",
+		    keyname ? keyname : "?");
 		return 0;
 	}
 	if (lc_request(c, p->timeout_ms, type, req, reqlen, resp, resplen,
@@ -149,6 +232,9 @@ lurk_call(struct lurk_prov *p, const char *socket, const char *keyname,
 		break;
 	case LC_EPROTO:
 		reason = LURK_R_PROTOCOL;
+		break;
+	case LC_ETLS:
+		reason = LURK_R_TLS;
 		break;
 	default:
 		reason = LURK_R_INTERNAL;
@@ -261,13 +347,22 @@ prov_reason_strings(void *provctx)
 }
 
 static void
+prov_free(struct lurk_prov *p)
+{
+	free(p->endpoints);
+	free(p->tls_certificate);
+	free(p->tls_key);
+	free(p->tls_ca);
+	free(p);
+}
+
+static void
 prov_teardown(void *provctx)
 {
 	struct lurk_prov	*p = provctx;
 
 	OSSL_LIB_CTX_free(p->corectx);
-	free(p->socket);
-	free(p);
+	prov_free(p);
 }
 
 static const OSSL_DISPATCH prov_functions[] = {
@@ -312,14 +407,25 @@ parse_length(const char *s, int *mode)
 int	OSSL_provider_init(const OSSL_CORE_HANDLE *, const OSSL_DISPATCH *,
 	    const OSSL_DISPATCH **, void **);
 
+/* a copy of a cnf value, NULL if not set or empty */
+static int
+cnf_dup(const char *v, char **out)
+{
+	*out = NULL;
+	if (v == NULL || *v == '\0')
+		return 0;
+	return (*out = strdup(v)) == NULL ? -1 : 0;
+}
+
 /*
  * Settings, each from the first place that has it: environment
  * (LURK_SOCKET, LURK_TIMEOUT_MS), the provider's section of openssl.cnf
- * (socket, timeout_ms, length), the defaults.  A key reference that
- * names a socket overrides all of them for its key.  The environment is
- * read with secure_getenv: a set-id program that loads this provider
+ * (socket or endpoints, tls_certificate, tls_key, tls_ca, timeout_ms,
+ * length), the defaults.  A key reference that names a socket or
+ * endpoints, or TLS files, overrides them for its key.  The environment
+ * is read with secure_getenv: a set-id program that loads this provider
  * (through a system-wide openssl.cnf) is not pointed at another socket
- * by whoever runs it.
+ * by whoever runs it.  Nothing is connected and no file read here.
  */
 int
 OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -328,10 +434,15 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	OSSL_FUNC_core_get_params_fn	*get_params = NULL;
 	struct lurk_prov		*p;
 	const OSSL_DISPATCH		*d;
+	struct lc_error			 e;
 	const char			*sock, *tmo;
 	char				*cnf_sock = NULL, *cnf_tmo = NULL;
-	char				*cnf_len = NULL;
-	OSSL_PARAM			 cp[4];
+	char				*cnf_len = NULL, *cnf_eps = NULL;
+	char				*cnf_cert = NULL, *cnf_key = NULL;
+	char				*cnf_ca = NULL, *eps;
+	OSSL_PARAM			 cp[8];
+	size_t				 neps;
+	int				 ntls;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return 0;
@@ -359,14 +470,36 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	cp[0] = OSSL_PARAM_construct_utf8_ptr("socket", &cnf_sock, 0);
 	cp[1] = OSSL_PARAM_construct_utf8_ptr("timeout_ms", &cnf_tmo, 0);
 	cp[2] = OSSL_PARAM_construct_utf8_ptr("length", &cnf_len, 0);
-	cp[3] = OSSL_PARAM_construct_end();
+	cp[3] = OSSL_PARAM_construct_utf8_ptr("endpoints", &cnf_eps, 0);
+	cp[4] = OSSL_PARAM_construct_utf8_ptr("tls_certificate", &cnf_cert, 0);
+	cp[5] = OSSL_PARAM_construct_utf8_ptr("tls_key", &cnf_key, 0);
+	cp[6] = OSSL_PARAM_construct_utf8_ptr("tls_ca", &cnf_ca, 0);
+	cp[7] = OSSL_PARAM_construct_end();
 	if (get_params != NULL && !get_params(handle, cp))
-		cnf_sock = cnf_tmo = cnf_len = NULL;
+		cnf_sock = cnf_tmo = cnf_len = cnf_eps = cnf_cert = cnf_key =
+		    cnf_ca = NULL;
 
+	if (cnf_sock != NULL && *cnf_sock != '\0' && cnf_eps != NULL &&
+	    *cnf_eps != '\0') {
+		LURK_ERR(p, LURK_R_BAD_PARAMETER, "socket and endpoints: "
+		    "set one of them");
+		goto fail;
+	}
 	if ((sock = secure_getenv("LURK_SOCKET")) == NULL || *sock == '\0')
-		sock = cnf_sock != NULL && *cnf_sock != '\0' ? cnf_sock :
+		sock = cnf_eps != NULL && *cnf_eps != '\0' ? cnf_eps :
+		    cnf_sock != NULL && *cnf_sock != '\0' ? cnf_sock :
 		    LC_DEFAULT_SOCKET;
-	if ((p->socket = strdup(sock)) == NULL)
+	if (lc_endpoints_split(sock, &eps, &neps, &ntls, &e) == -1) {
+		LURK_ERR(p, LURK_R_BAD_PARAMETER, "endpoints \"%s\": %s", sock,
+		    e.msg);
+		goto fail;
+	}
+	free(eps);
+	if ((p->endpoints = strdup(sock)) == NULL)
+		goto fail;
+	if (cnf_dup(cnf_cert, &p->tls_certificate) == -1 ||
+	    cnf_dup(cnf_key, &p->tls_key) == -1 ||
+	    cnf_dup(cnf_ca, &p->tls_ca) == -1)
 		goto fail;
 	p->timeout_ms = LC_DEFAULT_TIMEOUT_MS;
 	if ((tmo = secure_getenv("LURK_TIMEOUT_MS")) == NULL || *tmo == '\0')
@@ -391,7 +524,6 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	*provctx = p;
 	return 1;
  fail:
-	free(p->socket);
-	free(p);
+	prov_free(p);
 	return 0;
 }

@@ -39,11 +39,19 @@
 #define LURK_R_INTERNAL		12
 #define LURK_R_BAD_PARAMETER	13
 #define LURK_R_CONFIG		14
+#define LURK_R_TLS		15
+
+struct lc_conn;
+struct keyref;
 
 struct lurk_prov {
 	const OSSL_CORE_HANDLE	*handle;
 	OSSL_LIB_CTX		*corectx;	/* only for core BIOs */
-	char			*socket;	/* LURK_SOCKET, cnf, or default */
+	char			*endpoints;	/* LURK_SOCKET, cnf, or default:
+						   a list, canonical */
+	char			*tls_certificate;	/* cnf, or NULL */
+	char			*tls_key;
+	char			*tls_ca;
 	int			 timeout_ms;
 	int			 lenmode;	/* LC_LEN_AUTO, LURK_LEN_* */
 	OSSL_FUNC_core_new_error_fn		*new_error;
@@ -62,7 +70,7 @@ struct lurk_key {
 	int			 has_ref;	/* a lurkd key: key_id valid */
 	uint8_t			 key_id[EDGE_KEY_ID_LEN];
 	char			*name;
-	char			*socket;
+	struct lc_conn		*conn;		/* its key servers */
 	int			 group;		/* TLS NamedGroup, EC only */
 	size_t			 maxsig;	/* largest signature */
 };
@@ -82,7 +90,7 @@ void		 lurk_key_free(struct lurk_key *);
 int		 lurk_key_set_pub(struct lurk_key *, EVP_PKEY *);
 struct lurk_key	*lurk_key_from_spki(struct lurk_prov *, const uint8_t *,
 		    size_t, const uint8_t *, const char *, size_t,
-		    const char *, size_t);
+		    struct lc_conn *);
 
 /* signature.c, cipher.c */
 extern const OSSL_DISPATCH lurk_signature[], lurk_asym_cipher[];
@@ -95,8 +103,10 @@ extern const OSSL_DISPATCH lurk_store[];
 #define LURK_REF_STRUCTURE	"LURKREF"
 
 /* provider.c: one request to lurkd for a key; raises the error */
-int	 lurk_call(struct lurk_prov *, const char *, const char *, uint8_t,
+int	 lurk_call(struct lurk_prov *, struct lc_conn *, const char *, uint8_t,
 	    const uint8_t *, size_t, uint8_t **, size_t *);
+struct lc_conn	*lurk_conn(struct lurk_prov *, const char *, const char *,
+		    const struct keyref *);
 void	 lurk_free_response(uint8_t *, size_t);
 int	 lurk_check_order(struct lurk_prov *);
 

@@ -352,7 +352,7 @@ do_sign(struct sig_ctx *c, unsigned char *sig, size_t *siglen,
 	req[34] = tbslen >> 8;
 	req[35] = tbslen & 0xff;
 	memcpy(req + 36, tbs, tbslen);
-	if (!lurk_call(c->prov, k->socket, k->name, type, req, reqlen, &resp,
+	if (!lurk_call(c->prov, k->conn, k->name, type, req, reqlen, &resp,
 	    &resplen))
 		goto out;
 	if (resplen < 2 || (slen = (size_t)resp[0] << 8 | resp[1]) !=

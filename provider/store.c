@@ -1,8 +1,11 @@
 /*
  * The lurk: store: a key named by lurkd itself, fetched with key_info.
  *
- *	lurk:name=NAME[?socket=PATH]
- *	lurk:sha256=HEX[?socket=PATH]	(SHA-256 of the SubjectPublicKeyInfo)
+ *	lurk:name=NAME[?socket=PATH|?endpoints=LIST]
+ *	lurk:sha256=HEX[?socket=PATH|?endpoints=LIST]
+ *					(SHA-256 of the SubjectPublicKeyInfo)
+ *
+ * LIST: endpoints as in openssl.cnf (client.h), %20 or commas between.
  *
  * Values may be %-encoded.  load() gives the key (by reference, to our
  * keymgmt), then the certificate chain from lurkd, leaf first, so the
@@ -27,7 +30,9 @@ struct store_ctx {
 	uint8_t			 seltype;	/* EDGE_SEL_* */
 	uint8_t			 sel[KEYREF_NAME_MAX];
 	size_t			 sellen;
-	char			*socket;	/* from the URI, or NULL */
+	char			*socket;	/* from the URI (socket or
+						   endpoints), or NULL */
+	struct lc_conn		*conn;		/* its key servers */
 	char			*uri;
 	int			 expect;	/* OSSL_STORE_INFO_*, 0 any */
 	int			 state;		/* ST_* */
@@ -83,7 +88,7 @@ static int
 parse_uri(struct store_ctx *c, const char *uri)
 {
 	const char	*p, *q, *v;
-	char		 buf[256], sock[KEYREF_SOCKET_MAX + 1];
+	char		 buf[256], sock[2048];
 	size_t		 len, n, i;
 	int		 h, l;
 
@@ -115,7 +120,12 @@ parse_uri(struct store_ctx *c, const char *uri)
 	if (q == NULL)
 		return 0;
 	q++;
-	if (strncmp(q, "socket=", 7) != 0 ||
+	/* a list is checked when the key servers are opened (lurk_conn) */
+	if (strncmp(q, "endpoints=", 10) == 0) {
+		if (pct_decode(q + 10, strlen(q + 10), sock, sizeof(sock) - 1,
+		    &n) == -1 || n == 0 || sock[0] == '/')
+			return -1;
+	} else if (strncmp(q, "socket=", 7) != 0 ||
 	    pct_decode(q + 7, strlen(q + 7), sock, KEYREF_SOCKET_MAX, &n) ==
 	    -1 || n == 0 || sock[0] != '/')
 		return -1;
@@ -147,7 +157,8 @@ store_open(void *provctx, const char *uri)
 	c->prov = prov;
 	if ((c->uri = strdup(uri)) == NULL || parse_uri(c, uri) == -1) {
 		LURK_ERR(prov, LURK_R_BAD_URI, "\"%s\": want lurk:name=NAME "
-		    "or lurk:sha256=HEX, then ?socket=PATH if needed", uri);
+		    "or lurk:sha256=HEX, then ?socket=PATH or ?endpoints=LIST "
+		    "if needed", uri);
 		store_free(c);
 		return NULL;
 	}
@@ -185,13 +196,13 @@ static int
 fetch_info(struct store_ctx *c)
 {
 	uint8_t		 req[2 + KEYREF_NAME_MAX];
-	const char	*sock;
 
 	req[0] = c->seltype;
 	req[1] = c->sellen;
 	memcpy(req + 2, c->sel, c->sellen);
-	sock = c->socket != NULL ? c->socket : c->prov->socket;
-	if (!lurk_call(c->prov, sock, c->uri, EDGE_TYPE_KEY_INFO, req,
+	if ((c->conn = lurk_conn(c->prov, c->uri, c->socket, NULL)) == NULL)
+		return 0;
+	if (!lurk_call(c->prov, c->conn, c->uri, EDGE_TYPE_KEY_INFO, req,
 	    2 + c->sellen, &c->info, &c->infolen))
 		return 0;
 	if (edge_keyinfo_decode(c->info, c->infolen, &c->ki) == -1 ||
@@ -211,15 +222,12 @@ load_key(struct store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
 {
 	struct lurk_key	*k;
 	OSSL_PARAM	 params[4];
-	const char	*sock;
 	int		 objtype = OSSL_OBJECT_PKEY, ok;
 
 	if (!lurk_check_order(c->prov))
 		return 0;
-	sock = c->socket != NULL ? c->socket : c->prov->socket;
 	if ((k = lurk_key_from_spki(c->prov, c->ki.spki, c->ki.spkilen,
-	    c->ki.key_id, c->ki.name, c->ki.namelen, sock, strlen(sock))) ==
-	    NULL)
+	    c->ki.key_id, c->ki.name, c->ki.namelen, c->conn)) == NULL)
 		return 0;
 	if (k->kind != c->ki.kind) {
 		LURK_ERR(c->prov, LURK_R_PROTOCOL,

@@ -185,6 +185,30 @@ mkleaf() {
 	    2>/dev/null
 }
 
+# mkcert NAME CA CN EXTENSIONS: $T/NAME.key (P-256) and $T/NAME.crt for
+# CN, issued by $T/CA.key, with the extension lines given
+mkcert() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/$1.key" -subj "/CN=$3" -out "$T/$1.csr" 2>/dev/null &&
+	openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" \
+	    -CAcreateserial -days 2 -out "$T/$1.crt" \
+	    -extfile <(printf '%s\n' "$4" basicConstraints=CA:false) 2>/dev/null
+}
+
+# tls_standin NAME CERT: regress/provider/tlsproxy.py, a stand-in for a
+# key server's mutual-TLS listener, with $T/CERT.crt and .key, trusting
+# $T/ca.crt, relaying to $SOCK; its pid appended to STANDINS, its port in
+# ${NAME}_PORT (empty if it did not start), its log in $T/NAME.log
+STANDINS=()
+tls_standin() {
+	"$PYTHON" "$TOP/regress/provider/tlsproxy.py" "$T/$1.port" \
+	    "$T/$2.crt" "$T/$2.key" "$T/ca.crt" "$SOCK" "$T/$1.log" \
+	    2>"$T/$1.err" &
+	STANDINS+=($!)
+	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
+	printf -v "${1}_PORT" %s "$(cat "$T/$1.port" 2>/dev/null)"
+}
+
 # stock_require SERVER COMMAND PACKAGE USER: ends the test (skip) unless
 # COMMAND exists, we are root and USER exists; the provider must be
 # built.  lurkd's socket will be $SOCK.
@@ -224,6 +248,43 @@ stock_lurkd() {
 			"$LURKCTL" keyref -S "$SOCK" "$T/$k.crt"
 		fi >"$T/$k.ref" || { nok "lurkctl keyref $k"; finish; }
 	done
+}
+
+# stock_nginx: nginx started (NGINX_PID, output in $T/nginx/out) with
+# OPENSSL_CONF=$T/openssl.cnf and $T/nginx/nginx.conf: user www-data,
+# 2 workers, 127.0.0.1:$PORT, certificates $T/rsa.crt and $T/ec.crt
+# with their keys $T/rsa.ref and $T/ec.ref; a worker answers 200 and
+# its pid
+stock_nginx() {
+	mkdir -p "$T/nginx/logs"
+	cat >"$T/nginx/nginx.conf" <<NGINX
+user www-data;
+worker_processes 2;
+master_process on;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log info;
+env OPENSSL_CONF;
+events { worker_connections 64; }
+http {
+	access_log off;
+	server {
+		listen 127.0.0.1:$PORT ssl;
+		server_name test.lurk;
+		ssl_certificate $T/rsa.crt;
+		ssl_certificate_key $T/rsa.ref;
+		ssl_certificate $T/ec.crt;
+		ssl_certificate_key $T/ec.ref;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache off;
+		ssl_session_tickets off;
+		location / { return 200 "worker \$pid\n"; }
+	}
+}
+NGINX
+	OPENSSL_CONF=$T/openssl.cnf nginx -p "$T/nginx" \
+	    -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
+	NGINX_PID=$!
 }
 
 # stock_sclient [s_client args...]: a verified handshake with test.lurk

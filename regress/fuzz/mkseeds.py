@@ -450,13 +450,21 @@ def keyref_seeds():
     kid = hashlib.sha256(spki).digest()
     ref = b"LURKREF\x01" + kid + vec(1, b"www") + vec(2, b"/run/lurkd/lurk.sock") + vec(2, spki)
     ref_nosock = b"LURKREF\x01" + kid + vec(1, b"") + vec(2, b"") + vec(2, spki)
+    eps = vec(1, b"unix:/run/lurkd/lurk.sock") + vec(1, b"tls://ks1.example:7443") + vec(1, b"tls://127.0.0.1:7443")
+    ref_v2 = b"LURKREF\x02" + kid + vec(1, b"www") + vec(2, b"") + vec(2, spki) + vec(2, eps) + vec(2, b"/etc/lurk/edge.crt") + vec(2, b"/etc/lurk/edge.key") + vec(2, b"/etc/lurk/ca.crt")
     chain = vec(3, b"\x30" * 300) + vec(3, b"\x30" * 200)
     info = kid + bytes([2]) + struct.pack(">HHB", 256, 23, 3) + vec(1, b"www") + vec(2, spki) + vec(3, chain)
     s = {
         "reference": bytes([0]) + ref,
         "reference-no-socket": bytes([0]) + ref_nosock,
+        "endpoint-list": b"L unix:/run/lurkd/lurk.sock, /run/b.sock\ttls://[::1]:7443 tls://ks1.example:7443",
+        "endpoint-path": b"L/run/lurkd/my lurk,d.sock",
         "reference-fix": bytes([2]) + ref[:8] + bytes(32) + ref[40:],
         "reference-relative-socket": bytes([2]) + b"LURKREF\x01" + kid + vec(1, b"x") + vec(2, b"lurk.sock") + vec(2, spki),
+        "reference-v2": bytes([0]) + ref_v2,
+        "reference-v2-fix": bytes([2]) + ref_v2[:8] + bytes(32) + ref_v2[40:],
+        "reference-v2-ipv6-dup": bytes([2]) + b"LURKREF\x02" + kid + vec(1, b"") + vec(2, b"") + vec(2, spki) + vec(2, vec(1, b"tls://[::1]:7443") + vec(1, b"tls://[::1]:7443")) + vec(2, b"") * 3,
+        "reference-v2-tls-files-unix": bytes([2]) + b"LURKREF\x02" + kid + vec(1, b"") + vec(2, b"") + vec(2, spki) + vec(2, vec(1, b"unix:/s")) + vec(2, b"/c") + vec(2, b"/k") + vec(2, b"/a"),
         "keyinfo": bytes([1]) + info,
         "keyinfo-fix": bytes([3]) + bytes(32) + info[32:],
         "keyinfo-empty-chain": bytes([3]) + kid + bytes([3]) + struct.pack(">HHB", 253, 0, 1) + vec(1, b"ed") + vec(2, spki) + vec(3, b""),

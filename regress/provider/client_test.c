@@ -25,6 +25,7 @@
 #include "lurk.h"
 #include "provider/client.h"
 #include "regress/test.h"
+#include "regress/provider/fake.h"
 
 enum mode { ECHO, REVERSE, DROP_FIRST, DROP_ALL, SILENT, STATUS,
     PING_TEMPFAIL };
@@ -49,37 +50,10 @@ static struct {
 	int		 nheld;
 } srv;
 
-static int
-readn(int fd, uint8_t *b, size_t n)
-{
-	ssize_t	 r;
-	size_t	 off = 0;
-
-	while (off < n) {
-		if ((r = read(fd, b + off, n - off)) <= 0)
-			return -1;
-		off += r;
-	}
-	return 0;
-}
-
 static void
 answer(int fd, uint8_t *msg, size_t len, uint8_t status)
 {
-	struct lurk_hdr	 h;
-	static const uint8_t state[4] = { 1, 2, 3, 4 };
-
-	lurk_hdr_decode(msg, &h);
-	h.status = status;
-	if (status != LURK_ST_SUCCESS) {
-		memcpy(msg + LURK_HDR_LEN, state, 4);
-		len = LURK_HDR_LEN + 4;
-	}
-	h.length = lurk_length_field(len - LURK_HDR_LEN, srv.lenmode);
-	lurk_hdr_encode(&h, msg);
-	/* EPIPE: a client that gave up (a timed-out ping) */
-	if (write(fd, msg, len) != (ssize_t)len && errno != EPIPE)
-		perror("fake lurkd: write");
+	fake_answer(fd, msg, len, status, srv.lenmode);
 }
 
 static void

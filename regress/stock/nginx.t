@@ -5,41 +5,13 @@
 
 stock_require nginx nginx nginx www-data
 
-mkdir -p "$T/nginx/logs"
 stock_lurkd www-data 2 "listen on unix \"$SOCK\" mode 0660 group \"www-data\""
 check "reference files hold no private key" \
     bash -c "! grep -q 'PRIVATE KEY' '$T/rsa.ref' '$T/ec.ref'"
 provider_conf "$T/openssl.cnf" "$SOCK" 2000
 
 PORT=$(free_port)
-cat >"$T/nginx/nginx.conf" <<NGINX
-user www-data;
-worker_processes 2;
-master_process on;
-daemon off;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/logs/error.log info;
-env OPENSSL_CONF;
-events { worker_connections 64; }
-http {
-	access_log off;
-	server {
-		listen 127.0.0.1:$PORT ssl;
-		server_name test.lurk;
-		ssl_certificate $T/rsa.crt;
-		ssl_certificate_key $T/rsa.ref;
-		ssl_certificate $T/ec.crt;
-		ssl_certificate_key $T/ec.ref;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		ssl_session_cache off;
-		ssl_session_tickets off;
-		location / { return 200 "worker \$pid\n"; }
-	}
-}
-NGINX
-OPENSSL_CONF=$T/openssl.cnf nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-    >"$T/nginx/out" 2>&1 &
-NGINX_PID=$!
+stock_nginx
 trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; cleanup' EXIT
 if ! wait_port "$PORT" 10; then
 	nok "nginx started with lurk key references"
