@@ -5,8 +5,9 @@ s_init_early_secret and s_hand_and_app_secret; every secret checked with
 an independent key schedule in Python, every signature with openssl, and
 the error statuses.
 
-Usage: drafts_tls13.py DIR [UID]    -- DIR as drafts.t makes it; UID: a
-uid to act as that no key allows (as root only).  The lurkd: p256 allows
+Usage: drafts_tls13.py DIR [UID PEER] -- DIR as drafts.t makes it; UID: a
+uid to act as that no key allows, PEER one that p256 allows (as root
+only).  The lurkd: p256 allows
 tls13-cert-verify, -new-ticket and -psk, secrets h_c h_s a_c a_s x r, 3
 tickets; rsa tls13-cert-verify with secrets h_c h_s; ed no tls13.
 """
@@ -22,6 +23,7 @@ from lurkdrafts import *  # noqa: E402,F403
 
 D = sys.argv[1]
 other = int(sys.argv[2]) if len(sys.argv) > 2 else None
+peer = int(sys.argv[3]) if len(sys.argv) > 3 else None  # the key allows it
 c = Client(connect())
 E = T13
 SHA = {0x1301: hashlib.sha256, 0x1302: hashlib.sha384, 0x1303: hashlib.sha256}
@@ -439,6 +441,16 @@ if other is not None:
         return st == E["invalid_session_id"]
     ok(as_uid(other, as_other),
        "s_new_ticket on a session of another uid: invalid_session_id (5)")
+if peer is not None:
+    sid = hs.sid
+
+    # netproc lets it use the key: keyproc's check of the session's uid
+    def as_peer():
+        st, p = new_ticket(sid, [(20, fin)], 1, who=Client(connect()))
+        return st == E["invalid_session_id"]
+    ok(as_uid(peer, as_peer),
+       "s_new_ticket on a session of another uid the key allows too: "
+       "invalid_session_id (5)")
 st, p = new_ticket(bytes([hs.sid[0], 0xff, 0xff, 0xff]), [(20, fin)], 1)
 ok(st == E["invalid_session_id"], "s_new_ticket on no such session: invalid_session_id (5)")
 st, p = new_ticket(b"\x63\0\0\0", [(20, fin)], 1)
