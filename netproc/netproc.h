@@ -310,6 +310,7 @@ struct conn {
 	struct relaylist	 upops;		/* upstream: in flight on it */
 	struct upstream		*upstream;	/* upstream: whose */
 	uint64_t		 upseq;		/* upstream: the last id */
+	int			 upattempt;	/* upstream: its address, nth */
 	TAILQ_ENTRY(conn)	 upentry;	/* upstream->conns */
 	gid_t			*groups;	/* supplementary, SO_PEERGROUPS */
 	int			 ngroups;

@@ -463,6 +463,35 @@ is_addr(const char *host)
 	    inet_pton(AF_INET6, host, &a6) == 1;
 }
 
+/*
+ * c could not connect: its requests, and the bytes of them not sent
+ * yet, go to a new connection to the next address of the name.
+ */
+static int
+move_next(struct conn *c)
+{
+	struct conn	*n;
+	struct relayop	*op;
+	uint8_t		*out;
+	size_t		 off, len, cap;
+
+	if ((n = upconn_new(c->upstream)) == NULL)
+		return -1;
+	n->upattempt = c->upattempt + 1;
+	n->upseq = c->upseq;
+	while ((op = TAILQ_FIRST(&c->upops)) != NULL) {
+		TAILQ_REMOVE(&c->upops, op, uentry);
+		op->up = n;
+		TAILQ_INSERT_TAIL(&n->upops, op, uentry);
+	}
+	/* both are the upstream's client: its charge stays as it is */
+	out = n->out, off = n->outoff, len = n->outlen, cap = n->outcap;
+	n->out = c->out, n->outoff = c->outoff, n->outlen = c->outlen;
+	n->outcap = c->outcap;
+	c->out = out, c->outoff = off, c->outlen = len, c->outcap = cap;
+	return 0;
+}
+
 /* The TCP connection is up, or failed: the TLS handshake begins. */
 void
 relay_connected(struct conn *c)
@@ -480,7 +509,13 @@ relay_connected(struct conn *c)
 		snprintf(why, sizeof(why), "%s port %u: %s", c->who, u->port,
 		    strerror(err));
 		u->next++;
-		mark_down(u, why);
+		/* the name's next address, if it has one not tried yet */
+		if (c->upattempt + 1 >= u->naddrs || move_next(c) == -1)
+			mark_down(u, why);
+		else
+			log_info("conn %llu %s: %s: trying the next address",
+			    (unsigned long long)c->serial, c->who,
+			    strerror(err));
 		conn_close(c);
 		return;
 	}
@@ -738,12 +773,13 @@ relay_upconn_closed(struct conn *uc)
 	struct relayop	*op;
 	char		 why[IDENT_NAME_MAX + 200];
 
-	if (uc->tls != TLS_OPEN && uc->verify_err[0] != '\0') {
-		snprintf(why, sizeof(why), "%s: %s", uc->who, uc->verify_err);
+	/* a connect(2) that failed was said so (relay_connected) */
+	if (uc->tls == TLS_HANDSHAKE) {
+		snprintf(why, sizeof(why), "%s: TLS handshake: %s", uc->who,
+		    uc->verify_err[0] != '\0' ? uc->verify_err : "failed");
 		mark_down(u, why);
-	} else if (uc->tls != TLS_OPEN && u->down_since == 0)
-		mark_down(u, "TLS handshake failed");
-	if (uc->tls == TLS_OPEN)
+	}
+	if (uc->tls == TLS_OPEN || u->down_since == 0)
 		snprintf(why, sizeof(why), "upstream \"%s\": connection "
 		    "lost", u->name);
 	else
