@@ -10,26 +10,12 @@
 # answered while a handshake waits for its signature.
 . "$LURKD_TOP/regress/lib.sh"
 
-# logged PATTERN [FILE]: an extended regex in the log, within 5 s (the
-# children's lines reach it through the parent, after the answers)
-logged() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -Eq -- "$1" "${2:-$T/lurkd.log}" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. "$TOP/regress/remote/common.sh"
 
-root_setup
-export CERTS=$T
-"$PYTHON" "$TOP/regress/remote/mtls.py" certs "$T" ||
-    { nok "make the certificates"; finish; }
-mkkey k1 p256 || { nok "make the edge key"; finish; }
+remote_setup
+
 # the listener's CA file, apart from the one the clients trust lurkd by
 cp "$T/ca.crt" "$T/edges-ca.crt"
-chmod 0600 "$T/k1.key"
-openssl pkey -in "$T/k1.key" -pubout -outform DER -out "$T/k1.spki"
 openssl pkey -in "$T/srv.key" -pubout -outform DER -out "$T/srv.spki"
 PORT=$(free_port)
 PORT12=$(free_port)
@@ -138,21 +124,10 @@ check "... logged with the certificate" \
     logged 'cert sha256:[0-9a-f]{16} "CN=edge1,O=CDN": 2 connections open \(limit user connections 2\): connection refused'
 
 # memory: the listener's secret scalar, and its key file's DER
-needles() {
-	local hex
-	hex=$(openssl pkey -in "$T/srv.key" -text -noout 2>/dev/null |
-	    awk '$1 == "priv:" { on = 1; next }
-		on && /^ +[0-9a-f][0-9a-f]:/ { gsub(/[ :]/, ""); h = h $0; next }
-		on { on = 0 } END { print h }')
-	hex=${hex#00}
-	[ ${#hex} -ge 64 ] || return 1
-	echo "$hex"
-	echo "$hex" | fold -w2 | tac | tr -d '\n'; echo
-	openssl pkey -in "$T/srv.key" -outform DER | od -An -tx1 -v |
-	    tr -d ' \n' | cut -c1-96; echo
-}
 if [ "$root" = 1 ]; then
-	needles >"$T/srv.needles" || nok "the listener key's secret"
+	{ needles "$T/srv.key" && openssl pkey -in "$T/srv.key" -outform DER |
+	    od -An -tx1 -v | tr -d ' \n' | cut -c1-96 && echo; } \
+	    >"$T/srv.needles" || nok "the listener key's secret"
 	"$PYTHON" "$TOP/regress/security/memscan.py" "$(child_pid netproc)" \
 	    "$T/srv.needles" >"$T/scan.net" 2>&1
 	check "no byte of the listener's private key in netproc's memory" \

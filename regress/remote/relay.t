@@ -12,24 +12,9 @@
 # the relay's netproc.
 . "$LURKD_TOP/regress/lib.sh"
 
-# logged PATTERN [FILE]: an extended regex in the log, within 5 s (the
-# children's lines reach it through the parent, after the answers)
-logged() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -Eq -- "$1" "${2:-$T/lurkd.log}" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. "$TOP/regress/remote/common.sh"
 
-root_setup
-export CERTS=$T
-"$PYTHON" "$TOP/regress/remote/mtls.py" certs "$T" ||
-    { nok "make the certificates"; finish; }
-mkkey k1 p256 || { nok "make the key"; finish; }
-chmod 0600 "$T/k1.key"
-openssl pkey -in "$T/k1.key" -pubout -outform DER -out "$T/k1.spki"
+remote_setup
 PORT=$(free_port)
 mkdir -p "$T/owner" "$T/relay"
 
@@ -118,18 +103,7 @@ check "... logged by the relay" \
     logged 'uid 65534: unauthorized sign-tls13 \(relay\): uid 65534 may not use upstream "owner"'
 
 # the relay's client key is keyproc's: not in the relay's netproc
-needles() {
-	local hex
-	hex=$(openssl pkey -in "$T/edge1.key" -text -noout 2>/dev/null |
-	    awk '$1 == "priv:" { on = 1; next }
-		on && /^ +[0-9a-f][0-9a-f]:/ { gsub(/[ :]/, ""); h = h $0; next }
-		on { on = 0 } END { print h }')
-	hex=${hex#00}
-	[ ${#hex} -ge 64 ] || return 1
-	echo "$hex"
-	echo "$hex" | fold -w2 | tac | tr -d '\n'; echo
-}
-needles >"$T/relay.needles" || nok "the relay key's secret"
+needles "$T/edge1.key" >"$T/relay.needles" || nok "the relay key's secret"
 "$PYTHON" "$TOP/regress/security/memscan.py" "$(child_pid netproc)" \
     "$T/relay.needles" >"$T/scan.net" 2>&1
 check "no byte of the relay's client key in its netproc" [ $? = 0 ]
