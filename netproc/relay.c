@@ -276,8 +276,9 @@ relay_init(void)
 
 /*
  * A reload is committed: the staged addresses, routes and CA apply to
- * the next connections, and what was learnt from the old routes goes.
- * The connections open stay, with what they began with.
+ * the next connections; the keys key_info made known stay (the
+ * upstream says if they are still its).  The connections open stay,
+ * with what they began with.
  */
 void
 relay_reload_commit(void)
@@ -297,7 +298,6 @@ relay_reload_commit(void)
 			u->next = 0;
 			u->nroutes = u->stage.nroutes;
 			memcpy(u->routes, u->stage.routes, sizeof(u->routes));
-			u->nlearned = 0;
 			u->down_since = 0;
 		}
 		memset(&u->stage, 0, sizeof(u->stage));

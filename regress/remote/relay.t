@@ -31,7 +31,7 @@ listen on tls 127.0.0.1 port $PORT {
 $(key_conf k1 'allow client san "spiffe://example.org/ns/web/sa/edge1"')
 CONF
 
-relayconf() {	# relayconf CERT: the relay, its client certificate CERT
+relayconf() {	# relayconf CERT ROUTE: the relay, its client certificate CERT
 	cat >"$T/relay/lurkd.conf" <<CONF
 listen on unix "$T/relay/lurk.sock" mode 0666
 keyprocs 1
@@ -41,7 +41,7 @@ upstream "owner" {
 	certificate "$T/$1.crt"
 	private "$T/$1.key"
 	ca "$T/ca.crt"
-	route name "k1"
+	route $2
 	allow uid 0
 }
 CONF
@@ -68,7 +68,7 @@ trap 'stop_owner; cleanup' EXIT
 
 [ "$(id -u)" = 0 ] || { skip "relay: allow uid 0 in the relay needs root"; finish; }
 start_owner || { nok "the owner's lurkd started"; finish; }
-relayconf edge1
+relayconf edge1 'name "k1"'
 start_lurkd "$T/relay/lurkd.conf" || { nok "the relay's lurkd started"; finish; }
 
 out=$("$TOP/bench/lurkload" -s "$T/relay/lurk.sock" -n k1 -S 0x0403 -c 2 \
@@ -102,6 +102,14 @@ check "an edge the relay's upstream block does not allow (uid 65534): unauthoriz
 check "... logged by the relay" \
     logged 'uid 65534: unauthorized sign-tls13 \(relay\): uid 65534 may not use upstream "owner"'
 
+# a reload: the upstream's name resolved again, its routes kept
+kill -HUP "$LURKD_PID"
+wait_log "generation 2 in use" 10 || nok "the relay reloaded"
+out=$("$PYTHON" "$TOP/regress/remote/mtls.py" once "$T/relay/lurk.sock" \
+    "$T/k1.spki" 2>&1)
+check "after a reload of the relay: signed through it again ($out)" \
+    eval '[[ $out =~ ^status=1\  ]]'
+
 # the relay's client key is keyproc's: not in the relay's netproc
 needles "$T/edge1.key" >"$T/relay.needles" || nok "the relay key's secret"
 "$PYTHON" "$TOP/regress/security/memscan.py" "$(child_pid netproc)" \
@@ -124,7 +132,7 @@ cp "$T/lurkd.log" "$T/relay1.log"
 
 # a relay whose certificate the owner's key does not allow
 start_owner || { nok "the owner's lurkd started again"; finish; }
-relayconf stranger
+relayconf stranger default
 start_lurkd "$T/relay/lurkd.conf" || { nok "the relay started"; finish; }
 out=$(LURK_SOCKET=$T/relay/lurk.sock "$PYTHON" -c '
 import sys; sys.path.insert(0, sys.argv[1])
@@ -138,6 +146,9 @@ s.sendall(lc.hdr(192, 1, 2, 0, 2, len(p)) + p)
 print(lc.recv_msg(s)[0][3])' "$TOP/regress" "$T/k1.spki" 2>&1)
 check "the owner does not allow the relay's certificate: key_info (public) 1, the signature unauthorized (9), passed back ($out)" \
     [ "$out" = "1 9" ]
+"$LURKCTL" keyref -S "$T/relay/lurk.sock" "$T/k1.crt" >"$T/k1.ref" 2>&1
+check "lurkctl keyref through the relay (route default): key_info gives the key's public data" \
+    grep -q "BEGIN" "$T/k1.ref"
 check "... the owner logs the relay's certificate and why" \
     logged '"CN=stranger,O=CDN": unauthorized key "k1" sign-tls13' "$T/owner.log"
 stop_lurkd
