@@ -52,7 +52,7 @@ start_owner() {
 	"$LURKD" -d -v -f "$T/owner/lurkd.conf" >"$T/owner.log" 2>&1 &
 	OWNER_PID=$!
 	for ((i = 0; i < 200; i++)); do
-		grep -q "parent: ready:" "$T/owner.log" && return 0
+		grep -qs "parent: ready:" "$T/owner.log" && return 0
 		sleep 0.05
 	done
 	cat "$T/owner.log" >&2
