@@ -446,7 +446,12 @@ subject_rfc2253(X509 *x, char *buf, size_t len)
 		return -1;
 	}
 	buf[n] = '\0';
-	/* longer than any rule may be: matches none, still logged */
+	/*
+	 * Longer than any rule may be: it matches none (a rule equal to
+	 * its start must not), and the logs show it empty.
+	 */
+	if (BIO_pending(b) > 0)
+		strlcpy(buf, "", len);
 	BIO_free(b);
 	return 0;
 }

@@ -125,6 +125,13 @@ def certs(d):
         f.write("sha256:" + hashlib.sha256(spki).hexdigest() + "\n")
     mkleaf(d, "stranger", ca, name("stranger", "CDN"),
            [x509.DNSName("stranger.test")])
+    # a subject longer than a rule may be (255 bytes as RFC 2253 prints)
+    mkleaf(d, "longsubj", ca, x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "o" * 60),
+         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "u" * 60),
+         x509.NameAttribute(NameOID.LOCALITY_NAME, "l" * 128),
+         x509.NameAttribute(NameOID.COMMON_NAME, "c" * 60)]),
+        [x509.DNSName("longsubj.test")])
     allowed = [x509.DNSName("allowed.test")]
     mkleaf(d, "expired", ca, name("expired"), allowed,
            before=NOW - 10 * DAY, after=NOW - DAY)

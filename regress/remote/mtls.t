@@ -46,9 +46,13 @@ mkconf() {	# mkconf KEYPROCS
 		    'allow client san "spiffe://example.org/ns/web/sa/edge1"' \
 		    'allow client subject "CN=edge2,O=CDN"' \
 		    "allow client spki \"$(cat "$T/edge3.spki")\"" \
-		    'allow client san "allowed.test"'
+		    'allow client san "allowed.test"' \
+		    "allow client subject \"$longrule\""
 	} >"$T/lurkd.conf"
 }
+# the first 255 bytes of longsubj's subject: a rule it must not match
+longrule=$(openssl x509 -in "$T/longsubj.crt" -noout -subject \
+    -nameopt RFC2253 | sed 's/^subject=//' | cut -c1-255)
 mkconf 1
 start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 
@@ -76,6 +80,10 @@ expect "a valid certificate the key does not allow: unauthorized (9)" \
     "$out" '^handshake=ok ping=1 sign=9 '
 check "... logged with its identity, the transport and why" \
     logged 'netproc: conn [0-9]+ cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN": unauthorized key "k1" sign-tls13 .*: cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN" may not use this key'
+
+out=$(edge "$PORT" longsubj 1.3)
+expect "a subject longer than a rule may be, which a rule equal to its start does not match: unauthorized (9)" \
+    "$out" '^handshake=ok ping=1 sign=9 '
 
 # refused in the handshake: the alert, then lurkd's line
 refused() {	# refused WHAT CERT VERSION ALERT LOG-PATTERN
