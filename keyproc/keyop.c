@@ -87,6 +87,9 @@ signctx_get(struct key *k, unsigned scheme, const EVP_MD *md, int pss)
 	return work;
 }
 
+static int	 keyop_signature(struct key *, const struct keyop_req *,
+		    const uint8_t *, uint8_t *, size_t *, const char **);
+
 /*
  * Sign tbs (req->len bytes) as req->type (EDGE_TYPE_SIGN_TLS13 or 12)
  * with req->scheme, after the content and scheme checks: signature<2>
@@ -96,10 +99,7 @@ int
 keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
     uint8_t *sig, size_t *siglen, const char **why)
 {
-	const EVP_MD	*md;
-	EVP_MD_CTX	*ctx;
-	size_t		 len;
-	int		 st, pss, ok;
+	int	 st;
 
 	if (req->type == EDGE_TYPE_SIGN_TLS13)
 		st = tls13_check(tbs, req->len, why);
@@ -107,6 +107,19 @@ keyop_sign(struct key *k, const struct keyop_req *req, const uint8_t *tbs,
 		st = tls12_check(tbs, req->len, why);
 	if (st != 0)
 		return st;
+	return keyop_signature(k, req, tbs, sig, siglen, why);
+}
+
+/* Content checked: the scheme for the key, then the signature<2>. */
+static int
+keyop_signature(struct key *k, const struct keyop_req *req,
+    const uint8_t *tbs, uint8_t *sig, size_t *siglen, const char **why)
+{
+	const EVP_MD	*md;
+	EVP_MD_CTX	*ctx;
+	size_t		 len;
+	int		 st, pss, ok;
+
 	if ((st = scheme_check(k->pub.kind, k->pub.curve_nid, req->type,
 	    req->scheme, &md, &pss, why)) != 0)
 		return st;
@@ -244,9 +257,10 @@ keyop_tls_sign(struct key *k, const struct keyop_req *req, const uint8_t *in,
     uint8_t *out, size_t *outlen, const char **why)
 {
 	struct keyop_req	 r = *req;
+	int			 st;
 
-	if (k->usage != KEY_USE_SERVER) {
-		*why = "not a TLS listener's key";
+	if (k->usage != KEY_USE_SERVER && k->usage != KEY_USE_CLIENT) {
+		*why = "not a TLS listener's or upstream's key";
 		return EDGE_ST_OPERATION_REFUSED;
 	}
 	if (req->len <= sizeof(k->pub.spki_sha256) || memcmp(in,
@@ -262,8 +276,18 @@ keyop_tls_sign(struct key *k, const struct keyop_req *req, const uint8_t *in,
 		return EDGE_ST_OPERATION_REFUSED;
 	}
 	r.len -= sizeof(k->pub.spki_sha256);
-	return keyop_sign(k, &r, in + sizeof(k->pub.spki_sha256), out, outlen,
-	    why);
+	in += sizeof(k->pub.spki_sha256);
+	/* an upstream's key: this lurkd's client CertificateVerify only */
+	if (k->usage == KEY_USE_CLIENT) {
+		if (r.type != EDGE_TYPE_SIGN_TLS13) {
+			*why = "an upstream's key signs TLS 1.3 only";
+			return EDGE_ST_OPERATION_REFUSED;
+		}
+		if ((st = tls13_client_check(in, r.len, why)) != 0)
+			return st;
+		return keyop_signature(k, &r, in, out, outlen, why);
+	}
+	return keyop_sign(k, &r, in, out, outlen, why);
 }
 
 /* Run one operation; the LURK status, with out/outlen on success. */

@@ -93,7 +93,8 @@ static int
 keys_count_ok(const struct conf_global *g)
 {
 	return g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
-	    g->ntlskeys >= 0 && g->ntlskeys <= LURKD_TLS_MAX;
+	    g->ntlskeys >= 0 &&
+	    g->ntlskeys <= LURKD_TLS_MAX + LURKD_UPSTREAM_MAX;
 }
 
 static struct key *
@@ -150,7 +151,8 @@ keytab_set_fd(struct keytab *t, struct imsg *imsg)
 	ck.name[sizeof(ck.name) - 1] = '\0';
 	ck.path[sizeof(ck.path) - 1] = '\0';
 	k = key_slot(t, ck.index);
-	if (ck.usage != KEY_USE_EDGE && ck.usage != KEY_USE_SERVER)
+	if (ck.usage != KEY_USE_EDGE && ck.usage != KEY_USE_SERVER &&
+	    ck.usage != KEY_USE_CLIENT)
 		fatalx("%s: key \"%s\": bad usage", __func__, ck.name);
 	k->pub.index = ck.index;
 	k->operations = ck.operations;

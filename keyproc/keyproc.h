@@ -44,6 +44,7 @@ int	 key_warmup(struct key *, char *, size_t);
 /* tlscheck.c */
 int	 tlscheck_init(void);
 int	 tls13_check(const uint8_t *, size_t, const char **);
+int	 tls13_client_check(const uint8_t *, size_t, const char **);
 int	 tls12_check(const uint8_t *, size_t, const char **);
 int	 scheme_check(int, int, int, unsigned, const EVP_MD **, int *,
 	    const char **);

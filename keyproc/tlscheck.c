@@ -56,6 +56,28 @@ tls13_check(const uint8_t *tbs, size_t len, const char **why)
 }
 
 /*
+ * A TLS 1.3 client CertificateVerify content: the client context, then
+ * as a server's (an upstream's client key signs its handshakes only).
+ */
+int
+tls13_client_check(const uint8_t *tbs, size_t len, const char **why)
+{
+	static const uint8_t	 sctx[] = TLS13_CV_SERVER_CTX;
+	static const uint8_t	 cctx[] = TLS13_CV_CLIENT_CTX;
+	uint8_t			 buf[TLS13_CV_PREFIX_LEN + 48];
+
+	_Static_assert(sizeof(sctx) == sizeof(cctx), "context lengths");
+	if (len < TLS13_CV_PREFIX_LEN || len > sizeof(buf) ||
+	    memcmp(tbs + TLS13_CV_PAD_LEN, cctx, sizeof(cctx)) != 0) {
+		*why = "not the TLS 1.3 client CertificateVerify context";
+		return EDGE_ST_INVALID_CONTENT;
+	}
+	memcpy(buf, tbs, len);
+	memcpy(buf + TLS13_CV_PAD_LEN, sctx, sizeof(sctx));
+	return tls13_check(buf, len, why);
+}
+
+/*
  * The size of the public value of a named group, 0 if not allowed; the
  * curve's NID for the NIST groups, NID_undef for the others.
  */

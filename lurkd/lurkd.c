@@ -55,6 +55,8 @@ static int			 check_errors;
 
 /* The TLS listeners' CA and CRL files, opened for netproc (send_keys) */
 static int			 tlsfds[2 * LURKD_TLS_MAX];
+/* The upstreams' addresses and CA files, for netproc (send_keys) */
+static struct upstate		 upst;
 
 __attribute__((__noreturn__)) static void
 usage(void)
@@ -92,13 +94,16 @@ raise_nofile(uint32_t conns)
 void
 keyset_build(struct keyset *ks, struct lurkd_conf *c)
 {
-	struct keyconf	*k;
-	struct tlsconf	*t;
+	struct keyconf		*k;
+	struct tlsconf		*t;
+	struct upstreamconf	*u;
 
 	memset(ks, 0, sizeof(*ks));
 	TAILQ_FOREACH(k, &c->keys, entry)
 		ks->n++;
 	TAILQ_FOREACH(t, &c->tlss, entry)
+		ks->n++;
+	TAILQ_FOREACH(u, &c->upstreams, entry)
 		ks->n++;
 	if ((ks->tab = calloc(ks->n + 1, sizeof(*ks->tab))) == NULL ||
 	    (ks->loaded = calloc(ks->n + 1, sizeof(*ks->loaded))) == NULL)
@@ -123,6 +128,10 @@ keyset_build(struct keyset *ks, struct lurkd_conf *c)
 		k->line = t->line;
 		ks->tab[ks->n++] = k;
 	}
+	ks->ntls = ks->n - ks->nedge;
+	/* the upstreams' client keys, the configuration's own */
+	TAILQ_FOREACH(u, &c->upstreams, entry)
+		ks->tab[ks->n++] = u->key;
 }
 
 /* How keyproc and the logs name a TLS listener's key. */
@@ -139,7 +148,7 @@ keyset_free(struct keyset *ks)
 	int	 i;
 
 	/* the listeners' keys are the keyset's own */
-	for (i = ks->nedge; i < ks->n; i++)
+	for (i = ks->nedge; i < ks->nedge + ks->ntls; i++)
 		free(ks->tab[i]);
 	free(ks->tab);
 	free(ks->loaded);
@@ -224,7 +233,7 @@ compose(struct child *c, uint32_t type, int fd, const void *data, size_t len)
  * failure, err says which and why.  The watch (watch.c) learns which
  * file the key is now, or that it could not be opened.
  */
-static int
+int
 open_key_file(const char *path, const char *what, const char *who,
     char *err, size_t errlen)
 {
@@ -415,6 +424,10 @@ send_keys(struct child *kp, int nkp, int *tlsbad)
 		}
 		idx++;
 	}
+	if (upstream_prepare(conf, &upst, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		(*tlsbad)++;
+	}
 	watch_files_end();
 	return bad;
 }
@@ -441,6 +454,7 @@ global_config(struct conf_global *g, const struct lurkd_conf *c,
 	g->drafts = c->drafts;
 	g->nkeys = ks->nedge;
 	g->ntlskeys = ks->n - ks->nedge;
+	g->nupstream = ks->n - ks->nedge - ks->ntls;
 	TAILQ_FOREACH(t, &c->tlss, entry)
 		g->ntls++;
 	TAILQ_FOREACH(l, &c->listeners, entry)
@@ -495,8 +509,15 @@ send_policies(struct child *net, const struct keyset *ks)
 	struct allow		*a;
 	int			 idx;
 
-	/* the listeners' keys have no policy: nobody may use them */
-	for (idx = 0; idx < ks->nedge; idx++) {
+	/*
+	 * the listeners' keys have no policy: nobody may use them; an
+	 * upstream's says who may use the upstream through this lurkd
+	 */
+	for (idx = 0; idx < ks->n; idx++) {
+		if (idx == ks->nedge)
+			idx += ks->ntls;
+		if (idx >= ks->n)
+			break;
 		k = ks->tab[idx];
 		memset(&ck, 0, sizeof(ck));
 		ck.index = idx;
@@ -582,6 +603,7 @@ send_config(struct child *net, struct child *kp, int nkp, int *lfds,
 	}
 	send_ctl_config(net, cfds, hfds);
 	send_tls_config(net, tfds);
+	upstream_send(net, conf, &upst);
 	for (i = 0; i < nchildren; i++) {
 		compose(&children[i], IMSG_CONF_END, -1, NULL, 0);
 		if (imsgbuf_flush(&children[i].ibuf) == -1)
@@ -1150,6 +1172,7 @@ check_config(void)
 			close(tlsfds[i]);
 			tlsfds[i] = -1;
 		}
+	upstream_close(&upst);
 	compose(kp, IMSG_CONF_END, -1, NULL, 0);
 	if (imsgbuf_flush(&kp->ibuf) == -1)
 		fatal("flush to %s", kp->name);
@@ -1192,6 +1215,8 @@ main(int argc, char *argv[], char *envp[])
 	log_init(1, LOG_DAEMON);
 	for (n = 0; n < 2 * LURKD_TLS_MAX; n++)
 		tlsfds[n] = -1;
+	for (n = 0; n < LURKD_UPSTREAM_MAX; n++)
+		upst.cafd[n] = -1;
 
 	while ((ch = getopt(argc, argv, "dD:f:nP:I:v")) != -1) {
 		switch (ch) {

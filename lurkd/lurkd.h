@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@
 #define LURKD_WATCH_MAX		5000	/* ms from the first change at most */
 #define LURKD_TLS_MAX		8	/* listen on tls */
 #define LURKD_IDENT_MAX		256	/* allow client subject|san: bytes */
+#define LURKD_UPSTREAM_MAX	8	/* upstream blocks */
+#define LURKD_ROUTE_MAX		64	/* routes of an upstream */
+#define LURKD_UPADDR_MAX	4	/* addresses of an upstream's name */
 
 /* The LURK header's length field: payload only (default) or whole message. */
 enum lurk_lenmode {
@@ -195,6 +199,36 @@ struct tlsconf {
 };
 TAILQ_HEAD(tlslist, tlsconf);
 
+/*
+ * upstream NAME { ... }: another lurkd that holds keys this one does not
+ * (netproc/relay.c).  Its client certificate and key, and the rules of
+ * who may use it through this lurkd, are a key block's (key, usage
+ * KEY_USE_CLIENT); the name or address is resolved by the parent.
+ */
+enum route_type {
+	ROUTE_DEFAULT,
+	ROUTE_NAME,		/* a key name */
+	ROUTE_SPKI,		/* a key's SPKI SHA-256 */
+};
+struct routeconf {
+	int			 type;
+	char			 name[LURKD_NAME_MAX];
+	uint8_t			 spki[32];
+};
+struct upstreamconf {
+	char			 name[LURKD_NAME_MAX];
+	char			 host[256];	/* a name or an address */
+	uint16_t		 port;
+	char			 ca[PATH_MAX];	/* verifies the upstream */
+	struct keyconf		*key;
+	int			 nroutes;
+	struct routeconf	 routes[LURKD_ROUTE_MAX];
+	char			 file[PATH_MAX];
+	int			 line;
+	TAILQ_ENTRY(upstreamconf) entry;
+};
+TAILQ_HEAD(upstreamlist, upstreamconf);
+
 /* listen on http: metrics and health (netproc/http.c) */
 struct httpconf {
 	int			 family;	/* AF_INET, AF_INET6 */
@@ -230,6 +264,7 @@ struct lurkd_conf {
 	int			 log_format;	/* enum log_format */
 	struct draftconf	 drafts;
 	struct tlslist		 tlss;		/* listen on tls */
+	struct upstreamlist	 upstreams;
 };
 
 /* keyproc/keys.c: a whole file, from a descriptor (pread) */
@@ -310,6 +345,9 @@ enum imsg_type {
 	/* listen on tls (netproc/tls.c) */
 	IMSG_CONF_TLS,		/* netproc: struct conf_tls, fd: socket */
 	IMSG_CONF_TLSFILE,	/* netproc: struct conf_tlsfile, fd: the file */
+	/* upstream (netproc/relay.c) */
+	IMSG_CONF_UPSTREAM,	/* netproc: struct conf_upstream */
+	IMSG_CONF_ROUTE,	/* netproc: struct conf_route */
 };
 
 /*
@@ -343,6 +381,7 @@ struct ctl_status {
 enum transport {
 	TRANSPORT_UNIX,
 	TRANSPORT_TLS,
+	TRANSPORT_UPSTREAM,	/* lurkd's own connections to an upstream */
 	TRANSPORT_MAX,
 };
 
@@ -350,7 +389,7 @@ static inline const char *
 transport_name(int t)
 {
 	return t == TRANSPORT_UNIX ? "unix" : t == TRANSPORT_TLS ? "tls" :
-	    "unknown";
+	    t == TRANSPORT_UPSTREAM ? "upstream" : "unknown";
 }
 
 /*
@@ -361,6 +400,7 @@ transport_name(int t)
 enum key_usage {
 	KEY_USE_EDGE,
 	KEY_USE_SERVER,		/* listen on tls */
+	KEY_USE_CLIENT,		/* upstream: its client certificate's */
 };
 
 /*
@@ -453,7 +493,9 @@ struct conf_global {
 	int			 nhttp;
 	struct draftconf	 drafts;
 	int			 ntls;		/* listen on tls */
-	int			 ntlskeys;	/* keys of keyproc after nkeys */
+	int			 nupstream;	/* upstream blocks */
+	/* keys of keyproc after nkeys: ntls listeners', nupstream upstreams' */
+	int			 ntlskeys;
 };
 
 /* What a reload stages: its generation and the global settings. */
@@ -509,10 +551,33 @@ struct conf_tls {
 
 #define TLSFILE_CA		0
 #define TLSFILE_CRL		1
+#define TLSFILE_UPCA		2	/* index: the upstream's */
 struct conf_tlsfile {
 	uint32_t		 index;		/* the listener */
 	int32_t			 kind;		/* TLSFILE_* */
 	char			 path[PATH_MAX];	/* for messages only */
+};
+
+/*
+ * An upstream for netproc, at start and at every reload (its name then
+ * resolved again): its key is keyproc's key nkeys + ntls + index, its
+ * CA file follows as IMSG_CONF_TLSFILE (TLSFILE_UPCA), its routes as
+ * IMSG_CONF_ROUTE.
+ */
+struct conf_upstream {
+	uint32_t		 index;
+	uint16_t		 port;
+	int32_t			 naddrs;
+	char			 name[LURKD_NAME_MAX];
+	char			 host[256];
+	struct sockaddr_storage	 addrs[LURKD_UPADDR_MAX];
+};
+
+struct conf_route {
+	uint32_t		 index;		/* the upstream */
+	int32_t			 type;		/* enum route_type */
+	char			 name[LURKD_NAME_MAX];
+	uint8_t			 spki[32];
 };
 
 struct conf_http {

@@ -17,6 +17,8 @@ struct keyset {
 	struct key_loaded	 *loaded;	/* by keyproc[0]; index + 1 */
 	int			  n;		/* all */
 	int			  nedge;	/* the key blocks */
+	int			  ntls;		/* then the listeners' */
+						/* then the upstreams' */
 };
 extern struct lurkd_conf	*conf;
 extern const char		*conffile;
@@ -38,6 +40,8 @@ void	 send_policies(struct child *, const struct keyset *);
 void	 global_config(struct conf_global *, const struct lurkd_conf *,
 	    const struct keyset *, int);
 void	 tls_key_name(const struct tlsconf *, char *, size_t);
+int	 open_key_file(const char *, const char *, const char *, char *,
+	    size_t);
 int	 open_tls_files(const struct tlsconf *, int *, char *, size_t);
 void	 send_tls_files(struct child *, const struct lurkd_conf *, int *);
 void	 send_status(void);
@@ -70,6 +74,18 @@ void	 pidfile_unlink(void);
 int	 user_ok(const struct lurkd_conf *, const char *,
 	    struct conf_sandbox *);
 int	 chroot_ok(const char *, int, int *);
+
+/* upstream.c: what the parent does for the upstreams */
+struct upstate {
+	int			 n;
+	struct conf_upstream	 cu[LURKD_UPSTREAM_MAX];
+	int			 cafd[LURKD_UPSTREAM_MAX];
+};
+int	 upstream_prepare(const struct lurkd_conf *, struct upstate *,
+	    char *, size_t);
+void	 upstream_close(struct upstate *);
+void	 upstream_send(struct child *, const struct lurkd_conf *,
+	    struct upstate *);
 
 /* listen.c */
 int	 listen_check(const struct listenconf *);

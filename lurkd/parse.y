@@ -172,6 +172,15 @@ static struct {
 	const char		*fname;
 } curkey;
 
+/* The upstream block being parsed; its key is curkey's meanwhile. */
+static struct {
+	struct upstreamconf	*u;
+	int			 has_address, has_ca, has_default;
+	int			 bad;
+	int			 lineno;
+	const char		*fname;
+} curup;
+
 int		 yylex(void);
 static void	 yyerror(const char *);
 static void	 conferr(const char *, int, const char *, ...)
@@ -193,6 +202,13 @@ static void	 tls_path(int, const char *, const char *, int);
 static void	 tls_version(const char *, const char *, int);
 static void	 tls_end(void);
 static void	 tls_keys_check(void);
+static void	 up_begin(const char *, const char *, int);
+static void	 up_address(const char *, const char *, const char *, int);
+static void	 up_ca(const char *, const char *, int);
+static void	 up_route(int, const char *, const char *, int);
+static void	 up_end(void);
+static void	 up_keys_check(void);
+static int	 spki_parse(const char *, uint8_t *);
 static void	 key_begin(const char *, const char *, int);
 static void	 key_path(int, const char *, const char *, int);
 static void	 key_allow(enum allow_type, const char *, const char *, int);
@@ -226,6 +242,7 @@ static void	 set_string(char *, size_t, int *, const char *, const char *,
 %token	<v.string>	PRIVATE SIZE UID UNIX USER WATCH
 %token	<v.string>	CONTROL SOCKET RESTRICTED HTTP PORT LOG FORMAT
 %token	<v.string>	TLS CA CRL VERSION CLIENT SUBJECT SAN SPKI
+%token	<v.string>	UPSTREAM ADDRESS ROUTE DEFAULT NAME
 %token	LEXERROR
 %token	<v.string>	STRING WORD NUMBER
 %type	<v.string>	string value keyword
@@ -240,6 +257,7 @@ grammar		: /* empty */
 		| grammar listen '\n'
 		| grammar control '\n'
 		| grammar key '\n'
+		| grammar upstream '\n'
 		| grammar error '\n'		{ yyerrok; }
 		;
 
@@ -261,7 +279,7 @@ keyword		: ALLOW | AUTO | CERTIFICATE | CHROOT | GID | GROUP | INCLUDE
 		| TICKET | TICKETS | LIFETIME | SECRETS
 		| CONTROL | SOCKET | RESTRICTED | HTTP | PORT | LOG | FORMAT
 		| WATCH | TLS | CA | CRL | VERSION | CLIENT | SUBJECT | SAN
-		| SPKI
+		| SPKI | UPSTREAM | ADDRESS | ROUTE | DEFAULT | NAME
 		;
 
 include		: INCLUDE string {
@@ -610,27 +628,7 @@ keyopt		: PRIVATE string {
 		| CERTIFICATE string {
 			key_path(CERTIFICATE, $2, $<fname>1, $<lineno>1);
 		}
-		| ALLOW UID NUMBER {
-			key_allow(ALLOW_UID, $3, $<fname>1, $<lineno>1);
-		}
-		| ALLOW GID NUMBER {
-			key_allow(ALLOW_GID, $3, $<fname>1, $<lineno>1);
-		}
-		| ALLOW USER string {
-			key_allow(ALLOW_USER, $3, $<fname>1, $<lineno>1);
-		}
-		| ALLOW GROUP string {
-			key_allow(ALLOW_GROUP, $3, $<fname>1, $<lineno>1);
-		}
-		| ALLOW CLIENT SUBJECT string {
-			key_allow(ALLOW_SUBJECT, $4, $<fname>1, $<lineno>1);
-		}
-		| ALLOW CLIENT SAN string {
-			key_allow(ALLOW_SAN, $4, $<fname>1, $<lineno>1);
-		}
-		| ALLOW CLIENT SPKI string {
-			key_allow(ALLOW_SPKI, $4, $<fname>1, $<lineno>1);
-		}
+		| allowopt
 		| OPERATIONS '{' {
 			key_operations_begin($<fname>1, $<lineno>1);
 		} opnames '}'
@@ -651,6 +649,72 @@ keyopt		: PRIVATE string {
 		}
 		;
 
+/* who may use a key, or an upstream through this lurkd */
+allowopt	: ALLOW UID NUMBER {
+			key_allow(ALLOW_UID, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW GID NUMBER {
+			key_allow(ALLOW_GID, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW USER string {
+			key_allow(ALLOW_USER, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW GROUP string {
+			key_allow(ALLOW_GROUP, $3, $<fname>1, $<lineno>1);
+		}
+		| ALLOW CLIENT SUBJECT string {
+			key_allow(ALLOW_SUBJECT, $4, $<fname>1, $<lineno>1);
+		}
+		| ALLOW CLIENT SAN string {
+			key_allow(ALLOW_SAN, $4, $<fname>1, $<lineno>1);
+		}
+		| ALLOW CLIENT SPKI string {
+			key_allow(ALLOW_SPKI, $4, $<fname>1, $<lineno>1);
+		}
+		;
+
+upstream	: UPSTREAM string {
+			up_begin($2, $<fname>1, $<lineno>1);
+		} optnl '{' upbody '}' {
+			up_end();
+		}
+		;
+
+upbody		: uplines
+		| uplines upopt
+		| uplines error			{ yyerrok; key_syntaxerr(); }
+		;
+
+uplines		: /* empty */
+		| uplines '\n'
+		| uplines upopt '\n'
+		| uplines error '\n'		{ yyerrok; key_syntaxerr(); }
+		;
+
+upopt		: ADDRESS string PORT NUMBER {
+			up_address($2, $4, $<fname>1, $<lineno>1);
+		}
+		| CA string {
+			up_ca($2, $<fname>1, $<lineno>1);
+		}
+		| ROUTE DEFAULT {
+			up_route(ROUTE_DEFAULT, NULL, $<fname>1, $<lineno>1);
+		}
+		| ROUTE NAME string {
+			up_route(ROUTE_NAME, $3, $<fname>1, $<lineno>1);
+		}
+		| ROUTE SPKI string {
+			up_route(ROUTE_SPKI, $3, $<fname>1, $<lineno>1);
+		}
+		| PRIVATE string {
+			key_path(PRIVATE, $2, $<fname>1, $<lineno>1);
+		}
+		| CERTIFICATE string {
+			key_path(CERTIFICATE, $2, $<fname>1, $<lineno>1);
+		}
+		| allowopt
+		;
+
 secretnames	: /* empty */
 		| secretnames string {
 			key_secret($2, lx.fname, lx.line);
@@ -669,6 +733,7 @@ static const struct keyword {
 	const char	*name;
 	int		 token;
 } keywords[] = {	/* sorted: bsearch */
+	{ "address",	 ADDRESS },
 	{ "allow",	 ALLOW },
 	{ "auto",	 AUTO },
 	{ "burst",	 BURST },
@@ -679,6 +744,7 @@ static const struct keyword {
 	{ "connections", CONNECTIONS },
 	{ "control",	 CONTROL },
 	{ "crl",	 CRL },
+	{ "default",	 DEFAULT },
 	{ "format",	 FORMAT },
 	{ "freshness",	 FRESHNESS },
 	{ "gid",	 GID },
@@ -698,6 +764,7 @@ static const struct keyword {
 	{ "max",	 MAX },
 	{ "message",	 MESSAGE },
 	{ "mode",	 MODE },
+	{ "name",	 NAME },
 	{ "none",	 NONE },
 	{ "on",		 ON },
 	{ "operations",	 OPERATIONS },
@@ -707,6 +774,7 @@ static const struct keyword {
 	{ "private",	 PRIVATE },
 	{ "rate",	 RATE },
 	{ "restricted",	 RESTRICTED },
+	{ "route",	 ROUTE },
 	{ "san",	 SAN },
 	{ "secrets",	 SECRETS },
 	{ "sessions",	 SESSIONS },
@@ -722,6 +790,7 @@ static const struct keyword {
 	{ "tls13",	 TLS13 },
 	{ "uid",	 UID },
 	{ "unix",	 UNIX },
+	{ "upstream",	 UPSTREAM },
 	{ "user",	 USER },
 	{ "version",	 VERSION },
 	{ "watch",	 WATCH },
@@ -1772,6 +1841,7 @@ static void
 tls_begin(const char *addr, const char *port, const char *fname, int lineno)
 {
 	memset(&curtls, 0, sizeof(curtls));
+	memset(&curup, 0, sizeof(curup));
 	curtls.fname = fname;
 	curtls.lineno = lineno;
 	strlcpy(curtls.t.file, fname, sizeof(curtls.t.file));
@@ -2084,23 +2154,33 @@ hexval(int c)
  * allow client subject|san|spki: the text as the certificate carries it
  * (printable, no control byte), or "sha256:" and 64 hex digits.
  */
+/* "sha256:" and 64 hex digits into 32 bytes; -1 if not so. */
+static int
+spki_parse(const char *s, uint8_t *spki)
+{
+	const char	*p;
+	int		 i, hi, lo;
+
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+		return -1;
+	for (i = 0, p = s + 7; i < 32; i++, p += 2) {
+		if ((hi = hexval(p[0])) == -1 || (lo = hexval(p[1])) == -1)
+			return -1;
+		spki[i] = hi << 4 | lo;
+	}
+	return 0;
+}
+
 static int
 allow_client(struct allow *a, const char *s, const char *fname, int lineno)
 {
 	const char	*what = a->type == ALLOW_SUBJECT ? "subject" :
 			    a->type == ALLOW_SAN ? "san" : "spki";
 	const char	*p;
-	int		 i, hi, lo;
 
 	if (a->type == ALLOW_SPKI) {
-		if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+		if (spki_parse(s, a->spki) == -1)
 			goto badspki;
-		for (i = 0, p = s + 7; i < 32; i++, p += 2) {
-			if ((hi = hexval(p[0])) == -1 ||
-			    (lo = hexval(p[1])) == -1)
-				goto badspki;
-			a->spki[i] = hi << 4 | lo;
-		}
 		return 0;
 	}
 	if (*s == '\0' || strlen(s) >= sizeof(a->ident)) {
@@ -2499,6 +2579,250 @@ key_abandon(void)
 	curkey.k = NULL;
 }
 
+/*
+ * upstream NAME { address HOST port N; certificate; private; ca; route
+ * default | name KEY | spki HASH; allow ... }: another lurkd, which
+ * holds the keys of the routes.  The certificate, key and rules are
+ * parsed as a key block's, into curkey.
+ */
+static void
+up_begin(const char *name, const char *fname, int lineno)
+{
+	struct upstreamconf	*u;
+	int			 n = 0;
+
+	free_key(curkey.k);
+	memset(&curkey, 0, sizeof(curkey));
+	free(curup.u);
+	memset(&curup, 0, sizeof(curup));
+	if ((curup.u = calloc(1, sizeof(*curup.u))) == NULL ||
+	    (curkey.k = calloc(1, sizeof(*curkey.k))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&curkey.k->allows);
+	curkey.k->usage = KEY_USE_CLIENT;
+	/* its handshakes' TLS 1.3 client CertificateVerify only */
+	curkey.k->operations = EDGE_OP_SIGN_TLS13;
+	curkey.lineno = curup.lineno = lineno;
+	curkey.fname = curup.fname = fname;
+	strlcpy(curkey.k->name, name, sizeof(curkey.k->name));
+	strlcpy(curkey.k->file, fname, sizeof(curkey.k->file));
+	curkey.k->line = lineno;
+	strlcpy(curup.u->name, name, sizeof(curup.u->name));
+	strlcpy(curup.u->file, fname, sizeof(curup.u->file));
+	curup.u->line = lineno;
+	if (!valid_key_name(name)) {
+		conferr(fname, lineno, "invalid upstream name \"%s\": use "
+		    "1..%d of A-Z a-z 0-9 . _ -", name, LURKD_NAME_MAX - 1);
+		curup.bad = 1;
+	}
+	TAILQ_FOREACH(u, &conf->upstreams, entry) {
+		if (strcmp(u->name, name) == 0) {
+			conferr(fname, lineno, "duplicate upstream \"%s\"",
+			    name);
+			curup.bad = 1;
+		}
+		n++;
+	}
+	if (n >= LURKD_UPSTREAM_MAX) {
+		conferr(fname, lineno, "too many upstreams (max %d)",
+		    LURKD_UPSTREAM_MAX);
+		curup.bad = 1;
+	}
+}
+
+/* address HOST port N: a name (the parent resolves it) or an address */
+static void
+up_address(const char *host, const char *port, const char *fname,
+    int lineno)
+{
+	const char	*p;
+	long long	 n;
+
+	if (curup.u == NULL)
+		return;
+	if (curup.has_address++) {
+		conferr(fname, lineno, "upstream \"%s\": address given twice",
+		    curup.u->name);
+		curup.bad = 1;
+		return;
+	}
+	for (p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
+		    *p != ':' && *p != '_')
+			break;
+	if (*host == '\0' || *p != '\0' ||
+	    strlcpy(curup.u->host, host, sizeof(curup.u->host)) >=
+	    sizeof(curup.u->host)) {
+		conferr(fname, lineno, "upstream \"%s\": address \"%s\" is "
+		    "not a host name or an IP address", curup.u->name, host);
+		curup.bad = 1;
+	}
+	if (getnum(port, 1, 65535, &n) == -1) {
+		conferr(fname, lineno, "upstream \"%s\": port must be "
+		    "1..65535", curup.u->name);
+		curup.bad = 1;
+		return;
+	}
+	curup.u->port = n;
+}
+
+static void
+up_ca(const char *path, const char *fname, int lineno)
+{
+	if (curup.u == NULL)
+		return;
+	if (curup.has_ca++) {
+		conferr(fname, lineno, "upstream \"%s\": ca given twice",
+		    curup.u->name);
+		curup.bad = 1;
+	} else if (*path != '/' ||
+	    strlcpy(curup.u->ca, path, sizeof(curup.u->ca)) >=
+	    sizeof(curup.u->ca)) {
+		conferr(fname, lineno, "upstream \"%s\": ca \"%s\" is not an "
+		    "absolute path", curup.u->name, path);
+		curup.bad = 1;
+	}
+}
+
+/* Another upstream's route for the same keys: its name, or NULL. */
+static const char *
+route_taken(const struct routeconf *r)
+{
+	const struct upstreamconf	*u;
+	int				 i;
+
+	TAILQ_FOREACH(u, &conf->upstreams, entry)
+		for (i = 0; i < u->nroutes; i++)
+			if (u->routes[i].type == r->type &&
+			    (r->type == ROUTE_DEFAULT ||
+			    (r->type == ROUTE_NAME &&
+			    strcmp(u->routes[i].name, r->name) == 0) ||
+			    (r->type == ROUTE_SPKI &&
+			    memcmp(u->routes[i].spki, r->spki, 32) == 0)))
+				return u->name;
+	for (i = 0; i < curup.u->nroutes; i++)
+		if (curup.u->routes[i].type == r->type &&
+		    (r->type == ROUTE_DEFAULT ||
+		    (r->type == ROUTE_NAME &&
+		    strcmp(curup.u->routes[i].name, r->name) == 0) ||
+		    (r->type == ROUTE_SPKI &&
+		    memcmp(curup.u->routes[i].spki, r->spki, 32) == 0)))
+			return curup.u->name;
+	return NULL;
+}
+
+static void
+up_route(int type, const char *v, const char *fname, int lineno)
+{
+	struct routeconf	 r;
+	const char		*o;
+
+	if (curup.u == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	if (type == ROUTE_NAME && !valid_key_name(v)) {
+		conferr(fname, lineno, "upstream \"%s\": route name \"%s\" is "
+		    "not a key name", curup.u->name, v);
+		curup.bad = 1;
+		return;
+	}
+	if (type == ROUTE_NAME)
+		strlcpy(r.name, v, sizeof(r.name));
+	if (type == ROUTE_SPKI && spki_parse(v, r.spki) == -1) {
+		conferr(fname, lineno, "upstream \"%s\": route spki must be "
+		    "\"sha256:\" and the 64 hex digits of the SHA-256 of the "
+		    "key's SubjectPublicKeyInfo", curup.u->name);
+		curup.bad = 1;
+		return;
+	}
+	if ((o = route_taken(&r)) != NULL) {
+		conferr(fname, lineno, "upstream \"%s\": route %s%s%s%s is "
+		    "upstream \"%s\"'s already", curup.u->name,
+		    type == ROUTE_DEFAULT ? "default" : type == ROUTE_NAME ?
+		    "name" : "spki", type == ROUTE_DEFAULT ? "" : " \"",
+		    type == ROUTE_DEFAULT ? "" : v,
+		    type == ROUTE_DEFAULT ? "" : "\"", o);
+		curup.bad = 1;
+		return;
+	}
+	if (curup.u->nroutes >= LURKD_ROUTE_MAX) {
+		conferr(fname, lineno, "upstream \"%s\": too many routes (max "
+		    "%d)", curup.u->name, LURKD_ROUTE_MAX);
+		curup.bad = 1;
+		return;
+	}
+	curup.u->routes[curup.u->nroutes++] = r;
+}
+
+static void
+up_end(void)
+{
+	struct upstreamconf	*u = curup.u;
+
+	if (u == NULL)
+		return;
+	if (!curup.has_address)
+		conferr(curup.fname, curup.lineno, "upstream \"%s\": address "
+		    "missing", u->name);
+	if (!curup.has_ca)
+		conferr(curup.fname, curup.lineno, "upstream \"%s\": ca "
+		    "missing: the upstream's certificate is verified against "
+		    "it", u->name);
+	if (!curkey.has_certificate || !curkey.has_private)
+		conferr(curup.fname, curup.lineno, "upstream \"%s\": "
+		    "certificate and private key needed: lurkd shows the "
+		    "upstream a client certificate", u->name);
+	if (u->nroutes == 0)
+		conferr(curup.fname, curup.lineno, "upstream \"%s\": no "
+		    "route: route default, name KEY or spki HASH", u->name);
+	if (curup.bad || curkey.bad || !curup.has_address || !curup.has_ca ||
+	    !curkey.has_certificate || !curkey.has_private ||
+	    u->nroutes == 0) {
+		free_key(curkey.k);
+		free(u);
+	} else {
+		u->key = curkey.k;
+		TAILQ_INSERT_TAIL(&conf->upstreams, u, entry);
+	}
+	curkey.k = NULL;
+	curup.u = NULL;
+}
+
+/*
+ * An upstream's client key must be no edge's or listener's, and no
+ * other upstream's: an edge could sign for this lurkd.
+ */
+static void
+up_keys_check(void)
+{
+	const struct upstreamconf	*u, *v;
+	const struct keyconf		*k;
+	const struct tlsconf		*t;
+
+	TAILQ_FOREACH(u, &conf->upstreams, entry) {
+		TAILQ_FOREACH(k, &conf->keys, entry)
+			if (strcmp(u->key->private, k->private) == 0)
+				conferr(u->file, u->line, "upstream \"%s\": "
+				    "its private key is key \"%s\"'s too "
+				    "(%s:%d): an edge could sign for lurkd",
+				    u->name, k->name, k->file, k->line);
+		TAILQ_FOREACH(t, &conf->tlss, entry)
+			if (strcmp(u->key->private, t->private) == 0)
+				conferr(u->file, u->line, "upstream \"%s\": "
+				    "its private key is listen on tls %s "
+				    "port %u's: give each its own", u->name,
+				    t->addr, t->port);
+		for (v = TAILQ_NEXT(u, entry); v != NULL;
+		    v = TAILQ_NEXT(v, entry))
+			if (strcmp(u->key->private, v->key->private) == 0)
+				conferr(v->file, v->line, "upstream \"%s\": "
+				    "its private key is upstream \"%s\"'s "
+				    "too: give each its own", v->name,
+				    u->name);
+	}
+}
+
 /* ---- the interface -------------------------------------------------- */
 
 void
@@ -2508,6 +2832,7 @@ free_config(struct lurkd_conf *c)
 	struct listenconf	*l;
 	struct httpconf		*h;
 	struct tlsconf		*t;
+	struct upstreamconf	*u;
 
 	if (c == NULL)
 		return;
@@ -2530,6 +2855,11 @@ free_config(struct lurkd_conf *c)
 	while ((t = TAILQ_FIRST(&c->tlss)) != NULL) {
 		TAILQ_REMOVE(&c->tlss, t, entry);
 		free(t);
+	}
+	while ((u = TAILQ_FIRST(&c->upstreams)) != NULL) {
+		TAILQ_REMOVE(&c->upstreams, u, entry);
+		free_key(u->key);
+		free(u);
 	}
 	free(c);
 }
@@ -2554,6 +2884,7 @@ parse_config(const char *filename, int opts)
 	TAILQ_INIT(&c->controls);
 	TAILQ_INIT(&c->https);
 	TAILQ_INIT(&c->tlss);
+	TAILQ_INIT(&c->upstreams);
 	c->keyprocs = 0;
 	c->lenmode = LENMODE_PAYLOAD;
 	c->max_message = LURKD_MSG_DEFAULT;
@@ -2583,6 +2914,7 @@ parse_config(const char *filename, int opts)
 	memset(&curlisten, 0, sizeof(curlisten));
 	memset(&curkey, 0, sizeof(curkey));
 	memset(&curtls, 0, sizeof(curtls));
+	memset(&curup, 0, sizeof(curup));
 
 	if ((curfile = file_open(filename, NULL, NULL, 0)) != NULL) {
 		if (yyparse() != 0 && nerrors == 0)
@@ -2593,6 +2925,8 @@ parse_config(const char *filename, int opts)
 	}
 	free_key(curkey.k);
 	curkey.k = NULL;
+	free(curup.u);
+	curup.u = NULL;
 	/* the default socket, unless lurkd listens on TLS only */
 	if (TAILQ_EMPTY(&c->listeners) && TAILQ_EMPTY(&c->tlss)) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
@@ -2604,6 +2938,7 @@ parse_config(const char *filename, int opts)
 	/* the file names of ctlwhere are in the arena */
 	control_dirs_check();
 	tls_keys_check();
+	up_keys_check();
 	symclear();
 	arena_free();
 	conf = NULL;

@@ -46,11 +46,11 @@ print_listen(const struct listenconf *l, const char *what)
 	putchar('\n');
 }
 
+static void	 print_spki(const uint8_t *);
+
 static void
 print_allow(const struct allow *a)
 {
-	size_t	 i;
-
 	printf("\tallow ");
 	switch (a->type) {
 	case ALLOW_UID:
@@ -76,10 +76,8 @@ print_allow(const struct allow *a)
 		print_string(a->ident);
 		break;
 	case ALLOW_SPKI:
-		printf("client spki \"sha256:");
-		for (i = 0; i < sizeof(a->spki); i++)
-			printf("%02x", a->spki[i]);
-		putchar('"');
+		printf("client spki ");
+		print_spki(a->spki);
 		break;
 	}
 	putchar('\n');
@@ -103,6 +101,49 @@ print_tls(const struct tlsconf *t)
 	if (t->crl[0] != '\0')
 		print_path("crl", t->crl);
 	printf("\ttls version %s\n", t->tls12 ? "1.2" : "1.3");
+	printf("}\n");
+}
+
+static void
+print_spki(const uint8_t *spki)
+{
+	size_t	 i;
+
+	printf("\"sha256:");
+	for (i = 0; i < 32; i++)
+		printf("%02x", spki[i]);
+	putchar('"');
+}
+
+static void
+print_upstream(const struct upstreamconf *u)
+{
+	const struct allow	*a;
+	int			 i;
+
+	printf("upstream ");
+	print_string(u->name);
+	printf(" {\n\taddress ");
+	print_string(u->host);
+	printf(" port %u\n", u->port);
+	print_path("certificate", u->key->certificate);
+	print_path("private", u->key->private);
+	print_path("ca", u->ca);
+	for (i = 0; i < u->nroutes; i++) {
+		printf("\troute ");
+		if (u->routes[i].type == ROUTE_DEFAULT)
+			printf("default");
+		else if (u->routes[i].type == ROUTE_NAME) {
+			printf("name ");
+			print_string(u->routes[i].name);
+		} else {
+			printf("spki ");
+			print_spki(u->routes[i].spki);
+		}
+		putchar('\n');
+	}
+	TAILQ_FOREACH(a, &u->key->allows, entry)
+		print_allow(a);
 	printf("}\n");
 }
 
@@ -211,6 +252,7 @@ print_config(struct lurkd_conf *conf)
 	const struct httpconf	*h;
 	const struct keyconf	*k;
 	const struct tlsconf	*t;
+	const struct upstreamconf *u;
 
 	printf("user ");
 	print_string(conf->user);
@@ -254,6 +296,10 @@ print_config(struct lurkd_conf *conf)
 	TAILQ_FOREACH(t, &conf->tlss, entry) {
 		putchar('\n');
 		print_tls(t);
+	}
+	TAILQ_FOREACH(u, &conf->upstreams, entry) {
+		putchar('\n');
+		print_upstream(u);
 	}
 
 	TAILQ_FOREACH(k, &conf->keys, entry) {

@@ -69,6 +69,7 @@ struct sandbox_policy {
 	const int	*soft;		/* syscalls answered with EACCES */
 	size_t		 nsoft;
 	int		 no_exec;	/* mmap/mprotect without PROT_EXEC */
+	int		 outbound;	/* TCP connections out (upstream) */
 };
 void	 sandbox_load(const char *, const struct sandbox_policy *);
 

@@ -61,6 +61,7 @@ static struct {
 	uint8_t			 donekp[LURKD_KEYPROCS_MAX];
 	int			 donenet;
 	int			 tlsfds[2 * LURKD_TLS_MAX];	/* CA, CRL */
+	struct upstate		 up;
 	char			 error[sizeof(ctlstatus.last_reload_error)];
 } rl;
 
@@ -157,6 +158,61 @@ tls_restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
 	}
 }
 
+/* A copy of u, its key block included. */
+static struct upstreamconf *
+upstream_dup(const struct upstreamconf *u)
+{
+	struct upstreamconf	*n;
+	struct allow		*a, *b;
+
+	if ((n = malloc(sizeof(*n))) == NULL ||
+	    (n->key = NULL, *n = *u, n->key = malloc(sizeof(*n->key))) ==
+	    NULL)
+		fatal("%s", __func__);
+	*n->key = *u->key;
+	TAILQ_INIT(&n->key->allows);
+	TAILQ_FOREACH(a, &u->key->allows, entry) {
+		if ((b = malloc(sizeof(*b))) == NULL)
+			fatal("%s", __func__);
+		*b = *a;
+		TAILQ_INSERT_TAIL(&n->key->allows, b, entry);
+	}
+	return n;
+}
+
+/*
+ * The upstreams' names take a restart, the rest a reload (addresses,
+ * files, routes, rules): where the names changed, the running
+ * upstreams stay as they are.
+ */
+static void
+upstream_restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
+{
+	const struct upstreamconf	*t, *u;
+	struct upstreamconf		*n;
+	struct allow			*a;
+
+	for (t = TAILQ_FIRST(&run->upstreams),
+	    u = TAILQ_FIRST(&c->upstreams); t != NULL && u != NULL;
+	    t = TAILQ_NEXT(t, entry), u = TAILQ_NEXT(u, entry))
+		if (strcmp(t->name, u->name) != 0)
+			break;
+	if (t == NULL && u == NULL)
+		return;
+	restart_warn("upstream");
+	while ((n = TAILQ_FIRST(&c->upstreams)) != NULL) {
+		TAILQ_REMOVE(&c->upstreams, n, entry);
+		while ((a = TAILQ_FIRST(&n->key->allows)) != NULL) {
+			TAILQ_REMOVE(&n->key->allows, a, entry);
+			free(a);
+		}
+		free(n->key);
+		free(n);
+	}
+	TAILQ_FOREACH(t, &run->upstreams, entry)
+		TAILQ_INSERT_TAIL(&c->upstreams, upstream_dup(t), entry);
+}
+
 /* What a reload does not apply, said if it changed. */
 static void
 restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
@@ -192,6 +248,7 @@ restart_only(const struct lurkd_conf *run, struct lurkd_conf *c)
 	if (run->drafts.tls13_sessions != c->drafts.tls13_sessions)
 		restart_warn("tls13 sessions");
 	tls_restart_only(run, c);
+	upstream_restart_only(run, c);
 }
 
 /* What a reload applies of from's settings (the rest takes a restart). */
@@ -237,6 +294,7 @@ reload_end(void)
 	for (i = 0; i < 2 * LURKD_TLS_MAX; i++)
 		if (rl.tlsfds[i] != -1)
 			close(rl.tlsfds[i]);
+	upstream_close(&rl.up);
 	if (rl.conf != NULL)
 		free_config(rl.conf);
 	rl.conf = NULL;
@@ -296,6 +354,11 @@ reload_open(int *fds)
 		}
 		idx++;
 	}
+	/* the upstreams' names resolved again, their CA files */
+	if (upstream_prepare(rl.conf, &rl.up, err, sizeof(err)) == -1) {
+		reload_error("%s", err);
+		bad++;
+	}
 	watch_files_end();
 	return bad ? -1 : 0;
 }
@@ -318,6 +381,8 @@ reload(const char *why)
 	memset(&rl, 0, sizeof(rl));
 	for (i = 0; i < 2 * LURKD_TLS_MAX; i++)
 		rl.tlsfds[i] = -1;
+	for (i = 0; i < LURKD_UPSTREAM_MAX; i++)
+		rl.up.cafd[i] = -1;
 	rl.phase = RL_LOAD;
 	rl.gen = ctlstatus.generation + 1;
 	strlcpy(rl.why, why, sizeof(rl.why));
@@ -416,6 +481,7 @@ reload_loaded(void)
 	compose(net, IMSG_RELOAD_BEGIN, -1, &cr, sizeof(cr));
 	send_policies(net, &rl.keys);
 	send_tls_files(net, rl.conf, rl.tlsfds);
+	upstream_send(net, rl.conf, &rl.up);
 	compose(net, IMSG_RELOAD_END, -1, &rl.gen, sizeof(rl.gen));
 }
 
@@ -471,9 +537,10 @@ reload_staged(struct child *c, struct imsg *imsg)
 static void
 reload_committed(void)
 {
-	struct keylist	 old;
-	struct tlslist	 oldtls;
-	struct timespec	 t1;
+	struct keylist		 old;
+	struct tlslist		 oldtls;
+	struct upstreamlist	 oldup;
+	struct timespec		 t1;
 	long long	 ms;
 
 	/* the keys and what else a reload applies, from rl.conf */
@@ -486,6 +553,11 @@ reload_committed(void)
 	TAILQ_CONCAT(&oldtls, &conf->tlss, entry);
 	TAILQ_CONCAT(&conf->tlss, &rl.conf->tlss, entry);
 	TAILQ_CONCAT(&rl.conf->tlss, &oldtls, entry);
+	/* the upstreams (their names are the same), whose keys keyset has */
+	TAILQ_INIT(&oldup);
+	TAILQ_CONCAT(&oldup, &conf->upstreams, entry);
+	TAILQ_CONCAT(&conf->upstreams, &rl.conf->upstreams, entry);
+	TAILQ_CONCAT(&rl.conf->upstreams, &oldup, entry);
 	settings_apply(conf, rl.conf);
 	keyset_free(&keyset);
 	keyset = rl.keys;

@@ -5,6 +5,7 @@
  * whose violation kills the whole process.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -205,6 +206,18 @@ sandbox_load(const char *who, const struct sandbox_policy *pol)
 	} else {
 		add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), who);
 		add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), who);
+	}
+	if (pol->outbound) {
+		/* TCP over IPv4 or IPv6, and nothing else: its flags aside */
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_INET),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM))) < 0)
+			fatalx("%s: seccomp socket rule: %s", who,
+			    strerror(-rc));
+		add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), who);
 	}
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("%s: seccomp_load: %s", who, strerror(-rc));

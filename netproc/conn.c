@@ -150,6 +150,9 @@ conn_close(struct conn *c)
 	log_debug("conn %llu %s: closed", (unsigned long long)c->serial,
 	    c->who);
 	conn_unhold(c);
+	if (c->transport == TRANSPORT_UPSTREAM)
+		relay_upconn_closed(c);
+	relay_conn_gone(c);
 	edge_conn_gone(c);
 	out_free(c);
 	if (c->client != NULL && !c->over_limit)
@@ -194,6 +197,8 @@ conn_add(struct conn *c)
 	c->tag.fd = c->fd;
 	c->serial = ++np->serial;
 	TAILQ_INIT(&c->pending);
+	TAILQ_INIT(&c->relays);
+	TAILQ_INIT(&c->upops);
 	if (client_attach(c) == -1) {
 		if (c->ssl != NULL)
 			tls_conn_free(c);
@@ -301,10 +306,32 @@ conn_mark_dirty(struct conn *c)
 	}
 }
 
+static int	 conn_put(struct conn *, const struct lurk_hdr *, uint8_t,
+		    const struct iovec *, int, int);
+
 /* Queue a response to req: its header with status, then the payload. */
 int
 conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
     const struct iovec *iov, int iovcnt)
+{
+	return conn_put(c, req, status, iov, iovcnt, np->lenmode);
+}
+
+/* A request to an upstream (relay.c): lengths of the payload only. */
+void
+conn_forward(struct conn *c, const struct lurk_hdr *h, const uint8_t *p,
+    size_t len)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = len;
+	conn_put(c, h, h->status, &iov, 1, LURK_LEN_PAYLOAD);
+}
+
+static int
+conn_put(struct conn *c, const struct lurk_hdr *req, uint8_t status,
+    const struct iovec *iov, int iovcnt, int lenmode)
 {
 	struct lurk_hdr	 h = *req;
 	size_t		 plen = 0;
@@ -323,7 +350,7 @@ conn_reply(struct conn *c, const struct lurk_hdr *req, uint8_t status,
 		c->out_since = monotime();	/* output starts waiting */
 	client_charge(c->client, LURK_HDR_LEN + plen);
 	h.status = status;
-	h.length = lurk_length_field(plen, np->lenmode);
+	h.length = lurk_length_field(plen, lenmode);
 	lurk_hdr_encode(&h, p);
 	p += LURK_HDR_LEN;
 	for (i = 0; i < iovcnt; i++) {
@@ -493,7 +520,8 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 			break;
 		}
 		lurk_hdr_decode(buf + off, &h);
-		if (lurk_payload_len(&h, np->lenmode, &plen) == -1 ||
+		if (lurk_payload_len(&h, c->transport == TRANSPORT_UPSTREAM ?
+		    LURK_LEN_PAYLOAD : np->lenmode, &plen) == -1 ||
 		    plen > np->max_message - LURK_HDR_LEN) {
 			/* the framing is lost: answer, then hang up */
 			refuse(c, &h, LURK_ERR_FORMAT, REF_FORMAT,
@@ -506,7 +534,10 @@ conn_input(struct conn *c, const uint8_t *buf, size_t len)
 		mlen = LURK_HDR_LEN + (size_t)plen;
 		if (len - off < mlen)
 			break;
-		conn_request(c, buf + off, mlen);
+		if (c->transport == TRANSPORT_UPSTREAM)
+			relay_response(c, buf + off, mlen);
+		else
+			conn_request(c, buf + off, mlen);
 		off += mlen;
 	}
 	free(c->in);
@@ -598,6 +629,8 @@ conn_update(struct conn *c)
 		conn_close(c);
 		return -1;
 	}
+	if (c->tls == TLS_CONNECTING)
+		return 0;	/* its socket's EPOLLOUT says when */
 	if (c->tls == TLS_HANDSHAKE) {
 		if (tls_conn_step(c) == -1) {
 			conn_close(c);
@@ -634,6 +667,10 @@ conn_update(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
+	if (c->tls == TLS_CONNECTING) {
+		relay_connected(c);
+		return;
+	}
 	if (c->tls == TLS_HANDSHAKE) {
 		/* the handshake's own reads and writes */
 		if (tls_conn_step(c) == -1)
@@ -682,12 +719,13 @@ conn_timeouts(void)
 		return;
 	np->now = now;
 	client_tick();
+	relay_timeouts(now);
 	for (c = TAILQ_FIRST(&np->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		why = NULL;
 		if (c->zombie)
 			continue;
-		if (c->tls == TLS_HANDSHAKE) {
+		if (c->tls == TLS_HANDSHAKE || c->tls == TLS_CONNECTING) {
 			/* the peer's part; keyproc's is not its fault */
 			if (!c->sign_wait &&
 			    now - c->last_in >= np->timeout_message)
@@ -704,6 +742,7 @@ conn_timeouts(void)
 			why = "does not read its answers";
 		else if (np->timeout_idle > 0 && c->inlen == 0 &&
 		    c->npending == 0 && c->outoff == c->outlen &&
+		    TAILQ_EMPTY(&c->upops) &&
 		    now - c->last_in >= np->timeout_idle) {
 			log_debug("conn %llu %s: idle for %u s: closed",
 			    (unsigned long long)c->serial, c->who,

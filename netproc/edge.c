@@ -128,6 +128,32 @@ authorized(const struct conn *c, const struct netkey *k)
 	return 0;
 }
 
+/* For relay.c: the peer against an upstream's allow list. */
+int
+edge_authorized(const struct conn *c, const struct netkey *k)
+{
+	return authorized(c, k);
+}
+
+/*
+ * Does this lurkd hold the key the request names?  1 for a request
+ * that names none well (refused here, as malformed).
+ */
+static int
+edge_holds(const struct lurk_hdr *h, const uint8_t *p, size_t len)
+{
+	if (h->type == EDGE_TYPE_KEY_INFO) {
+		if (len < 2 || len != 2 + (size_t)p[1])
+			return 1;
+		if (p[0] == EDGE_SEL_SPKI_SHA256 && p[1] == EDGE_KEY_ID_LEN)
+			return key_byid(p + 2) != NULL;
+		if (p[0] == EDGE_SEL_NAME && p[1] > 0)
+			return key_byname(p + 2, p[1]) != NULL;
+		return 1;
+	}
+	return len < EDGE_KEY_ID_LEN || key_byid(p) != NULL;
+}
+
 /* Who may not use the key, for the refusal's log line. */
 void
 unauthorized_why(const struct conn *c, char *why, size_t len,
@@ -530,6 +556,10 @@ edge_request(struct conn *c, const struct lurk_hdr *h, const uint8_t *payload,
 		    "not a request");
 		return;
 	}
+	/* a key this lurkd does not hold may be an upstream's */
+	if (np->nupstream > 0 && !edge_holds(h, payload, len) &&
+	    relay_edge_request(c, h, payload, len))
+		return;
 	if (h->type == EDGE_TYPE_KEY_INFO)
 		key_info(c, h, &r);
 	else

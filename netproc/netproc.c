@@ -138,21 +138,29 @@ netproc_ask_status(void)
 	netproc_send_parent(IMSG_CTL_STATUS, NULL, 0);
 }
 
-static struct netkey *
-netkey_slot(uint32_t index)
+/*
+ * A key with a policy: an edge's, or an upstream's (after the TLS
+ * listeners' keys, which have none: nobody may use them).
+ */
+static int
+policy_index_ok(uint32_t index, size_t nkeys)
 {
-	if (np->keys == NULL || index >= np->nkeys)
-		fatalx("%s: key index %u out of range", __func__, index);
-	return &np->keys[index];
+	return index < nkeys || (index >= nkeys + np->ntls &&
+	    index < nkeys + np->ntlskeys);
 }
 
 /* Where the parent's policy for a key goes: a start's, or a reload's. */
 static struct netkey *
 policy_slot(uint32_t index)
 {
-	if (!serving)
-		return netkey_slot(index);
-	if (stage.gen == 0 || stage.conf_done || index >= stage.nkeys)
+	if (!serving) {
+		if (np->keys == NULL || !policy_index_ok(index, np->nkeys))
+			fatalx("%s: key index %u out of range", __func__,
+			    index);
+		return &np->keys[index];
+	}
+	if (stage.gen == 0 || stage.conf_done ||
+	    !policy_index_ok(index, stage.nkeys))
 		fatalx("%s: key policy outside a reload", __func__);
 	return &stage.keys[index];
 }
@@ -165,7 +173,9 @@ global_ok(const struct conf_global *g)
 	    g->nkeys >= 0 && g->nkeys <= LURKD_KEYS_MAX &&
 	    g->nlisten >= 0 && g->nlisten <= LURKD_LISTEN_MAX &&
 	    g->ntls >= 0 && g->ntls <= LURKD_TLS_MAX &&
-	    g->nlisten + g->ntls >= 1 && g->ntlskeys == g->ntls &&
+	    g->nupstream >= 0 && g->nupstream <= LURKD_UPSTREAM_MAX &&
+	    g->nlisten + g->ntls >= 1 &&
+	    g->ntlskeys == g->ntls + g->nupstream &&
 	    g->ncontrol >= 0 && g->ncontrol <= LURKD_CONTROL_MAX &&
 	    g->nhttp >= 0 && g->nhttp <= LURKD_HTTP_MAX &&
 	    g->max_message >= LURKD_MSG_MIN &&
@@ -264,6 +274,7 @@ dispatch_parent(struct imsg *imsg)
 		    http_want + g.ntls, sizeof(*np->listeners))) == NULL)
 			fatal("%s", __func__);
 		tls_conf_global(g.ntls);
+		relay_conf_global(g.nupstream);
 		edge_init();
 		break;
 	case IMSG_CTL_PROCFD:
@@ -339,6 +350,15 @@ dispatch_parent(struct imsg *imsg)
 			    __func__);
 		tls_file_conf(imsg);
 		break;
+	case IMSG_CONF_UPSTREAM:
+	case IMSG_CONF_ROUTE:
+		if (serving && (stage.gen == 0 || stage.conf_done))
+			fatalx("%s: upstream outside a reload", __func__);
+		if (imsg_get_type(imsg) == IMSG_CONF_UPSTREAM)
+			relay_upstream_conf(imsg, serving);
+		else
+			relay_route_conf(imsg, serving);
+		break;
 	case IMSG_CONF_LISTEN:
 		if (np->listeners == NULL || nlisten >= listen_want ||
 		    imsg_get_data(imsg, &cl, sizeof(cl)) == -1 ||
@@ -379,7 +399,7 @@ dispatch_parent(struct imsg *imsg)
 	case IMSG_CONF_END:
 		if (kc == NULL || nlisten != listen_want ||
 		    ncontrol != control_want || nhttp != http_want ||
-		    !tls_conf_done() || conf_done)
+		    !tls_conf_done() || !relay_conf_done() || conf_done)
 			fatalx("%s: IMSG_CONF_END too early", __func__);
 		conf_done = 1;
 		break;
@@ -470,11 +490,18 @@ keys_match(const struct netkey *keys, size_t n, size_t ntls)
 {
 	size_t	 i;
 
-	for (i = n; i < n + ntls; i++)
+	for (i = n; i < n + np->ntls; i++)
 		if (keys[i].spki == NULL ||
 		    strncmp(keys[i].pub.name, "tls ", 4) != 0)
 			fatalx("key %zu is \"%s\" in keyproc, a TLS listener's "
 			    "in the configuration", i, keys[i].pub.name);
+	/* the upstreams' have a policy, as the edges' keys */
+	for (i = n + np->ntls; i < n + ntls; i++)
+		if (keys[i].spki == NULL ||
+		    strcmp(keys[i].name, keys[i].pub.name) != 0)
+			fatalx("key %zu is \"%s\" in keyproc, upstream "
+			    "\"%s\"'s in the configuration", i,
+			    keys[i].pub.name, keys[i].name);
 	for (i = 0; i < n; i++)
 		if (keys[i].spki == NULL ||
 		    strcmp(keys[i].name, keys[i].pub.name) != 0)
@@ -654,8 +681,9 @@ reload_begin(struct imsg *imsg)
 	stage.g = cr.g;
 	stage.nkeys = cr.g.nkeys;
 	/* the listeners cannot change without a restart: nor their keys */
-	if (cr.g.ntls != np->ntls || (size_t)cr.g.ntlskeys != np->ntlskeys)
-		fatalx("%s: TLS listeners differ", __func__);
+	if (cr.g.ntls != np->ntls || (size_t)cr.g.ntlskeys != np->ntlskeys ||
+	    cr.g.nupstream != np->nupstream)
+		fatalx("%s: TLS listeners or upstreams differ", __func__);
 	if ((stage.keys = calloc(stage.nkeys + np->ntlskeys + 1,
 	    sizeof(*stage.keys))) == NULL)
 		fatal("%s", __func__);
@@ -725,6 +753,7 @@ reload_public_end(struct keychan *ch, struct imsg *imsg)
 	gen = stage.gen;
 	edge_swap_keys(stage.keys, stage.nkeys);
 	tls_reload_commit();
+	relay_reload_commit();
 	global_apply(&stage.g);
 	np->generation = gen;
 	compute_state();
@@ -901,6 +930,7 @@ netproc_main(int verbose)
 	}
 	compute_state();
 	tls_init();
+	relay_init();
 #ifdef LURKD_TEST_HOOKS
 	if (signal(SIGUSR2, test_reload_signal) == SIG_ERR)
 		fatal("signal");

@@ -141,6 +141,7 @@ struct netkey {
 struct conn;
 struct pending;
 struct tlslistener;
+struct upstream;
 struct ctlconn;
 struct httpconn;
 TAILQ_HEAD(pendinglist, pending);
@@ -156,6 +157,7 @@ enum ident_kind {
 	IDENT_UID,
 	IDENT_CERT,
 	IDENT_ADDR,
+	IDENT_UPSTREAM,		/* lurkd's connections to upstream uid */
 };
 struct ident {
 	int			 kind;
@@ -262,7 +264,26 @@ enum tls_state {
 	TLS_NONE,		/* a Unix socket's */
 	TLS_HANDSHAKE,
 	TLS_OPEN,
+	TLS_CONNECTING,		/* to an upstream, before its handshake */
 };
+
+/*
+ * A request relayed to an upstream (relay.c): on the upstream
+ * connection under an id of its own, and on the edge's connection,
+ * charged to the edge's client until the upstream answers.
+ */
+struct relayop {
+	uint64_t		 id;		/* the upstream connection's */
+	struct conn		*edge;		/* NULL once it has gone */
+	struct conn		*up;
+	struct client		*cl;
+	struct lurk_hdr		 hdr;		/* the edge's request */
+	size_t			 charge;
+	uint64_t		 t0;
+	TAILQ_ENTRY(relayop)	 eentry;	/* edge->relays */
+	TAILQ_ENTRY(relayop)	 uentry;	/* up->upops */
+};
+TAILQ_HEAD(relaylist, relayop);
 
 struct conn {
 	struct evtag		 tag;		/* first: epoll data.ptr */
@@ -286,7 +307,13 @@ struct conn {
 	uint8_t			*sig;		/* libssl's buffer */
 	size_t			 siglen, sigmax;
 	char			 verify_err[160];	/* why, if it failed */
-	int			 tlsidx;	/* its listener */
+	int			 tlsidx;	/* its listener, or ntls + upstream */
+	struct relaylist	 relays;	/* edge: forwarded, unanswered */
+	struct relaylist	 upops;		/* upstream: in flight on it */
+	struct upstream		*upstream;	/* upstream: whose */
+	uint64_t		 upseq;		/* upstream: the last id */
+	int			 upattempt;	/* upstream: its address, nth */
+	TAILQ_ENTRY(conn)	 upentry;	/* upstream->conns */
 	gid_t			*groups;	/* supplementary, SO_PEERGROUPS */
 	int			 ngroups;
 	uint8_t			*in;		/* read, not parsed yet */
@@ -346,6 +373,8 @@ struct netproc {
 	size_t			 ntlskeys;	/* np->keys[nkeys...]: tls.c */
 	struct tlslistener	*tls;
 	int			 ntls;
+	struct upstream		*up;		/* relay.c */
+	int			 nupstream;
 	int			 accept_paused;
 	struct stats		 stats;
 	unsigned		*kpload;	/* operations at each keyproc */
@@ -422,6 +451,10 @@ void	 tls_conf_global(int);
 int	 tls_conf_done(void);
 void	 tls_listener_conf(struct imsg *);
 void	 tls_file_conf(struct imsg *);
+struct x509_store_ctx_st;
+struct ssl_ctx_st;
+int	 tls_ctx_chain(struct ssl_ctx_st *, const struct netkey *);
+int	 tls_verify_cb(int, struct x509_store_ctx_st *);
 void	 tls_init(void);
 void	 tls_reload_commit(void);
 void	 tls_zombie_end(struct conn *);
@@ -435,6 +468,26 @@ int	 tls_sign(const uint8_t *, uint16_t, const uint8_t *, size_t,
 void	 tls_sign_done(struct pending *, uint8_t, const uint8_t *, size_t);
 void	 tls_pending_index(struct pending *);
 void	 tls_conn_free(struct conn *);
+
+/* relay.c */
+void	 relay_conf_global(int);
+void	 relay_upstream_conf(struct imsg *, int);
+void	 relay_route_conf(struct imsg *, int);
+int	 relay_file_conf(uint32_t, int, const char *);
+int	 relay_conf_done(void);
+void	 relay_init(void);
+void	 relay_reload_commit(void);
+int	 relay_edge_request(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
+void	 relay_response(struct conn *, const uint8_t *, size_t);
+void	 relay_connected(struct conn *);
+void	 relay_conn_gone(struct conn *);
+void	 relay_upconn_closed(struct conn *);
+void	 relay_verified(struct conn *);
+void	 relay_timeouts(time_t);
+int	 edge_authorized(const struct conn *, const struct netkey *);
+void	 conn_forward(struct conn *, const struct lurk_hdr *,
+	    const uint8_t *, size_t);
 
 /* tlskey.c */
 #include <openssl/types.h>

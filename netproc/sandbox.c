@@ -1,7 +1,8 @@
 /*
  * netproc's seccomp allowlist: its epoll loop, the sockets it was given
  * and accepts on, its imsg channels, memory, time, randomness.  It cannot
- * open files, create sockets, connect, execute or fork.
+ * open files, execute or fork, nor create sockets or connect unless it
+ * relays to an upstream: then TCP sockets and connect(2) only.
  */
 #include <seccomp.h>
 #include <stddef.h>
@@ -40,7 +41,7 @@ netproc_sandbox(void)
 	struct sandbox_policy	 pol = {
 		netproc_allow, sizeof(netproc_allow) / sizeof(int),
 		netproc_soft, sizeof(netproc_soft) / sizeof(int),
-		1
+		1, np->nupstream > 0
 	};
 
 	sandbox_load("netproc", &pol);

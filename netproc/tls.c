@@ -114,15 +114,22 @@ tls_file_conf(struct imsg *imsg)
 	int			 fd;
 
 	if (imsg_get_data(imsg, &cf, sizeof(cf)) == -1 ||
-	    cf.index >= (uint32_t)np->ntls ||
-	    (cf.kind != TLSFILE_CA && cf.kind != TLSFILE_CRL) ||
 	    (fd = imsg_get_fd(imsg)) == -1)
+		fatalx("%s: bad IMSG_CONF_TLSFILE", __func__);
+	cf.path[sizeof(cf.path) - 1] = '\0';
+	if (cf.kind == TLSFILE_UPCA) {
+		/* an upstream's CA (relay.c) */
+		if (relay_file_conf(cf.index, fd, cf.path) == -1)
+			fatalx("%s: bad IMSG_CONF_TLSFILE", __func__);
+		return;
+	}
+	if (cf.index >= (uint32_t)np->ntls ||
+	    (cf.kind != TLSFILE_CA && cf.kind != TLSFILE_CRL))
 		fatalx("%s: bad IMSG_CONF_TLSFILE", __func__);
 	tl = &np->tls[cf.index];
 	if (tl->fd[cf.kind] != -1)
 		fatalx("%s: listener %u: file %d twice", __func__, cf.index,
 		    cf.kind);
-	cf.path[sizeof(cf.path) - 1] = '\0';
 	tl->fd[cf.kind] = fd;
 	strlcpy(tl->path[cf.kind], cf.path, sizeof(tl->path[cf.kind]));
 }
@@ -137,8 +144,8 @@ sslerr(void)
  * Why the peer's certificate failed, said once with what it is: the
  * handshake then fails with the alert libssl sends for err.
  */
-static int
-verify_cb(int ok, X509_STORE_CTX *xs)
+int
+tls_verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL		*ssl;
 	struct conn	*c;
@@ -164,8 +171,8 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 }
 
 /* The chain keyproc sent (a TLS certificate_list) into ctx. */
-static int
-ctx_chain(SSL_CTX *ctx, const struct netkey *k)
+int
+tls_ctx_chain(SSL_CTX *ctx, const struct netkey *k)
 {
 	const uint8_t	*p = k->chain, *end = k->chain + k->pub.chain_len;
 	size_t		 len;
@@ -228,7 +235,7 @@ ctx_new(struct tlslistener *tl, const struct netkey *k, char *err,
 	SSL_CTX_set_cert_store(ctx, store);
 	SSL_CTX_set0_CA_list(ctx, names);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 8);
 	if (SSL_CTX_set_min_proto_version(ctx, tl->tls12 ? TLS1_2_VERSION :
 	    TLS1_3_VERSION) != 1 ||
@@ -241,7 +248,7 @@ ctx_new(struct tlslistener *tl, const struct netkey *k, char *err,
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	if (ctx_chain(ctx, k) == -1) {
+	if (tls_ctx_chain(ctx, k) == -1) {
 		snprintf(err, errlen, "certificate chain: %s", sslerr());
 		goto out;
 	}
@@ -439,7 +446,12 @@ subject_rfc2253(X509 *x, char *buf, size_t len)
 		return -1;
 	}
 	buf[n] = '\0';
-	/* longer than any rule may be: matches none, still logged */
+	/*
+	 * Longer than any rule may be: it matches none (a rule equal to
+	 * its start must not), and the logs show it empty.
+	 */
+	if (BIO_pending(b) > 0)
+		strlcpy(buf, "", len);
 	BIO_free(b);
 	return 0;
 }
@@ -562,8 +574,13 @@ handshake_refused(struct conn *c, int err)
 		snprintf(buf, sizeof(buf), "%s", sslerr());
 		why = buf;
 	}
+	if (c->verify_err[0] == '\0')
+		strlcpy(c->verify_err, why, sizeof(c->verify_err));
 	stats_refusal(REF_HANDSHAKE);
-	if (client_log_ok(c->client))
+	if (c->transport == TRANSPORT_UPSTREAM)
+		log_warnx("conn %llu %s: TLS handshake failed: %s",
+		    (unsigned long long)c->serial, c->who, why);
+	else if (client_log_ok(c->client))
 		log_op(LOG_ERR, &(struct log_op){ c->serial, -1, -1,
 		    transport_name(c->transport), NULL, NULL, NULL, why,
 		    c->who }, "conn %llu %s: TLS handshake refused: %s",
@@ -604,7 +621,11 @@ tls_conn_step(struct conn *c)
 	r = SSL_do_handshake(c->ssl);
 	tls_cur = NULL;
 	if (r == 1) {
-		if (tls_verified(c) == -1)
+		if (c->transport == TRANSPORT_UPSTREAM) {
+			/* the upstream verified (SSL_set1_host, its CA) */
+			relay_verified(c);
+			c->tls = TLS_OPEN;
+		} else if (tls_verified(c) == -1)
 			return -1;
 		c->last_in = monotime();
 		netproc_update_events(c, EPOLLIN);

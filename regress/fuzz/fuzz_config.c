@@ -124,12 +124,14 @@ printed(struct lurkd_conf *c, size_t *len)
 }
 
 /* LP64 (x86-64, arm64) sizes of the structures, as conf_diff knows them */
-#define CONF_SIZE	8408
+#define CONF_SIZE	8424
 #define KEYCONF_SIZE	12432
 #define LISTENCONF_SIZE	4192
 #define ALLOW_SIZE	376
 #define HTTPCONF_SIZE	72
 #define TLSCONF_SIZE	20560
+#define UPSTREAMCONF_SIZE	14952
+#define ROUTECONF_SIZE	100
 
 /*
  * The sizes of the structures conf_diff compares: a field added to one
@@ -147,6 +149,11 @@ _Static_assert(sizeof(struct allow) == ALLOW_SIZE,
     "struct allow changed: compare the new field in conf_diff");
 _Static_assert(sizeof(struct httpconf) == HTTPCONF_SIZE,
     "struct httpconf changed: compare the new field in conf_diff");
+/* upstreamconf: its key compared as a key block (keys_diff) */
+_Static_assert(sizeof(struct upstreamconf) == UPSTREAMCONF_SIZE,
+    "struct upstreamconf changed: compare the new field in conf_diff");
+_Static_assert(sizeof(struct routeconf) == ROUTECONF_SIZE,
+    "struct routeconf changed: compare the new field in conf_diff");
 /* tlsconf: file and line say where the block is, as keyconf's */
 _Static_assert(sizeof(struct tlsconf) == TLSCONF_SIZE,
     "struct tlsconf changed: compare the new field in conf_diff");
@@ -171,6 +178,67 @@ listen_diff(const struct listenlist *a, const struct listenlist *b,
 	return NULL;
 }
 
+/* Two key blocks (or upstreams' keys): what differs, NULL if nothing. */
+static const char *
+key_diff(const struct keyconf *ka, const struct keyconf *kb)
+{
+	const struct allow	*aa, *ab;
+	int			 i;
+
+	if (strcmp(ka->name, kb->name) != 0 ||
+	    ka->operations != kb->operations ||
+	    ka->tls13_secrets != kb->tls13_secrets ||
+	    ka->tls13_tickets != kb->tls13_tickets ||
+	    ka->usage != kb->usage ||
+	    strcmp(ka->private, kb->private) != 0 ||
+	    strcmp(ka->certificate, kb->certificate) != 0)
+		return "key";
+	for (i = 0; i < KEY_NOPS; i++)
+		if (ka->rate[i] != kb->rate[i] ||
+		    ka->burst[i] != kb->burst[i])
+			return "key limit rate";
+	for (aa = TAILQ_FIRST(&ka->allows),
+	    ab = TAILQ_FIRST(&kb->allows); aa != NULL && ab != NULL;
+	    aa = TAILQ_NEXT(aa, entry), ab = TAILQ_NEXT(ab, entry))
+		if (aa->type != ab->type || aa->id != ab->id ||
+		    strcmp(aa->name, ab->name) != 0 ||
+		    strcmp(aa->ident, ab->ident) != 0 ||
+		    memcmp(aa->spki, ab->spki, sizeof(aa->spki)) != 0)
+			return "key allow";
+	if (aa != NULL || ab != NULL)
+		return "number of allows of a key";
+	return NULL;
+}
+
+/* Two lists of upstreams: what differs, NULL if nothing. */
+static const char *
+upstream_diff(const struct upstreamlist *a, const struct upstreamlist *b)
+{
+	const struct upstreamconf	*ua, *ub;
+	const char			*d;
+	int				 i;
+
+	for (ua = TAILQ_FIRST(a), ub = TAILQ_FIRST(b);
+	    ua != NULL && ub != NULL;
+	    ua = TAILQ_NEXT(ua, entry), ub = TAILQ_NEXT(ub, entry)) {
+		if (strcmp(ua->name, ub->name) != 0 ||
+		    strcmp(ua->host, ub->host) != 0 || ua->port != ub->port ||
+		    strcmp(ua->ca, ub->ca) != 0 || ua->nroutes != ub->nroutes)
+			return "upstream";
+		for (i = 0; i < ua->nroutes; i++)
+			if (ua->routes[i].type != ub->routes[i].type ||
+			    strcmp(ua->routes[i].name, ub->routes[i].name) !=
+			    0 || memcmp(ua->routes[i].spki, ub->routes[i].spki,
+			    sizeof(ua->routes[i].spki)) != 0)
+				return "upstream route";
+		if ((d = key_diff(ua->key, ub->key)) != NULL)
+			return d;
+	}
+	if (ua != NULL || ub != NULL)
+		return "number of upstreams";
+	return NULL;
+}
+
 /* The first field in which a and b differ, NULL if none. */
 static const char *
 conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
@@ -178,9 +246,7 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 	const struct httpconf	*ha, *hb;
 	const struct tlsconf	*ta, *tb;
 	const struct keyconf	*ka, *kb;
-	const struct allow	*aa, *ab;
 	const char		*d;
-	int			 i;
 
 #define SAME(f)		do { if (a->f != b->f) return #f; } while (0)
 #define SAMESTR(f)	do { if (strcmp(a->f, b->f) != 0) return #f; } while (0)
@@ -233,33 +299,12 @@ conf_diff(const struct lurkd_conf *a, const struct lurkd_conf *b)
 		return "number of listen on tls";
 	for (ka = TAILQ_FIRST(&a->keys), kb = TAILQ_FIRST(&b->keys);
 	    ka != NULL && kb != NULL;
-	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry)) {
-		if (strcmp(ka->name, kb->name) != 0 ||
-		    ka->operations != kb->operations ||
-		    ka->tls13_secrets != kb->tls13_secrets ||
-		    ka->tls13_tickets != kb->tls13_tickets ||
-		    ka->usage != kb->usage ||
-		    strcmp(ka->private, kb->private) != 0 ||
-		    strcmp(ka->certificate, kb->certificate) != 0)
-			return "key";
-		for (i = 0; i < KEY_NOPS; i++)
-			if (ka->rate[i] != kb->rate[i] ||
-			    ka->burst[i] != kb->burst[i])
-				return "key limit rate";
-		for (aa = TAILQ_FIRST(&ka->allows),
-		    ab = TAILQ_FIRST(&kb->allows); aa != NULL && ab != NULL;
-		    aa = TAILQ_NEXT(aa, entry), ab = TAILQ_NEXT(ab, entry))
-			if (aa->type != ab->type || aa->id != ab->id ||
-			    strcmp(aa->name, ab->name) != 0 ||
-			    strcmp(aa->ident, ab->ident) != 0 ||
-			    memcmp(aa->spki, ab->spki, sizeof(aa->spki)) != 0)
-				return "key allow";
-		if (aa != NULL || ab != NULL)
-			return "number of allows of a key";
-	}
+	    ka = TAILQ_NEXT(ka, entry), kb = TAILQ_NEXT(kb, entry))
+		if ((d = key_diff(ka, kb)) != NULL)
+			return d;
 	if (ka != NULL || kb != NULL)
 		return "number of keys";
-	return NULL;
+	return upstream_diff(&a->upstreams, &b->upstreams);
 }
 
 int

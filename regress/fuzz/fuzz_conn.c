@@ -264,6 +264,44 @@ tls_sign_done(struct pending *p, uint8_t status, const uint8_t *sig,
 	abort();
 }
 
+/* relay.c: the target has no upstream */
+int
+relay_edge_request(struct conn *c, const struct lurk_hdr *h,
+    const uint8_t *p, size_t len)
+{
+	abort();
+}
+
+void
+relay_response(struct conn *c, const uint8_t *msg, size_t len)
+{
+	abort();
+}
+
+void
+relay_connected(struct conn *c)
+{
+	abort();
+}
+
+void
+relay_conn_gone(struct conn *c)
+{
+	if (!TAILQ_EMPTY(&c->relays))
+		abort();
+}
+
+void
+relay_upconn_closed(struct conn *c)
+{
+	abort();
+}
+
+void
+relay_timeouts(time_t now)
+{
+}
+
 static int
 may_use(const struct conn *c, const struct netkey *k)
 {
@@ -1007,6 +1045,8 @@ conn_new(struct fconn *f, uid_t uid, gid_t gid, int groups, int smallbuf,
 		c->ngroups = 2;
 	}
 	TAILQ_INIT(&c->pending);
+	TAILQ_INIT(&c->relays);
+	TAILQ_INIT(&c->upops);
 	c->events = EPOLLIN;
 	if (smallbuf) {
 		int	 small = 1;	/* the kernel makes it its minimum */

@@ -304,6 +304,25 @@ listener_tests(struct key *ec, const uint8_t *tls13, size_t len13,
 	    in, 32 + len12, out, &outlen);
 	CHECK(st == LURK_ST_SUCCESS,
 	    "keyop_run: ... and signed where it does (tls version 1.2)");
+
+	/* an upstream's client key: this lurkd's client CertificateVerify */
+	ec->usage = KEY_USE_CLIENT;
+	ec->operations = EDGE_OP_SIGN_TLS13;
+	memcpy(in + 32, tls13, len13);
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == EDGE_ST_INVALID_CONTENT,
+	    "keyop_run: an upstream's client key signs no server's "
+	    "CertificateVerify");
+	memcpy(in + 32 + 64, TLS13_CV_CLIENT_CTX, 33);
+	st = run(ec, KEYOP_TLS_SIGN13, TLS_SS_ECDSA_SECP256R1_SHA256, 0, 0,
+	    in, 32 + len13, out, &outlen);
+	CHECK(st == LURK_ST_SUCCESS && outlen > 2,
+	    "keyop_run: ... but its own client CertificateVerify");
+	st = run(ec, EDGE_TYPE_SIGN_TLS13, TLS_SS_ECDSA_SECP256R1_SHA256, 0,
+	    0, tls13, len13, out, &outlen);
+	CHECK(st == EDGE_ST_OPERATION_REFUSED,
+	    "keyop_run: an upstream's client key does no edge's operation");
 	ec->usage = KEY_USE_EDGE;
 }
 

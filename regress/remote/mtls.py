@@ -15,6 +15,13 @@
   mtls.py hold HOST PORT CERT,CERT,... SPKIFILE
       a connection with each CERT, all kept open; then a sign on each;
       prints the statuses, space-separated
+  mtls.py pipe SOCKET N SPKIFILE
+      two connections to SOCKET with the same ids 1..N pipelined: N
+      sign_tls13 on one, N key_info on the other: prints how many
+      answers each got right (signatures of its own requests, verified;
+      the key's public key): "A B"
+  mtls.py once SOCKET SPKIFILE
+      one sign_tls13: prints "status=S secs=T"
   mtls.py slow HOST PORT CERT SOCKET SPKIFILE
       a handshake in a thread; while it waits, the Unix socket SOCKET is
       asked a ping and a sign_tls13: prints "pending=1|0 unix=STATUSES
@@ -22,6 +29,7 @@
 """
 import datetime
 import hashlib
+import ipaddress
 import os
 import socket
 import ssl
@@ -101,7 +109,9 @@ def certs(d):
     ca = mkca(d, "ca", "lurkd test CA")
     other = mkca(d, "otherca", "another CA")
     mkleaf(d, "srv", ca, name("lurkd.test"),
-           [x509.DNSName("lurkd.test")], server=True)
+           [x509.DNSName("lurkd.test"), x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1"))], server=True)
     mkleaf(d, "edge1", ca, name("edge1", "CDN"),
            [x509.DNSName("edge1.test"), x509.UniformResourceIdentifier(
                "spiffe://example.org/ns/web/sa/edge1")])
@@ -115,6 +125,13 @@ def certs(d):
         f.write("sha256:" + hashlib.sha256(spki).hexdigest() + "\n")
     mkleaf(d, "stranger", ca, name("stranger", "CDN"),
            [x509.DNSName("stranger.test")])
+    # a subject longer than a rule may be (255 bytes as RFC 2253 prints)
+    mkleaf(d, "longsubj", ca, x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "o" * 60),
+         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "u" * 60),
+         x509.NameAttribute(NameOID.LOCALITY_NAME, "l" * 128),
+         x509.NameAttribute(NameOID.COMMON_NAME, "c" * 60)]),
+        [x509.DNSName("longsubj.test")])
     allowed = [x509.DNSName("allowed.test")]
     mkleaf(d, "expired", ca, name("expired"), allowed,
            before=NOW - 10 * DAY, after=NOW - DAY)
@@ -249,6 +266,58 @@ def slow(d, host, port, cert, sock, spkifile):
         res.get("tls")))
 
 
+def verifies(spkifile, sig, tbs):
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+    with open(spkifile, "rb") as f:
+        pub = serialization.load_der_public_key(f.read())
+    try:
+        pub.verify(sig, tbs, _ec.ECDSA(hashes.SHA256()))
+        return True
+    except Exception:
+        return False
+
+
+def pipe(sock, n, spkifile):
+    """Edge A pipelines n signatures, edge B n key_infos (answered by the
+    upstream at once, the signatures later), with the same ids 1..n,
+    sent in turn: the upstream's answers come out of order, and each
+    must reach its own edge's request."""
+    n = int(n)
+    with open(spkifile, "rb") as f:
+        spki = f.read()
+    kid = hashlib.sha256(spki).digest()
+    a, b = [lc.connect(sock, timeout=20) for _ in range(2)]
+    tbss = []
+    for i in range(1, n + 1):
+        tbs = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00" + \
+            i.to_bytes(32, "big")
+        tbss.append(tbs)
+        p = kid + (0x0403).to_bytes(2, "big") + \
+            len(tbs).to_bytes(2, "big") + tbs
+        a.sendall(lc.hdr(192, 1, 2, 0, i, len(p)) + p)
+        q = bytes([0, 32]) + kid
+        b.sendall(lc.hdr(192, 1, 1, 0, i, len(q)) + q)
+    ga = gb = 0
+    for _ in range(n):
+        h, p, _ = lc.recv_msg(a)
+        i = h[4]
+        if h[2] == 2 and h[3] == 1 and 1 <= i <= n and len(p) > 2 and \
+                verifies(spkifile, p[2:], tbss[i - 1]):
+            ga += 1
+        h, p, _ = lc.recv_msg(b)
+        if h[2] == 1 and h[3] == 1 and p[:32] == kid and spki in p:
+            gb += 1
+    print("%d %d" % (ga, gb))
+
+
+def once(sock, spkifile):
+    s = lc.connect(sock, timeout=30)
+    typ, p = sign_payload(spkifile)
+    t0 = time.monotonic()
+    st = request(s, 192, typ, 1, p)
+    print("status=%d secs=%.2f" % (st, time.monotonic() - t0))
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "certs":
@@ -257,6 +326,10 @@ def main():
         edge(os.environ["CERTS"], *sys.argv[2:7])
     elif cmd == "hold":
         hold(os.environ["CERTS"], *sys.argv[2:6])
+    elif cmd == "pipe":
+        pipe(*sys.argv[2:5])
+    elif cmd == "once":
+        once(*sys.argv[2:4])
     elif cmd == "slow":
         slow(os.environ["CERTS"], *sys.argv[2:7])
     else:

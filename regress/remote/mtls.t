@@ -10,15 +10,12 @@
 # answered while a handshake waits for its signature.
 . "$LURKD_TOP/regress/lib.sh"
 
-root_setup
-export CERTS=$T
-"$PYTHON" "$TOP/regress/remote/mtls.py" certs "$T" ||
-    { nok "make the certificates"; finish; }
-mkkey k1 p256 || { nok "make the edge key"; finish; }
+. "$TOP/regress/remote/common.sh"
+
+remote_setup
+
 # the listener's CA file, apart from the one the clients trust lurkd by
 cp "$T/ca.crt" "$T/edges-ca.crt"
-chmod 0600 "$T/k1.key"
-openssl pkey -in "$T/k1.key" -pubout -outform DER -out "$T/k1.spki"
 openssl pkey -in "$T/srv.key" -pubout -outform DER -out "$T/srv.spki"
 PORT=$(free_port)
 PORT12=$(free_port)
@@ -49,9 +46,13 @@ mkconf() {	# mkconf KEYPROCS
 		    'allow client san "spiffe://example.org/ns/web/sa/edge1"' \
 		    'allow client subject "CN=edge2,O=CDN"' \
 		    "allow client spki \"$(cat "$T/edge3.spki")\"" \
-		    'allow client san "allowed.test"'
+		    'allow client san "allowed.test"' \
+		    "allow client subject \"$longrule\""
 	} >"$T/lurkd.conf"
 }
+# the first 255 bytes of longsubj's subject: a rule it must not match
+longrule=$(openssl x509 -in "$T/longsubj.crt" -noout -subject \
+    -nameopt RFC2253 | sed 's/^subject=//' | cut -c1-255)
 mkconf 1
 start_lurkd "$T/lurkd.conf" || { nok "lurkd started"; finish; }
 
@@ -71,24 +72,26 @@ for c in edge1:san edge2:subject edge3:spki; do
 	    "$out" '^handshake=ok ping=1 sign=1 version=TLSv1.3$'
 done
 check "... lurkd logs each peer's certificate: subject and SPKI" \
-    eval 'grep -Eq "TLS TLSv1.3, certificate subject \"CN=edge2,O=CDN\" spki sha256:[0-9a-f]{64}" "$T/lurkd.log" &&
-    grep -q "spki $(cat "$T/edge3.spki")" "$T/lurkd.log"'
+    eval 'logged "TLS TLSv1.3, certificate subject \"CN=edge2,O=CDN\" spki sha256:[0-9a-f]{64}" &&
+    logged "spki $(cat "$T/edge3.spki")"'
 
 out=$(edge "$PORT" stranger 1.3)
 expect "a valid certificate the key does not allow: unauthorized (9)" \
     "$out" '^handshake=ok ping=1 sign=9 '
 check "... logged with its identity, the transport and why" \
-    grep -Eq 'netproc: conn [0-9]+ cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN": unauthorized key "k1" sign-tls13 .*: cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN" may not use this key' \
-    "$T/lurkd.log"
+    logged 'netproc: conn [0-9]+ cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN": unauthorized key "k1" sign-tls13 .*: cert sha256:[0-9a-f]{16} "CN=stranger,O=CDN" may not use this key'
+
+out=$(edge "$PORT" longsubj 1.3)
+expect "a subject longer than a rule may be, which a rule equal to its start does not match: unauthorized (9)" \
+    "$out" '^handshake=ok ping=1 sign=9 '
 
 # refused in the handshake: the alert, then lurkd's line
 refused() {	# refused WHAT CERT VERSION ALERT LOG-PATTERN
 	local out
 	out=$(edge "$PORT" "$2" "$3")
 	expect "$1: refused in the handshake ($4)" "$out" "^handshake=alert:$4 "
-	check "... logged: $5" grep -Eq \
-	    "netproc: conn [0-9]+ tls peer 127.0.0.1: TLS handshake refused: .*$5" \
-	    "$T/lurkd.log"
+	check "... logged: $5" logged \
+	    "netproc: conn [0-9]+ tls peer 127.0.0.1: TLS handshake refused: .*$5"
 }
 refused "no client certificate" - 1.3 TLSV13_ALERT_CERTIFICATE_REQUIRED \
     "peer did not return a certificate"
@@ -126,25 +129,13 @@ out=$("$PYTHON" "$TOP/regress/remote/mtls.py" hold 127.0.0.1 "$PORT" \
 check "limit user connections 2 per certificate: edge1's third connection temporary_failure (7), edge2's served ($out)" \
     [ "$out" = "1 1 1 7" ]
 check "... logged with the certificate" \
-    grep -Eq 'cert sha256:[0-9a-f]{16} "CN=edge1,O=CDN": 2 connections open \(limit user connections 2\): connection refused' \
-    "$T/lurkd.log"
+    logged 'cert sha256:[0-9a-f]{16} "CN=edge1,O=CDN": 2 connections open \(limit user connections 2\): connection refused'
 
 # memory: the listener's secret scalar, and its key file's DER
-needles() {
-	local hex
-	hex=$(openssl pkey -in "$T/srv.key" -text -noout 2>/dev/null |
-	    awk '$1 == "priv:" { on = 1; next }
-		on && /^ +[0-9a-f][0-9a-f]:/ { gsub(/[ :]/, ""); h = h $0; next }
-		on { on = 0 } END { print h }')
-	hex=${hex#00}
-	[ ${#hex} -ge 64 ] || return 1
-	echo "$hex"
-	echo "$hex" | fold -w2 | tac | tr -d '\n'; echo
-	openssl pkey -in "$T/srv.key" -outform DER | od -An -tx1 -v |
-	    tr -d ' \n' | cut -c1-96; echo
-}
 if [ "$root" = 1 ]; then
-	needles >"$T/srv.needles" || nok "the listener key's secret"
+	{ needles "$T/srv.key" && openssl pkey -in "$T/srv.key" -outform DER |
+	    od -An -tx1 -v | tr -d ' \n' | cut -c1-96 && echo; } \
+	    >"$T/srv.needles" || nok "the listener key's secret"
 	"$PYTHON" "$TOP/regress/security/memscan.py" "$(child_pid netproc)" \
 	    "$T/srv.needles" >"$T/scan.net" 2>&1
 	check "no byte of the listener's private key in netproc's memory" \
@@ -165,9 +156,8 @@ t0 = time.monotonic()
 print("closed" if s.recv(1) == b"" else "data")' "$PORT" >"$T/silent.out" 2>&1
 check "a silent TLS peer is closed (timeout message 2)" \
     grep -qx closed "$T/silent.out"
-check "... logged" grep -Eq \
-    "conn [0-9]+ tls peer 127.0.0.1: did not finish its TLS handshake in time: closed" \
-    "$T/lurkd.log"
+check "... logged" logged \
+    "conn [0-9]+ tls peer 127.0.0.1: did not finish its TLS handshake in time: closed"
 
 # reloads: the listener's CA and CRL files are read again: now the
 # other CA's, so foreign is let in and edge1 refused; then the rules
@@ -202,7 +192,8 @@ LURKD_READY=$LURKD_READY_JSON start_lurkd "$T/lurkd.conf" ||
     { nok "lurkd started, log format json"; finish; }
 edge "$PORT" stranger 1.3 >/dev/null
 edge "$PORT" - 1.3 >/dev/null
-sleep 0.3
+logged '"message":"conn [0-9]+ tls peer 127.0.0.1: TLS handshake refused' ||
+    nok "the json log has the handshake's refusal"
 "$PYTHON" - "$T/lurkd.log" >"$T/json.out" 2>&1 <<'PYEOF'
 import json, re, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
