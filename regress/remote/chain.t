@@ -11,10 +11,15 @@
 # CDN's lurkd, which holds none either and relays, with a certificate of
 # its own, to the content owner's lurkd, which signs for the CDN's
 # certificate only.  curl from the client gets 200 over TLS 1.3 and
-# 1.2.  (The refusals of each hop are regress/remote/mtls.t's and
-# relay.t's; the provider's own remote endpoints and failover are not
-# this branch's.)
-# regress-timeout: 120
+# 1.2.  Then the edge as the provider makes it, with no lurkd of its
+# own: nginx's references name two CDN key servers by tls:// (the
+# second, cdn2, on another address of the CDN host), with the edge's
+# client certificate; under a steady load of handshakes from the
+# client, the first CDN lurkd is killed and later started again: the
+# failed handshakes are counted and bounded, and signing comes back to
+# the first.  (The refusals of each hop are regress/remote/mtls.t's and
+# relay.t's.)
+# regress-timeout: 180
 . "$LURKD_TOP/regress/lib.sh"
 . "$TOP/regress/remote/common.sh"
 
@@ -66,6 +71,7 @@ server_cert() {	# server_cert NAME IP
 	    2>/dev/null && chmod 0600 "$T/$1.key"
 }
 server_cert owner 10.77.2.1 && server_cert cdn 10.77.1.1 &&
+    server_cert cdn2 10.77.1.3 &&
     openssl req -new -x509 -key "$T/k1.key" -subj /CN=test.lurk -days 2 \
     -addext subjectAltName=DNS:test.lurk -out "$T/site.crt" 2>/dev/null ||
     { nok "make the certificates"; finish; }
@@ -103,6 +109,11 @@ upstream "owner" {
 	allow client san "spiffe://example.org/ns/web/sa/edge1"
 }
 CONF
+mkdir -p "$T/d2"
+sed -e 's|10.77.1.1 port|10.77.1.3 port|' -e "s|$T/cdn\.|$T/cdn2.|g" \
+    "$T/d/lurkd.conf" >"$T/d2/lurkd.conf"
+ip -n "${P}d" addr add 10.77.1.3/24 dev "${P}de" ||
+    { nok "a second address on the CDN host"; finish; }
 cat >"$T/e/lurkd.conf" <<CONF
 keyprocs 1
 watch no
@@ -123,6 +134,7 @@ start_in() {	# start_in NS DIR: lurkd in that namespace, ready
 	ip netns exec "$P$1" "$LURKD" -d -v -f "$T/$2/lurkd.conf" \
 	    >"$T/$2.log" 2>&1 &
 	PIDS+=($!)
+	LAST=$!
 	for ((i = 0; i < 200; i++)); do
 		grep -qs "parent: ready:" "$T/$2.log" && return 0
 		sleep 0.05
@@ -130,13 +142,18 @@ start_in() {	# start_in NS DIR: lurkd in that namespace, ready
 	cat "$T/$2.log" >&2
 	return 1
 }
-start_in o o && start_in d d && start_in e e ||
-    { nok "the three lurkd started in their namespaces"; finish; }
-ok "the three lurkd started in their namespaces"
+start_in o o && start_in d d && CDN1=$LAST && start_in d d2 && start_in e e ||
+    { nok "the four lurkd started in their namespaces"; finish; }
+ok "the four lurkd started in their namespaces"
 
 "$LURKCTL" keyref -S "$T/e/lurk.sock" "$T/site.crt" >"$T/site.ref" 2>"$T/keyref.err"
 check "lurkctl keyref on the edge, through two relays: the owner's public key" \
     grep -q "BEGIN" "$T/site.ref"
+ip netns exec "${P}e" "$LURKCTL" keyref -e tls://10.77.1.1:8443 \
+    -e tls://10.77.1.3:8443 -c "$T/edge1.crt" -k "$T/edge1.key" \
+    -C "$T/ca.crt" "$T/site.crt" >"$T/direct.ref" 2>"$T/direct.err"
+check "lurkctl keyref -e tls://cdn -e tls://cdn2 on the edge: the owner's public key" \
+    grep -q "BEGIN" "$T/direct.ref"
 provider_conf "$T/openssl.cnf" "$T/e/lurk.sock" 5000
 cat >"$T/nginx/nginx.conf" <<NGINX
 user www-data;
@@ -158,6 +175,16 @@ http {
 		ssl_session_cache off;
 		ssl_session_tickets off;
 		location / { return 200 "chain\n"; }
+	}
+	server {
+		listen 10.77.3.1:8444 ssl;
+		server_name test.lurk;
+		ssl_certificate $T/site.crt;
+		ssl_certificate_key $T/direct.ref;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache off;
+		ssl_session_tickets off;
+		location / { return 200 "direct\n"; }
 	}
 }
 NGINX
@@ -188,4 +215,68 @@ check "... the CDN relayed them for the edge's certificate" \
 check "... neither the edge nor the CDN holds a key" \
     eval 'logged "netproc: serving 0 keys" "$T/e.log" &&
     logged "netproc: serving 0 keys" "$T/d.log"'
+
+# The edge with no lurkd: the provider's tls:// to the first CDN, the
+# second if it fails.
+URL2=https://test.lurk:8444/
+out=$("${CURL[@]}" --resolve test.lurk:8444:10.77.3.1 --tlsv1.3 "$URL2" 2>&1)
+check "the edge's provider over tls:// to the CDN: 200 over TLS 1.3 ($out)" \
+    [ "$out" = "direct
+ 200" ]
+relayed() {	# relayed LOG: the CDN relayed for the edge's certificate
+	grep -Ec '"CN=edge1,O=CDN": sign-tls1[23] relayed by upstream "owner": success' "$1"
+}
+check "... signed through the first CDN, not the second" \
+    eval '[ "$(relayed "$T/d.log")" -ge 1 ] && [ "$(relayed "$T/d2.log")" = 0 ]'
+
+# A steady load from the client while the first CDN lurkd is killed and
+# started again.  nginx has one worker, which signs one handshake at a
+# time: at most 1 request is in flight at the first CDN when it dies,
+# and the provider sends a request lost that way once more on the next
+# endpoint.  The bound: 1 failed handshake (expected: 0).
+ip netns exec "${P}c" bash -c '
+	end=$((SECONDS + 60))
+	while [ ! -e "$1" ] && [ $SECONDS -lt $end ]; do
+		curl -s -o /dev/null --max-time 10 --cacert "$2" \
+		    --resolve test.lurk:8444:10.77.3.1 -w "%{http_code} %{time_total}\n" \
+		    https://test.lurk:8444/
+	done' load "$T/load.stop" "$T/site.crt" >"$T/load.out" 2>&1 &
+LOADPID=$!
+PIDS+=($LOADPID)
+sleep 1
+n0=$(wc -l <"$T/load.out")
+kill -KILL "$CDN1"
+wait "$CDN1" 2>/dev/null
+# its children go with the parent's pipe; wait for the socket to close
+for ((i = 0; i < 50; i++)); do
+	ip netns exec "${P}d" bash -c '(exec 3<>/dev/tcp/10.77.1.1/8443)' \
+	    2>/dev/null || break
+	sleep 0.1
+done
+t_kill=$(date +%s%N)
+sleep 2
+n1=$(wc -l <"$T/load.out")
+mv "$T/d.log" "$T/d-before.log"
+start_in d d || { nok "the first CDN lurkd started again"; finish; }
+sleep 3			# the provider tries a down endpoint again within 2 s
+c2=$(relayed "$T/d2.log")
+sleep 2
+touch "$T/load.stop"
+wait "$LOADPID"
+total=$(wc -l <"$T/load.out")
+failed=$(grep -vc '^200 ' "$T/load.out")
+during=$(sed -n "$((n0 + 1)),${n1}p" "$T/load.out" | grep -c '^200 ')
+slowest=$(sort -k2 -n "$T/load.out" | tail -1 | cut -d' ' -f2)
+echo "# failover: $total handshakes, $failed failed, $during made while" \
+    "the first CDN was down (2 s), slowest ${slowest} s"
+check "failover: $failed of $total handshakes failed (bound 1: one worker's request in flight), slowest ${slowest} s" \
+    [ "$total" -gt 20 -a "$failed" -le 1 ]
+check "... the handshakes went on while the first CDN was down: $during" \
+    [ "$during" -ge 3 ]
+check "... through the second CDN meanwhile" [ "$(relayed "$T/d2.log")" -ge 1 ]
+# the last 2 s of load: the restarted first CDN signs, the second not
+check "after the first CDN is back: the edge signs through it again" \
+    [ "$(relayed "$T/d.log")" -ge 1 ]
+check "... and the second no longer grows ($c2 then $(relayed "$T/d2.log"))" \
+    [ "$(relayed "$T/d2.log")" = "$c2" ]
 finish
