@@ -43,6 +43,12 @@ read_fd(int fd, size_t *lenp, char *err, size_t errlen, const char *path)
 	for (;;) {
 		if (len == cap) {
 			if (cap >= KEYFILE_MAX) {
+				uint8_t	 one;
+
+				/* KEYFILE_MAX bytes, not one more */
+				if (pread(fd, &one, 1, len) == 0)
+					break;
+				explicit_bzero(&one, sizeof(one));
 				snprintf(err, errlen, "%s: larger than %d bytes",
 				    path, KEYFILE_MAX);
 				goto fail;

@@ -13,5 +13,9 @@ openssl pkey -in "$T/p256.key" -aes128 -passout pass:x -out "$T/enc.key" \
 } >"$T/padded.key"
 { cat "$T/p256.key"; head -c $((1024 * 1024 + 4096)) /dev/zero | tr '\0' 'x'; } \
     >"$T/huge.key"
+# exactly KEYFILE_MAX (1 MiB) bytes, and one more
+{ cat "$T/p256.key"; yes "text after the key" | head -c $((1024 * 1024)); } |
+    head -c $((1024 * 1024)) >"$T/max.key"
+{ cat "$T/max.key"; echo; } >"$T/over.key"
 "$TOP/regress/keyproc/keys_test" "$T" || FAILED=1
 finish

@@ -11,7 +11,8 @@
  *
  * Usage: keys_test DIR    -- DIR holds p256.key/.crt, rsa.key/.crt (RSA
  * 2048), enc.key (p256.key encrypted), padded.key (p256.key, then 12 KiB
- * of text), huge.key (p256.key, then more than KEYFILE_MAX of text).
+ * of text), huge.key (p256.key, then more than KEYFILE_MAX of text),
+ * max.key (p256.key and text, KEYFILE_MAX bytes), over.key (one more).
  */
 #include <sys/types.h>
 
@@ -167,6 +168,8 @@ loader_tests(void)
 		{ "padded.key", "a key file larger than the first read buffer",
 		    0 },
 		{ "huge.key", "a key file larger than KEYFILE_MAX", -1 },
+		{ "max.key", "a key file of exactly KEYFILE_MAX bytes", 0 },
+		{ "over.key", "a key file of KEYFILE_MAX + 1 bytes", -1 },
 		{ "enc.key", "an encrypted key", -1 },
 	};
 	struct key	 k;
