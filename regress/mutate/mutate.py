@@ -16,6 +16,9 @@ the list is wrong (a pattern that no longer matches exactly once, a
 missing field) or the baseline fails.
 
 Usage: mutate.py [NAME...]     only these mutants (default: all)
+       mutate.py --check       only check the list against the tree
+                               (each pattern once, each test word
+                               naming a .t): exit 0, or 2 saying why
 Environment: MUTATE_KEEP=1 keeps the scratch copy and its logs (they
 are kept anyway when a mutant is not killed); MUTATE_TIMEOUT (120)
 seconds each .t may run under a mutant; MUTATE_LIST another list.
@@ -93,6 +96,19 @@ def check(mutants, tree):
     return errors
 
 
+def check_tests(mutants, tree):
+    """Every word of a mutant's tests names at least one regress .t."""
+    ts = []
+    for d in sorted(os.listdir(os.path.join(tree, "regress"))):
+        dd = os.path.join(tree, "regress", d)
+        if os.path.isdir(dd):
+            ts += [d + "/" + f for f in os.listdir(dd) if f.endswith(".t")]
+    return ["%s:%d: mutant %s: tests word '%s' names no regress .t" %
+            (LIST, m["line"], m["name"], w)
+            for m in mutants for w in m.get("tests", "").split()
+            if not any(w in t for t in ts)]
+
+
 def mutated(m, text):
     """text with the mutant's change: the first "from" after "after"."""
     at = text.index(m["after"]) + len(m["after"]) if m.get("after") else 0
@@ -167,13 +183,20 @@ def copy_tree(dst):
 
 def main():
     mutants = parse(LIST)
+    if sys.argv[1:] == ["--check"]:
+        errors = check(mutants, TOP) + check_tests(mutants, TOP)
+        if errors:
+            die("the list does not fit the code any more:\n  " +
+                "\n  ".join(errors))
+        print("mutate: %d mutants, the list fits the tree" % len(mutants))
+        sys.exit(0)
     if len(sys.argv) > 1:
         want = set(sys.argv[1:])
         unknown = want - {m["name"] for m in mutants}
         if unknown:
             die("no such mutant: " + " ".join(sorted(unknown)))
         mutants = [m for m in mutants if m["name"] in want]
-    errors = check(mutants, TOP)
+    errors = check(mutants, TOP) + check_tests(mutants, TOP)
     if errors:
         die("the list does not fit the code any more:\n  " +
             "\n  ".join(errors))

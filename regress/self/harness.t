@@ -111,4 +111,16 @@ MUTATE_LIST=$T/stale "$PYTHON" regress/mutate/mutate.py m-broken \
 rc=$?
 check "mutate.py: a text found more than once stops the run (exit $rc)" \
     eval '[ "$rc" = 2 ] && grep -q "not once" "$T/mutate.out"'
+
+# the project's own list: each pattern once in the code, each test word
+# a .t (a change that moves a checked line must move its mutant too)
+out=$("$PYTHON" regress/mutate/mutate.py --check 2>&1)
+check "make mutate's list fits the tree (mutate.py --check: $out)" [ $? = 0 ]
+sed 's/^tests  m-none$//; s/^cmd    true$/tests  no-such-test/' \
+    "$T/mutants" >"$T/stale"
+MUTATE_LIST=$T/stale "$PYTHON" regress/mutate/mutate.py --check \
+    >"$T/mutate.out" 2>&1
+rc=$?
+check "mutate.py --check: a test word naming no .t (exit $rc)" \
+    eval '[ "$rc" = 2 ] && grep -q "no-such-test. names no regress .t" "$T/mutate.out"'
 finish
