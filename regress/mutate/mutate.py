@@ -151,6 +151,26 @@ def run_tests(m, tree, logdir):
     return rc
 
 
+def reap(tree):
+    """Kill what a mutant's tests left running from the scratch tree (a
+    daemon a broken check let go on): the next mutant starts clean."""
+    n = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            exe = os.readlink("/proc/%s/exe" % pid)
+        except OSError:
+            continue
+        if exe.startswith(tree + "/"):
+            try:
+                os.kill(int(pid), 9)
+                n += 1
+            except OSError:
+                pass
+    return n
+
+
 def first_failure(logdir):
     """What caught the mutant: the first failed check, or the last line
     a command printed."""
@@ -246,12 +266,16 @@ def main():
         finally:
             with open(path, "w") as f:
                 f.write(orig)
+            left = reap(tree)
         dt = time.time() - t0
         results.append((m["name"], verdict))
         print("%-8s %-36s %4.0f s  %s" % (
             verdict, m["name"], dt, " ".join(
                 ([m["tests"]] if m.get("tests") else []) +
                 (["[cmd]"] if m.get("cmd") else []))))
+        if left:
+            print("         %d processes its tests left running, killed" %
+                  left)
         if verdict == "KILLED":
             print("         " + first_failure(logdir))
         else:
