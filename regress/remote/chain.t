@@ -17,8 +17,9 @@
 # client certificate; under a steady load of handshakes from the
 # client, the first CDN lurkd is killed and later started again: the
 # failed handshakes are counted and bounded, and signing comes back to
-# the first.  (The refusals of each hop are regress/remote/mtls.t's and
-# relay.t's.)
+# the first.  Refusals on these hosts: no client certificate, another
+# CA's, an expired one, one the relay does not allow, the edge's at the
+# owner (the rest are regress/remote/mtls.t's and relay.t's).
 # regress-timeout: 180
 . "$LURKD_TOP/regress/lib.sh"
 . "$TOP/regress/remote/common.sh"
@@ -67,7 +68,8 @@ server_cert() {	# server_cert NAME IP
 	    -keyout "$T/$1.key" -subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null &&
 	openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
 	    -CAcreateserial -days 2 -out "$T/$1.crt" -extfile <(printf \
-	    'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$2") \
+	    'subjectAltName=DNS:lurkd.test,IP:%s\nextendedKeyUsage=serverAuth\n' \
+	    "$2") \
 	    2>/dev/null && chmod 0600 "$T/$1.key"
 }
 server_cert owner 10.77.2.1 && server_cert cdn 10.77.1.1 &&
@@ -215,6 +217,41 @@ check "... the CDN relayed them for the edge's certificate" \
 check "... neither the edge nor the CDN holds a key" \
     eval 'logged "netproc: serving 0 keys" "$T/e.log" &&
     logged "netproc: serving 0 keys" "$T/d.log"'
+
+# Refused on the real hosts, each with the CDN's (or the owner's) line:
+# from the edge host, a TLS edge (mtls.py) without a certificate, with
+# another CA's, with an expired one, and with a valid one the CDN's
+# upstream block does not allow; from the CDN host, the edge's own
+# certificate at the owner, whose key allows the CDN's only.
+try_at() {	# try_at NS HOST CERT: mtls.py's line
+	ip netns exec "$P$1" "$PYTHON" "$TOP/regress/remote/mtls.py" edge \
+	    "$2" 8443 "$3" 1.3 "$T/k1.spki" 2>&1
+}
+refused_at() {	# refused_at WHAT CERT ALERT LOG-PATTERN
+	local out
+	out=$(try_at e 10.77.1.1 "$2")
+	check "edge host -> CDN, $1: refused in the handshake ($out)" \
+	    grep -q "^handshake=alert:$3 " <<<"$out"
+	check "... the CDN logged: $4" logged \
+	    "netproc: conn [0-9]+ tls peer 10.77.1.2: TLS handshake refused: .*$4" \
+	    "$T/d.log"
+}
+refused_at "no client certificate" - TLSV13_ALERT_CERTIFICATE_REQUIRED \
+    "peer did not return a certificate"
+refused_at "a certificate of another CA" foreign TLSV1_ALERT_UNKNOWN_CA \
+    "certificate /CN=foreign \(depth 0\): unable to get local issuer certificate"
+refused_at "an expired certificate" expired SSLV3_ALERT_CERTIFICATE_EXPIRED \
+    "certificate /CN=expired \(depth 0\): certificate has expired"
+out=$(try_at e 10.77.1.1 stranger)
+check "edge host -> CDN, a valid certificate the relay does not allow: unauthorized (9) ($out)" \
+    grep -q "^handshake=ok ping=1 sign=9 " <<<"$out"
+check "... the CDN logged who and why" \
+    logged '"CN=stranger,O=CDN".* may not use' "$T/d.log"
+out=$(try_at d 10.77.2.1 edge1)
+check "CDN host -> owner, the edge's certificate: unauthorized (9) ($out)" \
+    grep -q "^handshake=ok ping=1 sign=9 " <<<"$out"
+check "... the owner logged who and why" \
+    logged '"CN=edge1,O=CDN" may not use this key' "$T/o.log"
 
 # The edge with no lurkd: the provider's tls:// to the first CDN, the
 # second if it fails.
