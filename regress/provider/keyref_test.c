@@ -285,8 +285,9 @@ mkref2(struct keyref *r, const char *const *eps, size_t n, const char *cert,
 	size_t	 i;
 
 	mkref(r, "www", "");
+	/* n may be over the array (encode must refuse it): filled up to it */
 	r->nendpoints = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < KEYREF_ENDPOINTS_MAX; i++) {
 		r->endpoints[i].s = eps[i];
 		r->endpoints[i].len = strlen(eps[i]);
 	}
