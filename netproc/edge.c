@@ -413,6 +413,17 @@ edge_enqueue(struct conn *c, const struct lurk_hdr *h, struct keyop_req *req,
 		return "out of memory";
 	memcpy(msg, req, sizeof(*req));
 	memcpy(msg + sizeof(*req), data, req->len);
+#ifdef LURKD_TEST_HOOKS
+	/* a netproc that names keyproc another key for the drafts */
+	if (h->designation != LURK_DESIG_EDGE &&
+	    getenv("LURKD_TEST_DRAFTS_INDEX") != NULL) {
+		struct keyop_req	 forged = *req;
+
+		forged.index = strtonum(getenv("LURKD_TEST_DRAFTS_INDEX"), 0,
+		    UINT32_MAX, NULL);
+		memcpy(msg, &forged, sizeof(forged));
+	}
+#endif
 
 	p = TAILQ_FIRST(&np->freepending);
 	pending_queue(p, c, h, req->index, msg, sizeof(*req) + req->len);
